@@ -1,0 +1,59 @@
+# train-prometheus
+
+GO        ?= go
+BIN       ?= train-prometheus
+PKG       := github.com/train-prometheus/train-prometheus
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w \
+	-X github.com/prometheus/common/version.Version=$(VERSION) \
+	-X github.com/prometheus/common/version.Revision=$(REVISION) \
+	-X github.com/prometheus/common/version.Branch=$(BRANCH)
+IMAGE     ?= train-prometheus
+TAG       ?= $(VERSION)
+ARGS      ?=
+TEST_TIMEOUT ?= 15m
+FUZZTIME  ?= 10s
+
+.PHONY: all build run test test-short lint format vet unused bench fuzz docker clean
+
+all: lint build test
+
+build: ## Build the binary into ./train-prometheus.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/train-prometheus
+
+run: build ## Run on :9201 with the embedded example config and local-disk defaults.
+	./$(BIN) $(ARGS)
+
+test: lint ## Lint, then every test with the race detector (the end-to-end test needs Prometheus: .ci/install-prometheus.sh).
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+test-short: ## Unit tests only, no external processes.
+	$(GO) test -short -count=1 ./...
+
+lint: vet ## gofmt and go vet.
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+format:
+	gofmt -w $$(git ls-files '*.go')
+
+unused: ## go mod tidy must change nothing.
+	$(GO) mod tidy && git diff --exit-code -- go.mod go.sum
+
+bench: ## Go benchmarks of the hot paths (see BENCHMARKS.md).
+	$(GO) test -run=NONE -bench=. -benchmem ./...
+
+fuzz: ## Run each fuzzer briefly.
+	$(GO) test -run=NONE -fuzz=FuzzDecodeWriteRequest -fuzztime=$(FUZZTIME) ./adapter/receive/
+	$(GO) test -run=NONE -fuzz=FuzzHandler -fuzztime=$(FUZZTIME) ./adapter/receive/
+
+docker: ## Build the container image (needs a Docker engine).
+	docker build -t $(IMAGE):$(TAG) .
+
+clean:
+	rm -f $(BIN)

@@ -1,0 +1,230 @@
+// Package config holds the YAML schema of train-prometheus, its defaults and
+// its validation.
+//
+// A file is loaded in three steps, as Prometheus does: every struct starts
+// from its Default… value, the YAML is unmarshalled strictly over it (unknown
+// keys are errors), and each section validates itself. After that, Load fills
+// every forecasts entry's unset fields from global, so consumers read the
+// resolved values from the entry alone.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v2"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Global      GlobalConfig         `yaml:"global,omitempty"`
+	Forecasts   []*ForecastConfig    `yaml:"forecasts,omitempty"`
+	RemoteWrite []*RemoteWriteConfig `yaml:"remote_write,omitempty"`
+	Limits      LimitsConfig         `yaml:"limits,omitempty"`
+	Output      OutputConfig         `yaml:"output,omitempty"`
+
+	// original is the file's text, used for the hash that tells reloads apart.
+	original string
+}
+
+// DefaultConfig is the configuration used for sections a file leaves out.
+var DefaultConfig = Config{
+	Global: DefaultGlobalConfig,
+	Limits: DefaultLimitsConfig,
+	Output: DefaultOutputConfig,
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultConfig
+	type plain Config
+	return unmarshal((*plain)(c))
+}
+
+// Load parses and validates a configuration from YAML text.
+func Load(s string) (*Config, error) {
+	cfg := &Config{}
+	*cfg = DefaultConfig
+	if err := yaml.UnmarshalStrict([]byte(s), cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.original = s
+	return cfg, nil
+}
+
+// LoadFile parses and validates the configuration file filename. Relative
+// paths in it (TLS files, password files) are resolved against its directory.
+func LoadFile(filename string) (*Config, error) {
+	content, err := os.ReadFile(filename)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	cfg, err := Load(string(content))
+	if err != nil {
+		return nil, fmt.Errorf("parse config file %s: %w", filename, err)
+	}
+	cfg.SetDirectory(filepath.Dir(filename))
+	return cfg, nil
+}
+
+// SetDirectory joins relative file paths with dir.
+func (c *Config) SetDirectory(dir string) {
+	for _, rw := range c.RemoteWrite {
+		rw.HTTPClientConfig.SetDirectory(dir)
+	}
+}
+
+// Hash identifies the configuration's content; equal files give equal hashes.
+func (c *Config) Hash() string {
+	h := sha256.Sum256([]byte(c.original))
+	return hex.EncodeToString(h[:])
+}
+
+// Validate checks every section and resolves the forecasts entries against
+// global. Errors name the offending field.
+func (c *Config) Validate() error {
+	if err := c.Global.Validate(); err != nil {
+		return fmt.Errorf("global: %w", err)
+	}
+	if err := c.Limits.Validate(); err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	if err := c.Output.Validate(); err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	names := map[string]struct{}{}
+	for i, f := range c.Forecasts {
+		if f == nil {
+			return fmt.Errorf("forecasts[%d]: empty entry", i)
+		}
+		if _, dup := names[f.Name]; dup {
+			return fmt.Errorf("forecasts[%d]: duplicate name %q", i, f.Name)
+		}
+		names[f.Name] = struct{}{}
+		if err := f.resolve(&c.Global); err != nil {
+			return fmt.Errorf("forecasts[%d] (%s): %w", i, f.Name, err)
+		}
+	}
+	rwNames := map[string]struct{}{}
+	for i, rw := range c.RemoteWrite {
+		if rw == nil {
+			return fmt.Errorf("remote_write[%d]: empty entry", i)
+		}
+		if err := rw.Validate(); err != nil {
+			return fmt.Errorf("remote_write[%d]: %w", i, err)
+		}
+		if rw.Name == "" {
+			rw.Name = fmt.Sprintf("%d", i)
+		}
+		if _, dup := rwNames[rw.Name]; dup {
+			return fmt.Errorf("remote_write[%d]: duplicate name %q", i, rw.Name)
+		}
+		rwNames[rw.Name] = struct{}{}
+	}
+	return nil
+}
+
+// GlobalConfig holds the defaults of every forecasts entry and the labels
+// added to everything written back.
+type GlobalConfig struct {
+	Step            model.Duration `yaml:"step,omitempty"`
+	Window          model.Duration `yaml:"window,omitempty"`
+	RetrainInterval model.Duration `yaml:"retrain_interval,omitempty"`
+	MinHistory      model.Duration `yaml:"min_history,omitempty"`
+	// EvaluationDelay is how long after a grid boundary the engine waits for
+	// late samples before it scores the step that just closed.
+	EvaluationDelay model.Duration `yaml:"evaluation_delay,omitempty"`
+	// Staleness is how long a series may send nothing before its forecast
+	// series are ended with stale markers.
+	Staleness      model.Duration    `yaml:"staleness,omitempty"`
+	ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
+
+	Aggregate        string           `yaml:"aggregate,omitempty"`
+	Models           []string         `yaml:"models,omitempty"`
+	IntervalWidth    float64          `yaml:"interval_width,omitempty"`
+	Horizons         []model.Duration `yaml:"horizons,omitempty"`
+	AnomalyThreshold float64          `yaml:"anomaly_threshold,omitempty"`
+}
+
+// DefaultGlobalConfig holds the defaults of the global section.
+var DefaultGlobalConfig = GlobalConfig{
+	Step:             model.Duration(time.Minute),
+	Window:           model.Duration(7 * 24 * time.Hour),
+	RetrainInterval:  model.Duration(15 * time.Minute),
+	MinHistory:       model.Duration(time.Hour),
+	EvaluationDelay:  model.Duration(10 * time.Second),
+	Staleness:        model.Duration(5 * time.Minute),
+	Aggregate:        "last",
+	Models:           []string{"fourier", "seasonal_naive"},
+	IntervalWidth:    0.95,
+	Horizons:         []model.Duration{0},
+	AnomalyThreshold: 1,
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *GlobalConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultGlobalConfig
+	type plain GlobalConfig
+	return unmarshal((*plain)(c))
+}
+
+// Validate checks the global section.
+func (c *GlobalConfig) Validate() error {
+	if err := validateTiming(time.Duration(c.Step), time.Duration(c.Window),
+		time.Duration(c.RetrainInterval), time.Duration(c.MinHistory)); err != nil {
+		return err
+	}
+	if c.EvaluationDelay < 0 {
+		return errors.New("evaluation_delay must not be negative")
+	}
+	if time.Duration(c.EvaluationDelay) >= time.Duration(c.Step) {
+		return fmt.Errorf("evaluation_delay %s must be shorter than step %s", c.EvaluationDelay, c.Step)
+	}
+	if c.Staleness <= 0 {
+		return errors.New("staleness must be positive")
+	}
+	if err := validateLabelMap(c.ExternalLabels); err != nil {
+		return fmt.Errorf("external_labels: %w", err)
+	}
+	return validateModelFields(c.Aggregate, c.Models, c.IntervalWidth, c.Horizons, c.AnomalyThreshold)
+}
+
+// LimitsConfig bounds what the adapter accepts.
+type LimitsConfig struct {
+	MaxSeries       int `yaml:"max_series,omitempty"`
+	MaxRequestBytes int `yaml:"max_request_bytes,omitempty"`
+}
+
+// DefaultLimitsConfig holds the default limits: Prometheus' own receiver
+// limit for request bodies.
+var DefaultLimitsConfig = LimitsConfig{
+	MaxSeries:       100000,
+	MaxRequestBytes: 32 << 20,
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *LimitsConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultLimitsConfig
+	type plain LimitsConfig
+	return unmarshal((*plain)(c))
+}
+
+// Validate checks the limits section.
+func (c *LimitsConfig) Validate() error {
+	if c.MaxSeries <= 0 {
+		return errors.New("max_series must be positive")
+	}
+	if c.MaxRequestBytes < 1024 {
+		return errors.New("max_request_bytes must be at least 1024")
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+)
+
+// RemoteWriteConfig is one write-back target, with Prometheus' own field
+// names.
+type RemoteWriteConfig struct {
+	URL           *config.URL       `yaml:"url"`
+	Name          string            `yaml:"name,omitempty"`
+	RemoteTimeout model.Duration    `yaml:"remote_timeout,omitempty"`
+	Headers       map[string]string `yaml:"headers,omitempty"`
+
+	// HTTPClientConfig carries basic_auth, authorization, oauth2, tls_config,
+	// proxy_url and the rest. It cannot be embedded: the YAML parser would
+	// put unknown fields of later types into its maps.
+	HTTPClientConfig config.HTTPClientConfig `yaml:",inline"`
+	QueueConfig      QueueConfig             `yaml:"queue_config,omitempty"`
+}
+
+// DefaultRemoteWriteConfig holds the defaults of a remote_write entry.
+var DefaultRemoteWriteConfig = RemoteWriteConfig{
+	RemoteTimeout:    model.Duration(30 * time.Second),
+	QueueConfig:      DefaultQueueConfig,
+	HTTPClientConfig: config.DefaultHTTPClientConfig,
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *RemoteWriteConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultRemoteWriteConfig
+	type plain RemoteWriteConfig
+	return unmarshal((*plain)(c))
+}
+
+// reservedHeaders are set by the sender and may not be configured (the
+// list Prometheus uses).
+var reservedHeaders = map[string]struct{}{
+	"host":                              {},
+	"content-encoding":                  {},
+	"content-length":                    {},
+	"content-type":                      {},
+	"user-agent":                        {},
+	"connection":                        {},
+	"keep-alive":                        {},
+	"proxy-authenticate":                {},
+	"proxy-authorization":               {},
+	"www-authenticate":                  {},
+	"accept-encoding":                   {},
+	"x-prometheus-remote-write-version": {},
+	"x-prometheus-remote-read-version":  {},
+}
+
+// Validate checks the entry.
+func (c *RemoteWriteConfig) Validate() error {
+	if c.URL == nil || c.URL.URL == nil || c.URL.String() == "" {
+		return errors.New("url must be set")
+	}
+	if s := c.URL.Scheme; s != "http" && s != "https" {
+		return fmt.Errorf("url %q: scheme must be http or https", c.URL.Redacted())
+	}
+	if c.URL.Host == "" {
+		return fmt.Errorf("url %q: host must be set", c.URL.Redacted())
+	}
+	if c.RemoteTimeout <= 0 {
+		return errors.New("remote_timeout must be positive")
+	}
+	for h := range c.Headers {
+		lh := strings.ToLower(h)
+		if lh == "authorization" {
+			return errors.New("headers: authorization must be set with basic_auth, authorization or oauth2")
+		}
+		if _, ok := reservedHeaders[lh]; ok {
+			return fmt.Errorf("headers: %s is a reserved header and must not be changed", h)
+		}
+	}
+	if err := c.HTTPClientConfig.Validate(); err != nil {
+		return err
+	}
+	if err := c.QueueConfig.Validate(); err != nil {
+		return fmt.Errorf("queue_config: %w", err)
+	}
+	return nil
+}
+
+// QueueConfig tunes the queue of one write-back target.
+type QueueConfig struct {
+	// Capacity is how many samples the queue holds in all; when it is full
+	// the oldest are dropped.
+	Capacity          int            `yaml:"capacity,omitempty"`
+	MaxSamplesPerSend int            `yaml:"max_samples_per_send,omitempty"`
+	BatchSendDeadline model.Duration `yaml:"batch_send_deadline,omitempty"`
+	MinBackoff        model.Duration `yaml:"min_backoff,omitempty"`
+	MaxBackoff        model.Duration `yaml:"max_backoff,omitempty"`
+	MaxShards         int            `yaml:"max_shards,omitempty"`
+	// RetryOnRateLimit retries 429 answers, honouring Retry-After.
+	RetryOnRateLimit bool `yaml:"retry_on_http_429,omitempty"`
+}
+
+// DefaultQueueConfig holds the defaults of queue_config.
+var DefaultQueueConfig = QueueConfig{
+	Capacity:          10000,
+	MaxSamplesPerSend: 2000,
+	BatchSendDeadline: model.Duration(5 * time.Second),
+	MinBackoff:        model.Duration(30 * time.Millisecond),
+	MaxBackoff:        model.Duration(5 * time.Second),
+	MaxShards:         4,
+	RetryOnRateLimit:  true,
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *QueueConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultQueueConfig
+	type plain QueueConfig
+	return unmarshal((*plain)(c))
+}
+
+// Validate checks the queue settings.
+func (c *QueueConfig) Validate() error {
+	switch {
+	case c.Capacity <= 0:
+		return errors.New("capacity must be positive")
+	case c.MaxSamplesPerSend <= 0:
+		return errors.New("max_samples_per_send must be positive")
+	case c.MaxShards <= 0:
+		return errors.New("max_shards must be positive")
+	case c.BatchSendDeadline <= 0:
+		return errors.New("batch_send_deadline must be positive")
+	case c.MinBackoff <= 0:
+		return errors.New("min_backoff must be positive")
+	case c.MaxBackoff < c.MinBackoff:
+		return errors.New("max_backoff must not be less than min_backoff")
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/fourier"
+	"github.com/train-prometheus/train-prometheus/models/naive"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
+)
+
+// NewModel builds the model called name. It is the one place that maps the
+// config's model names to implementations; the offline tools use it too.
+func NewModel(name string, opts models.Options) (models.Model, error) {
+	switch name {
+	case "fourier":
+		return fourier.New(opts, 0), nil
+	case "seasonal_naive":
+		return naive.New(opts), nil
+	}
+	return nil, fmt.Errorf("unknown model %q", name)
+}
+
+// Entry is one forecasts entry compiled for the engine: its grid, its
+// models and how its series are scored.
+type Entry struct {
+	Name            string
+	Step            int64 // ms
+	Window          int64 // ms
+	RetrainInterval int64 // ms
+	MinHistory      int64 // ms
+	Horizons        []int64
+	Threshold       float64
+	Models          []models.Model
+	Ring            ring.Options
+
+	horizonNames []string
+	cfg          *config.ForecastConfig
+}
+
+// CompileEntry turns a validated forecasts entry into an Entry.
+func CompileEntry(fc *config.ForecastConfig, index int) (*Entry, error) {
+	agg, err := ring.ParseAggregation(fc.Aggregate)
+	if err != nil {
+		return nil, fmt.Errorf("entry %s: %w", fc.Name, err)
+	}
+	step := time.Duration(fc.Step)
+	e := &Entry{
+		Name:            fc.Name,
+		Step:            step.Milliseconds(),
+		Window:          time.Duration(fc.Window).Milliseconds(),
+		RetrainInterval: time.Duration(fc.RetrainInterval).Milliseconds(),
+		MinHistory:      time.Duration(fc.MinHistory).Milliseconds(),
+		Threshold:       fc.AnomalyThreshold,
+		Ring: ring.Options{
+			Step:      step,
+			Window:    time.Duration(fc.Window),
+			Aggregate: agg,
+			Group:     index,
+		},
+		cfg: fc,
+	}
+	for _, h := range fc.Horizons {
+		e.Horizons = append(e.Horizons, time.Duration(h).Milliseconds())
+		e.horizonNames = append(e.horizonNames, model.Duration(h).String())
+	}
+	opts := models.Options{
+		IntervalWidth: fc.IntervalWidth,
+		Period:        int(time.Duration(fc.SeasonalPeriod) / step),
+	}
+	for _, name := range fc.Models {
+		m, err := NewModel(name, opts)
+		if err != nil {
+			return nil, fmt.Errorf("entry %s: %w", fc.Name, err)
+		}
+		e.Models = append(e.Models, m)
+	}
+	return e, nil
+}
+
+// Selects reports whether the entry's selectors select lset.
+func (e *Entry) Selects(lset labels.Labels) bool { return e.cfg.Selects(lset) }
+
+// sameGrid reports whether series buffered for a can stay as they are under b.
+func sameGrid(a, b ring.Options) bool {
+	return a.Step == b.Step && a.Window == b.Window && a.Aggregate == b.Aggregate
+}
+
+// modelsEqual reports whether two entries fit the same models the same way,
+// so that fitted state can be kept across a reload.
+func modelsEqual(a, b *Entry) bool {
+	if a.Step != b.Step || len(a.Models) != len(b.Models) ||
+		a.cfg.IntervalWidth != b.cfg.IntervalWidth || a.cfg.SeasonalPeriod != b.cfg.SeasonalPeriod {
+		return false
+	}
+	for i := range a.Models {
+		if a.Models[i].Name() != b.Models[i].Name() {
+			return false
+		}
+	}
+	return true
+}

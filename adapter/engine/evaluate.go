@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"math"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+
+	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/models"
+)
+
+// Evaluate computes, for every entry whose grid cell closed since the last
+// evaluation, the output of each of its fitted series, and hands it to the
+// Sink. With T the start of the cell now open (the newest grid time not after
+// now minus the evaluation delay) and C = T - step the cell just closed:
+//
+//   - forecasts for T + h for each horizon h are stamped T;
+//   - the actual value of C is scored against the forecast published for C,
+//     and the score and 0/1 flag are stamped C;
+//   - series without a sample for the staleness period get a stale marker
+//     on each of their output series, once.
+//
+// No sample is stamped after now. It returns the number of samples produced.
+func (e *Engine) Evaluate(now time.Time) int {
+	start := time.Now()
+	snap := e.snap.Load()
+	ms := now.UnixMilli()
+
+	e.mu.Lock()
+	cells := make(map[*Entry]int64, len(snap.entries))
+	for _, entry := range snap.entries {
+		t := floorDiv(ms-snap.delay, entry.Step) * entry.Step
+		if last, ok := e.lastEval[entry.Name]; ok && t <= last {
+			continue
+		}
+		e.lastEval[entry.Name] = t
+		cells[entry] = t
+	}
+	states := make([]*state, 0, len(e.states))
+	for _, st := range e.states {
+		states = append(states, st)
+	}
+	e.mu.Unlock()
+	if len(cells) == 0 {
+		return 0
+	}
+
+	b := &batcher{sink: e.sink, size: e.opts.BatchSize}
+	fitted := 0
+	for _, st := range states {
+		st.mu.Lock()
+		if st.fitted {
+			fitted++
+		}
+		if t, ok := cells[st.entry]; ok {
+			e.evaluateSeries(snap, st, t, ms, b)
+		}
+		st.mu.Unlock()
+		if len(b.buf) >= b.size {
+			b.flush()
+		}
+	}
+	b.flush()
+	for kind, n := range b.kinds {
+		e.metrics.samplesOut.WithLabelValues(kind).Add(float64(n))
+	}
+	e.metrics.fitted.Set(float64(fitted))
+	e.metrics.evaluations.Inc()
+	e.metrics.evalDuration.Observe(time.Since(start).Seconds())
+	return b.total
+}
+
+// evaluateSeries writes one series' output for open cell t. st.mu is held.
+func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batcher) {
+	entry := st.entry
+	mark := len(b.buf)
+	defer func() { st.latest = append(st.latest[:0], b.buf[mark:]...) }()
+
+	if last := st.ser.LastSampleTime(); last == math.MinInt64 || last < now-snap.staleness {
+		if !st.stale && st.out != nil {
+			e.writeStale(st, t, b)
+			e.metrics.stale.Inc()
+		}
+		st.stale = true
+		return
+	}
+	st.stale = false
+	if !st.fitted {
+		return
+	}
+	if st.out == nil {
+		st.out = snap.namer.build(st.ser.Labels(), entry)
+	}
+
+	// Score the cell that just closed against the forecast made for it.
+	c := t - entry.Step
+	if c > st.lastScoreT {
+		if actual := st.ser.At(c); !math.IsNaN(actual) {
+			for i, f := range st.fits {
+				var p models.Point
+				switch {
+				case st.pendingT == c && i < len(st.pending):
+					p = st.pending[i]
+				case f != nil && st.trainEnd <= c:
+					p = f.Predict(c)
+				default:
+					continue
+				}
+				score := models.AnomalyScore(actual, p)
+				if math.IsNaN(score) {
+					continue
+				}
+				flag := 0.0
+				if score >= entry.Threshold {
+					flag = 1
+					e.metrics.anomalies.Inc()
+				}
+				b.add(st.out.score[i], c, score, "anomaly_score")
+				b.add(st.out.flag[i], c, flag, "anomaly")
+				st.lastScoreT = c
+			}
+		}
+	}
+
+	// Forecast the open cell and each horizon ahead of it.
+	if t <= st.lastForecastT {
+		return
+	}
+	if len(st.pending) != len(st.fits) {
+		st.pending = make([]models.Point, len(st.fits))
+	}
+	nh := len(entry.Horizons)
+	for i, f := range st.fits {
+		if f == nil {
+			st.pending[i] = models.Point{Yhat: math.NaN(), Lower: math.NaN(), Upper: math.NaN()}
+			continue
+		}
+		st.pending[i] = f.Predict(t)
+		for h, off := range entry.Horizons {
+			p := st.pending[i]
+			if off != 0 {
+				p = f.Predict(t + off)
+			}
+			base := (i*nh + h) * 3
+			b.add(st.out.forecast[base], t, p.Yhat, "forecast")
+			b.add(st.out.forecast[base+1], t, p.Lower, "forecast")
+			b.add(st.out.forecast[base+2], t, p.Upper, "forecast")
+		}
+	}
+	st.pendingT = t
+	st.lastForecastT = t
+}
+
+// writeStale ends every output series of st with a stale marker at t (or
+// just after the newest sample written, if that is later).
+func (e *Engine) writeStale(st *state, t int64, b *batcher) {
+	stale := math.Float64frombits(value.StaleNaN)
+	ft := max(t, st.lastForecastT+1)
+	for _, ls := range st.out.forecast {
+		b.add(ls, ft, stale, "stale")
+	}
+	st.lastForecastT = ft
+	stt := max(t, st.lastScoreT+1)
+	for i := range st.out.score {
+		b.add(st.out.score[i], stt, stale, "stale")
+		b.add(st.out.flag[i], stt, stale, "stale")
+	}
+	st.lastScoreT = stt
+	st.pending = nil
+}
+
+// batcher collects output samples and hands them to the sink in batches.
+type batcher struct {
+	sink  Sink
+	size  int
+	buf   []writeback.Sample
+	total int
+	kinds map[string]int
+}
+
+func (b *batcher) add(ls labels.Labels, t int64, v float64, kind string) {
+	if math.IsNaN(v) && !value.IsStaleNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	b.buf = append(b.buf, writeback.Sample{Labels: ls, T: t, V: v})
+	b.total++
+	if b.kinds == nil {
+		b.kinds = map[string]int{}
+	}
+	b.kinds[kind]++
+}
+
+func (b *batcher) flush() {
+	if len(b.buf) > 0 && b.sink != nil {
+		b.sink.Append(b.buf)
+	}
+	b.buf = nil
+}

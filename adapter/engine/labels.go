@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/train-prometheus/train-prometheus/adapter/config"
+)
+
+// Value types of a forecast series, in the order the engine writes them.
+var valueTypes = [3]string{"yhat", "yhat_lower", "yhat_upper"}
+
+// namer builds the label sets of the output series.
+type namer struct {
+	out      config.OutputConfig
+	external labels.Labels
+}
+
+func newNamer(out config.OutputConfig, external map[string]string) namer {
+	return namer{out: out, external: labels.FromMap(external)}
+}
+
+// outputs holds the label sets of every series written for one input
+// series, built once per series and reused on every tick.
+type outputs struct {
+	// forecast[(m*len(horizons)+h)*3+v] for model m, horizon h, value type v.
+	forecast []labels.Labels
+	score    []labels.Labels // per model
+	flag     []labels.Labels // per model
+}
+
+func (n namer) build(orig labels.Labels, e *Entry) *outputs {
+	o := &outputs{}
+	name := orig.Get(labels.MetricName)
+	b := labels.NewBuilder(labels.EmptyLabels())
+	for _, m := range e.Models {
+		for hi := range e.Horizons {
+			for _, vt := range valueTypes {
+				add := []labels.Label{{Name: n.out.ModelLabel, Value: m.Name()}, {Name: n.out.ValueTypeLabel, Value: vt}}
+				if e.Horizons[hi] != 0 {
+					add = append(add, labels.Label{Name: n.out.HorizonLabel, Value: e.horizonNames[hi]})
+				}
+				o.forecast = append(o.forecast, n.series(b, orig, name+n.out.ForecastSuffix, add))
+			}
+		}
+		add := []labels.Label{{Name: n.out.ModelLabel, Value: m.Name()}}
+		o.score = append(o.score, n.series(b, orig, name+n.out.AnomalyScoreSuffix, add))
+		o.flag = append(o.flag, n.series(b, orig, name+n.out.AnomalySuffix, add))
+	}
+	return o
+}
+
+// series returns orig renamed to name with add set. An original label whose
+// name collides with an added one is kept as exported_<name> (the same rule
+// Prometheus applies to scraped labels without honor_labels). External
+// labels are added where the series has no label of that name.
+func (n namer) series(b *labels.Builder, orig labels.Labels, name string, add []labels.Label) labels.Labels {
+	b.Reset(orig)
+	for _, l := range add {
+		if v := orig.Get(l.Name); v != "" {
+			exported := "exported_" + l.Name
+			for orig.Has(exported) {
+				exported = "exported_" + exported
+			}
+			b.Set(exported, v)
+		}
+		b.Set(l.Name, l.Value)
+	}
+	b.Set(labels.MetricName, name)
+	n.external.Range(func(l labels.Label) {
+		if b.Get(l.Name) == "" {
+			b.Set(l.Name, l.Value)
+		}
+	})
+	return b.Labels()
+}

@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+type metrics struct {
+	fits            *prometheus.CounterVec
+	fitDuration     *prometheus.HistogramVec
+	retrainLateness prometheus.Gauge
+	retrainPass     prometheus.Histogram
+	evaluations     prometheus.Counter
+	evalDuration    prometheus.Histogram
+	samplesOut      *prometheus.CounterVec
+	anomalies       prometheus.Counter
+	series          prometheus.Gauge
+	fitted          prometheus.Gauge
+	stale           prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	const ns, sub = "train_prometheus", "engine"
+	return &metrics{
+		fits: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "fits_total",
+			Help: "Model fits by model and result (success, insufficient_data, error).",
+		}, []string{"model", "result"}),
+		fitDuration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "fit_duration_seconds",
+			Help:    "Time to fit one model to one series.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}, []string{"model"}),
+		retrainLateness: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "retrain_lateness_seconds",
+			Help: "How late the most overdue fit of the last retrain pass started, relative to its schedule.",
+		}),
+		retrainPass: f.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "retrain_pass_duration_seconds",
+			Help:    "Duration of one retrain pass over the series that were due.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		evaluations: f.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "evaluations_total",
+			Help: "Grid ticks at which forecasts and anomaly values were computed.",
+		}),
+		evalDuration: f.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "evaluation_duration_seconds",
+			Help:    "Duration of one evaluation over all series.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}),
+		samplesOut: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "output_samples_total",
+			Help: "Samples produced for write-back, by kind (forecast, anomaly_score, anomaly, stale).",
+		}, []string{"kind"}),
+		anomalies: f.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "anomalies_total",
+			Help: "Grid cells flagged as anomalous, over all series and models.",
+		}),
+		series: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "series",
+			Help: "Series the engine tracks.",
+		}),
+		fitted: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "fitted_series",
+			Help: "Series with at least one fitted model.",
+		}),
+		stale: f.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "stale_series_total",
+			Help: "Series whose output series were ended with stale markers because their input went away.",
+		}),
+	}
+}

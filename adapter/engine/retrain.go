@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log/level"
+
+	"github.com/train-prometheus/train-prometheus/models"
+)
+
+// gcInterval is how often RetrainDue removes series that have sent nothing
+// for a whole window.
+const gcInterval = time.Minute
+
+// job is one series to fit, with the grid end its training data stops at.
+type job struct {
+	st  *state
+	end int64
+}
+
+// RetrainDue fits every series that is due at now and returns when all
+// those fits are done. A series is due when it has never been fitted and
+// holds min_history of data, or when its slot in the retrain interval has
+// come (slots are spread by a hash of the series' labels). Fits run on
+// Options.Workers goroutines; a series already being fitted is skipped.
+func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
+	start := time.Now()
+	snap := e.snap.Load()
+	ms := now.UnixMilli()
+	e.maybeGC(snap, ms)
+
+	var jobs []job
+	var lateness int64
+	for _, st := range e.sync(snap) {
+		st.mu.Lock()
+		entry := st.entry
+		end := floorDiv(ms, entry.Step) * entry.Step
+		due := false
+		switch {
+		case st.fitting:
+		case !st.fitted:
+			if ms >= st.nextCheck {
+				st.nextCheck = end + entry.Step
+				due = int64(st.ser.Count(end))*entry.Step >= max(entry.MinHistory, 2*entry.Step)
+			}
+		case ms >= st.nextFit:
+			due = true
+			lateness = max(lateness, ms-st.nextFit)
+		}
+		if due {
+			st.fitting = true
+			jobs = append(jobs, job{st: st, end: end})
+		}
+		st.mu.Unlock()
+	}
+	e.metrics.retrainLateness.Set(float64(lateness) / 1000)
+	if len(jobs) == 0 {
+		return 0
+	}
+
+	ch := make(chan job)
+	var wg sync.WaitGroup
+	for range min(e.opts.Workers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []float64
+			for j := range ch {
+				buf = e.fit(j, ms, buf)
+			}
+		}()
+	}
+	n := 0
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			j.st.mu.Lock()
+			j.st.fitting = false
+			j.st.mu.Unlock()
+			continue
+		}
+		ch <- j
+		n++
+	}
+	close(ch)
+	wg.Wait()
+	e.metrics.retrainPass.Observe(time.Since(start).Seconds())
+	return n
+}
+
+// fit fits all models of one series on its cells before j.end and installs
+// the results. buf is scratch space, returned for reuse.
+func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
+	st := j.st
+	st.mu.Lock()
+	entry := st.entry
+	prev := st.fits
+	st.mu.Unlock()
+
+	start, vals := st.ser.Values(j.end, buf)
+	s := models.Series{Start: start, Step: entry.Step, Values: vals}
+	fits := make([]models.Fitted, len(entry.Models))
+	ok := false
+	for i, m := range entry.Models {
+		var p models.Fitted
+		if i < len(prev) {
+			p = prev[i]
+		}
+		t0 := time.Now()
+		f, err := m.Fit(s, p)
+		e.metrics.fitDuration.WithLabelValues(m.Name()).Observe(time.Since(t0).Seconds())
+		switch {
+		case err == nil:
+			fits[i] = f
+			ok = true
+			e.metrics.fits.WithLabelValues(m.Name(), "success").Inc()
+		case errors.Is(err, models.ErrInsufficientData):
+			e.metrics.fits.WithLabelValues(m.Name(), "insufficient_data").Inc()
+		default:
+			e.metrics.fits.WithLabelValues(m.Name(), "error").Inc()
+			level.Warn(e.logger).Log("msg", "Fit failed", "series", st.ser.Labels().String(), "model", m.Name(), "err", err)
+		}
+	}
+
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.fitting = false
+	if st.entry != entry {
+		// Reconfigured while fitting: these fits may be for the old models.
+		return vals
+	}
+	st.nextFit = nextPhaseTime(now, entry.RetrainInterval, st.phase)
+	if !ok {
+		return vals
+	}
+	st.fits, st.trainEnd, st.fitted = fits, j.end, true
+	return vals
+}
+
+// maybeGC removes series that have sent nothing for the longest window.
+func (e *Engine) maybeGC(snap *snapshot, now int64) {
+	e.mu.Lock()
+	due := now-e.lastGC >= gcInterval.Milliseconds() && snap.maxWindow > 0
+	if due {
+		e.lastGC = now
+	}
+	e.mu.Unlock()
+	if due {
+		if n := e.store.GC(now - snap.maxWindow); n > 0 {
+			level.Info(e.logger).Log("msg", "Removed series without samples for a whole window", "series", n)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"math"
+	"sync"
+
+	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
+)
+
+// state is what the engine keeps per buffered series.
+type state struct {
+	ser   *ring.Series
+	phase uint64 // spreads this series' fits over the retrain interval
+
+	mu       sync.Mutex // guards everything below
+	entry    *Entry
+	fits     []models.Fitted // per model of entry; nil until fitted
+	trainEnd int64           // grid time after the last cell the fits saw
+	fitted   bool
+	fitting  bool  // a fit is running: never fit a series twice at once
+	nextFit  int64 // ms; when the next scheduled fit is due
+	// nextCheck is when an unfitted series' history is counted again, so
+	// that series below min_history cost one check per step, not per pass.
+	nextCheck int64
+
+	out      *outputs
+	pending  []models.Point // per model: the published forecast for pendingT
+	pendingT int64
+	// Newest timestamps written, so output samples strictly increase per series.
+	lastForecastT int64
+	lastScoreT    int64
+	stale         bool
+	latest        []writeback.Sample // what the last evaluation wrote, for /forecasts
+}
+
+func newState(ser *ring.Series, entry *Entry) *state {
+	return &state{
+		ser:           ser,
+		phase:         ser.Labels().Hash(),
+		entry:         entry,
+		lastForecastT: math.MinInt64,
+		lastScoreT:    math.MinInt64,
+		pendingT:      math.MinInt64,
+	}
+}
+
+// reconfigure points the state at the entry that now selects it, keeping
+// fitted models only when they remain valid. Output labels are rebuilt,
+// since names or external labels may have changed.
+func (st *state) reconfigure(entry *Entry) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !modelsEqual(st.entry, entry) || !sameGrid(st.entry.Ring, entry.Ring) {
+		st.fits = nil
+		st.fitted = false
+		st.pending = nil
+		st.pendingT = math.MinInt64
+		st.nextFit = 0
+		st.nextCheck = 0
+	}
+	st.entry = entry
+	st.out = nil
+	st.latest = st.latest[:0]
+}
+
+// nextPhaseTime returns the first time after now at which a series with
+// phase p is due under interval: the times congruent to p modulo interval.
+func nextPhaseTime(now, interval int64, p uint64) int64 {
+	off := int64(p % uint64(interval))
+	return (floorDiv(now-off, interval)+1)*interval + off
+}

@@ -1,0 +1,123 @@
+package receive
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// DefaultMaxRequestBytes bounds a remote-write request, both snappy-encoded
+// and decoded, when no positive limit is given. It is the limit of
+// Prometheus' own receiver.
+const DefaultMaxRequestBytes = 32 << 20
+
+// maxPrealloc bounds the read buffer allocated ahead from Content-Length.
+const maxPrealloc = 1 << 20
+
+// HTTPError is an error that carries the HTTP status code to answer with.
+// Find it in an error chain with errors.As.
+type HTTPError struct {
+	Status int
+	Err    error
+}
+
+// Error implements error.
+func (e *HTTPError) Error() string {
+	if e.Err == nil {
+		return http.StatusText(e.Status)
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// httpErrorf returns an *HTTPError with the given status and a formatted
+// error.
+func httpErrorf(status int, format string, args ...any) *HTTPError {
+	return &HTTPError{Status: status, Err: fmt.Errorf(format, args...)}
+}
+
+// statusOf returns the status carried by err, or 500 if it carries none.
+func statusOf(err error) int {
+	if he, ok := errors.AsType[*HTTPError](err); ok {
+		return he.Status
+	}
+	return http.StatusInternalServerError
+}
+
+// DecodeWriteRequest reads a snappy-compressed (block format) protobuf
+// prometheus.WriteRequest from r. At most maxBytes encoded bytes are read,
+// and the decoded length announced by the snappy header is checked against
+// maxBytes before anything is decoded, so a request can never make it
+// allocate more than about twice maxBytes. A maxBytes of zero or less means
+// DefaultMaxRequestBytes. Errors are *HTTPError: 413 for a request over
+// the limit, 400 for a body that cannot be read or is not valid snappy or
+// protobuf.
+//
+// The returned request does not alias any buffer of the decoder: the
+// caller owns it.
+func DecodeWriteRequest(r io.Reader, maxBytes int) (*prompb.WriteRequest, error) {
+	var req prompb.WriteRequest
+	if err := decodeWriteRequest(r, -1, maxBytes, &req); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// decodeWriteRequest is DecodeWriteRequest decoding into req. sizeHint is
+// the announced encoded length (Content-Length), or negative if unknown;
+// it is only used to size the read buffer and is trusted only up to
+// maxBytes.
+func decodeWriteRequest(r io.Reader, sizeHint int64, maxBytes int, req *prompb.WriteRequest) error {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxRequestBytes
+	}
+	limit := int64(maxBytes)
+	if limit < math.MaxInt64 {
+		limit++ // Read one byte more than allowed to detect a body too large.
+	}
+
+	// Preallocate from the announced length, plus one byte so that
+	// bytes.Buffer.ReadFrom sees io.EOF without growing the buffer. The
+	// announcement is only trusted up to maxPrealloc: beyond it the buffer
+	// grows with the data actually received, so that a client cannot make
+	// the server hold a large buffer by announcing a body it never sends.
+	var buf bytes.Buffer
+	if sizeHint >= 0 {
+		buf.Grow(int(min(sizeHint, int64(maxBytes), maxPrealloc)) + 1)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit)); err != nil {
+		return httpErrorf(http.StatusBadRequest, "read request body: %w", err)
+	}
+	compressed := buf.Bytes()
+	if len(compressed) > maxBytes {
+		return httpErrorf(http.StatusRequestEntityTooLarge, "read request body: body exceeds the limit of %d bytes", maxBytes)
+	}
+
+	decodedLen, err := snappy.DecodedLen(compressed)
+	if err != nil {
+		return httpErrorf(http.StatusBadRequest, "decode snappy length: %w", err)
+	}
+	if decodedLen > maxBytes {
+		return httpErrorf(http.StatusRequestEntityTooLarge, "decode snappy: decoded length %d exceeds the limit of %d bytes", decodedLen, maxBytes)
+	}
+	decoded, err := snappy.Decode(nil, compressed)
+	if err != nil {
+		return httpErrorf(http.StatusBadRequest, "decode snappy: %w", err)
+	}
+
+	// The generated Unmarshal copies strings and slices out of decoded, so
+	// req does not alias it.
+	if err := proto.Unmarshal(decoded, req); err != nil {
+		return httpErrorf(http.StatusBadRequest, "unmarshal remote-write 1.0 request: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+// Package receive implements the remote-write 1.0 receiver: it decodes
+// Prometheus remote-write requests, validates their series, keeps the
+// series selected by a Router and appends their samples to the ring
+// buffers of a ring.Store.
+package receive
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/train-prometheus/train-prometheus/storage/ring"
+)
+
+// Router decides which series are kept and how they are buffered. It is
+// implemented by the adapter from the forecasts entries of the
+// configuration.
+//
+// Route is called concurrently, once per valid series of every request.
+// lset is only valid during the call: its strings live in a buffer that is
+// reused for the next series, so Route must not retain lset or any string
+// taken from it (use lset.Copy to keep it).
+type Router interface {
+	Route(lset labels.Labels) (opts ring.Options, ok bool)
+}
+
+// limits are the settings that a configuration reload replaces together.
+type limits struct {
+	router   Router // nil selects no series.
+	maxBytes int
+}
+
+// Handler is the http.Handler of the remote-write 1.0 endpoint. It is safe
+// for concurrent use.
+type Handler struct {
+	logger log.Logger
+	store  *ring.Store
+	limits atomic.Pointer[limits]
+
+	requests *prometheus.CounterVec
+	duration prometheus.Histogram
+	samples  prometheus.Counter
+	dropped  [numReasons]prometheus.Counter
+}
+
+// NewHandler returns a handler that appends the samples of the series that
+// router selects to store, which must not be nil. A nil router selects no
+// series. Requests larger than maxRequestBytes, encoded or decoded, are
+// refused with 413; zero or less means DefaultMaxRequestBytes. logger and
+// reg may be nil.
+func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store, router Router, maxRequestBytes int) *Handler {
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	f := promauto.With(reg)
+	h := &Handler{
+		logger: log.With(logger, "component", "receive"),
+		store:  store,
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "train_prometheus_received_requests_total",
+			Help: "Total number of remote-write requests received, by HTTP status code of the answer.",
+		}, []string{"code"}),
+		duration: f.NewHistogram(prometheus.HistogramOpts{
+			Name:                            "train_prometheus_received_request_duration_seconds",
+			Help:                            "Time spent reading, decoding and storing a remote-write request.",
+			Buckets:                         prometheus.DefBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  100,
+			NativeHistogramMinResetDuration: time.Hour,
+		}),
+		samples: f.NewCounter(prometheus.CounterOpts{
+			Name: "train_prometheus_received_samples_total",
+			Help: "Total number of received samples accepted into ring buffers.",
+		}),
+	}
+	for _, code := range []int{http.StatusNoContent, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType} {
+		h.requests.WithLabelValues(strconv.Itoa(code))
+	}
+	dropped := f.NewCounterVec(prometheus.CounterOpts{
+		Name: "train_prometheus_dropped_samples_total",
+		Help: "Total number of received samples and histogram samples not accepted into ring buffers, by reason.",
+	}, []string{"reason"})
+	for r := range numReasons {
+		h.dropped[r] = dropped.WithLabelValues(r.String())
+	}
+	h.SetLimits(router, maxRequestBytes)
+	return h
+}
+
+// SetLimits replaces the router and the request size limit, e.g. on a
+// configuration reload. It is safe to call concurrently with ServeHTTP:
+// each request uses either the old or the new settings, never a mix.
+func (h *Handler) SetLimits(router Router, maxRequestBytes int) {
+	if maxRequestBytes <= 0 {
+		maxRequestBytes = DefaultMaxRequestBytes
+	}
+	h.limits.Store(&limits{router: router, maxBytes: maxRequestBytes})
+}
+
+// ServeHTTP receives one remote-write 1.0 request. It answers 204 when the
+// request was valid, even if some of its samples were dropped (unselected
+// series, too many series, resends); 400 when it held invalid data, after
+// storing its valid series; 405, 413 and 415 for a wrong method, a request
+// too large and an unsupported encoding or content type.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	err := h.handle(r)
+	code := http.StatusNoContent
+	if err != nil {
+		code = statusOf(err)
+		// Debug only: a sender retrying a bad request must not flood the log.
+		level.Debug(h.logger).Log("msg", "Rejected remote-write request", "code", code, "remote_addr", r.RemoteAddr, "err", err)
+		if code == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		http.Error(w, err.Error(), code)
+	} else {
+		w.WriteHeader(code)
+	}
+	h.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	h.duration.Observe(time.Since(start).Seconds())
+}
+
+// handle decodes and stores the request. A non-nil error is an *HTTPError.
+func (h *Handler) handle(r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return httpErrorf(http.StatusMethodNotAllowed, "method %s not allowed: use POST", r.Method)
+	}
+	if err := checkHeaders(r.Header); err != nil {
+		return err
+	}
+	lim := h.limits.Load()
+	if r.ContentLength > int64(lim.maxBytes) {
+		return httpErrorf(http.StatusRequestEntityTooLarge, "check content length: %d bytes exceeds the limit of %d bytes", r.ContentLength, lim.maxBytes)
+	}
+
+	var req prompb.WriteRequest
+	if err := decodeWriteRequest(r.Body, r.ContentLength, lim.maxBytes, &req); err != nil {
+		return err
+	}
+
+	if len(req.Timeseries) == 0 && len(req.Metadata) == 0 && len(req.XXX_unrecognized) > 0 {
+		// Fields 4 and 5 of a 2.0 request are unknown to 1.0: refuse rather
+		// than answer 204 to data that would be lost.
+		return httpErrorf(http.StatusBadRequest, "decode request: no remote-write 1.0 series or metadata, only unknown fields (a remote-write 2.0 body sent as 1.0?)")
+	}
+
+	var st stats
+	h.write(&st, req.Timeseries, lim.router)
+	h.samples.Add(float64(st.accepted))
+	for reason, n := range st.dropped {
+		if n > 0 {
+			h.dropped[reason].Add(float64(n))
+		}
+	}
+	if st.storeErr != nil {
+		// Not the sender's fault, and retrying would not help: keep the
+		// answer 204 but make the failure visible.
+		level.Warn(h.logger).Log("msg", "Failed to store samples", "samples", st.dropped[reasonError], "err", st.storeErr)
+	}
+	if st.invalidSeries > 0 {
+		return httpErrorf(http.StatusBadRequest, "rejected %d invalid series (%d samples); first: %w", st.invalidSeries, st.dropped[reasonInvalid], st.firstInvalid)
+	}
+	return nil
+}
+
+// Media types and protobuf messages of remote write.
+const (
+	protobufMediaType = "application/x-protobuf"
+	protoV1           = "prometheus.WriteRequest"
+	protoV2           = "io.prometheus.write.v2.Request"
+)
+
+// checkHeaders accepts snappy encoding (or none announced) and the content
+// types of remote-write 1.0 (or none announced).
+func checkHeaders(hdr http.Header) error {
+	if enc := hdr.Get("Content-Encoding"); enc != "" && !strings.EqualFold(strings.TrimSpace(enc), "snappy") {
+		return httpErrorf(http.StatusUnsupportedMediaType, "check content encoding: %q is not supported, only snappy is", enc)
+	}
+	ct := hdr.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return &HTTPError{Status: http.StatusUnsupportedMediaType, Err: fmt.Errorf("parse content type %q: %w", ct, err)}
+	}
+	if mt != protobufMediaType {
+		return httpErrorf(http.StatusUnsupportedMediaType, "check content type: %q is not supported, only %s (remote-write 1.0) is", ct, protobufMediaType)
+	}
+	switch params["proto"] {
+	case "", protoV1:
+		return nil
+	case protoV2:
+		return httpErrorf(http.StatusUnsupportedMediaType, "check content type: remote-write 2.0 (proto=%s) is not supported yet, only remote-write 1.0 (proto=%s) is supported for now", protoV2, protoV1)
+	default:
+		return httpErrorf(http.StatusUnsupportedMediaType, "check content type: protobuf message %q is not supported, only %s (remote-write 1.0) is", params["proto"], protoV1)
+	}
+}

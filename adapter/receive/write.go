@@ -1,0 +1,263 @@
+package receive
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/train-prometheus/train-prometheus/storage/ring"
+)
+
+// reason is why a sample was not accepted into a ring buffer; it is the
+// reason label of train_prometheus_dropped_samples_total.
+type reason int
+
+const (
+	// reasonInvalid: the series was invalid and the request answered 400.
+	reasonInvalid reason = iota
+	// reasonUnselected: no forecast selects the series.
+	reasonUnselected
+	// reasonMaxSeries: the store was full and the series new.
+	reasonMaxSeries
+	// reasonNaN: NaN values, Prometheus stale markers included.
+	reasonNaN
+	// reasonTooOld: older than the window of the ring buffer.
+	reasonTooOld
+	// reasonDuplicate: the cell of the sample already held data, e.g. a
+	// resend.
+	reasonDuplicate
+	// reasonHistogram: native histogram samples, which are not forecast.
+	reasonHistogram
+	// reasonError: the store refused the sample for another reason, such as
+	// invalid ring options from the router.
+	reasonError
+	numReasons
+)
+
+// String returns the label value of the reason.
+func (r reason) String() string {
+	switch r {
+	case reasonInvalid:
+		return "invalid"
+	case reasonUnselected:
+		return "unselected"
+	case reasonMaxSeries:
+		return "max_series"
+	case reasonNaN:
+		return "nan"
+	case reasonTooOld:
+		return "too_old"
+	case reasonDuplicate:
+		return "duplicate"
+	case reasonHistogram:
+		return "histogram"
+	case reasonError:
+		return "error"
+	}
+	return "reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// stats sum up what happened to the samples of one request.
+type stats struct {
+	accepted      int
+	dropped       [numReasons]int
+	invalidSeries int
+	firstInvalid  error // Why the first invalid series was invalid.
+	storeErr      error // The first unexpected error of the store.
+}
+
+// write validates, routes and appends series, counting into st. Invalid
+// series are skipped; the others are processed whatever their neighbours.
+func (h *Handler) write(st *stats, series []prompb.TimeSeries, router Router) {
+	var (
+		b    = labels.NewScratchBuilder(16)
+		lset labels.Labels
+	)
+	for i := range series {
+		ts := &series[i]
+		if err := validateSeries(ts); err != nil {
+			st.invalidSeries++
+			st.dropped[reasonInvalid] += len(ts.Samples) + len(ts.Histograms)
+			if st.firstInvalid == nil {
+				st.firstInvalid = fmt.Errorf("series %s: %w", describeSeries(ts.Labels), err)
+			}
+			continue
+		}
+		// Exemplars are ignored without counting: they are not samples.
+		st.dropped[reasonHistogram] += len(ts.Histograms)
+		if len(ts.Samples) == 0 {
+			continue
+		}
+		if router == nil {
+			st.dropped[reasonUnselected] += len(ts.Samples)
+			continue
+		}
+
+		// The labels are valid and sorted. A label with an empty value is
+		// the same as no label in Prometheus, so it is left out. Overwrite
+		// reuses one buffer for all series: lset is only valid until the
+		// next series, which Router and Store.GetOrCreate (it copies the
+		// labels of a new series) allow.
+		b.Reset()
+		for _, l := range ts.Labels {
+			if l.Value != "" {
+				b.Add(l.Name, l.Value)
+			}
+		}
+		b.Overwrite(&lset)
+		opts, ok := router.Route(lset)
+		if !ok {
+			st.dropped[reasonUnselected] += len(ts.Samples)
+			continue
+		}
+		h.appendSamples(st, lset, opts, ts.Samples)
+	}
+}
+
+// appendSamples appends the samples of one valid, routed series. The
+// series is created on its first non-NaN sample only, so that a series
+// that only carries stale markers takes no place in the store.
+func (h *Handler) appendSamples(st *stats, lset labels.Labels, opts ring.Options, samples []prompb.Sample) {
+	var ser *ring.Series
+	for i, s := range samples {
+		// math.IsNaN covers the stale marker (value.StaleNaN) too.
+		if math.IsNaN(s.Value) {
+			st.dropped[reasonNaN]++
+			continue
+		}
+		if ser == nil {
+			var err error
+			if ser, err = h.getSeries(lset, opts); err != nil {
+				st.dropFailed(err, len(samples)-i)
+				return
+			}
+		}
+		err := ser.Append(s.Timestamp, s.Value)
+		if errors.Is(err, ring.ErrSeriesRemoved) {
+			// Garbage collected since looked up: look it up again, once.
+			if ser, err = h.getSeries(lset, opts); err != nil {
+				st.dropFailed(err, len(samples)-i)
+				return
+			}
+			err = ser.Append(s.Timestamp, s.Value)
+		}
+		switch {
+		case err == nil:
+			st.accepted++
+		case errors.Is(err, ring.ErrTooOld):
+			st.dropped[reasonTooOld]++
+		case errors.Is(err, ring.ErrOutOfOrder):
+			st.dropped[reasonDuplicate]++
+		default:
+			st.dropFailed(fmt.Errorf("append sample: %w", err), 1)
+		}
+	}
+}
+
+// getSeries returns the series of lset, creating it with opts if needed.
+func (h *Handler) getSeries(lset labels.Labels, opts ring.Options) (*ring.Series, error) {
+	ser, _, err := h.store.GetOrCreate(lset, opts)
+	if err != nil {
+		return nil, fmt.Errorf("get or create series: %w", err)
+	}
+	return ser, nil
+}
+
+// dropFailed counts n samples refused by the store with err.
+func (st *stats) dropFailed(err error, n int) {
+	if errors.Is(err, ring.ErrTooManySeries) {
+		st.dropped[reasonMaxSeries] += n
+		return
+	}
+	st.dropped[reasonError] += n
+	if st.storeErr == nil {
+		st.storeErr = err
+	}
+}
+
+// Reasons for a series to be invalid.
+var (
+	errNoLabels        = errors.New("no labels")
+	errNoMetricName    = errors.New("no metric name (__name__ label)")
+	errSampleOrder     = errors.New("sample timestamps not strictly increasing")
+	errLabelOrder      = errors.New("label names not sorted or duplicated")
+	errLabelName       = errors.New("invalid label name")
+	errLabelValue      = errors.New("label value not valid UTF-8")
+	errEmptyMetricName = errors.New("empty metric name")
+)
+
+// validateSeries checks what remote-write 1.0 requires of a series: a
+// non-empty label set with valid UTF-8 names and values, names strictly
+// ascending (sorted, no duplicates), a non-empty __name__, and samples with
+// strictly increasing timestamps.
+func validateSeries(ts *prompb.TimeSeries) error {
+	if len(ts.Labels) == 0 {
+		return errNoLabels
+	}
+	hasName := false
+	for i, l := range ts.Labels {
+		if !model.UTF8Validation.IsValidLabelName(l.Name) {
+			return fmt.Errorf("%w %s", errLabelName, quote(l.Name))
+		}
+		if i > 0 && l.Name <= ts.Labels[i-1].Name {
+			return fmt.Errorf("%w: %s after %s", errLabelOrder, quote(l.Name), quote(ts.Labels[i-1].Name))
+		}
+		if !utf8.ValidString(l.Value) {
+			return fmt.Errorf("%w for label %s", errLabelValue, quote(l.Name))
+		}
+		if l.Name == model.MetricNameLabel {
+			if l.Value == "" {
+				return errEmptyMetricName
+			}
+			hasName = true
+		}
+	}
+	if !hasName {
+		return errNoMetricName
+	}
+	for i := 1; i < len(ts.Samples); i++ {
+		if ts.Samples[i].Timestamp <= ts.Samples[i-1].Timestamp {
+			return fmt.Errorf("%w: %d after %d", errSampleOrder, ts.Samples[i].Timestamp, ts.Samples[i-1].Timestamp)
+		}
+	}
+	return nil
+}
+
+// maxQuoted bounds the length of client strings quoted in error messages,
+// which go back to the client and into the log.
+const maxQuoted = 128
+
+// quote returns s quoted, cut to maxQuoted bytes.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:maxQuoted]) + "..."
+}
+
+// describeSeries formats labels for an error message, bounded in length.
+func describeSeries(ls []prompb.Label) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, l := range ls {
+		if sb.Len() > 4*maxQuoted {
+			sb.WriteString(", ...")
+			break
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(quote(l.Name))
+		sb.WriteByte('=')
+		sb.WriteString(quote(l.Value))
+	}
+	sb.WriteByte('}')
+	return sb.String()
+}

@@ -1,0 +1,57 @@
+package adapter
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler returns the adapter's HTTP routes. gatherer serves /metrics.
+func (a *Adapter) Handler(gatherer prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/write", a.receive)
+	mux.HandleFunc("GET /forecasts", a.serveForecasts)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "train-prometheus is Healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "train-prometheus is not ready: no configuration applied yet.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "train-prometheus is Ready.")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "reload requires POST or PUT", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := a.Reload(); err != nil {
+			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "Configuration reloaded.")
+	})
+	mux.HandleFunc("GET /{$}", a.serveIndex)
+	return mux
+}
+
+func (a *Adapter) serveIndex(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html><html><head><title>train-prometheus</title></head><body>
+<h1>train-prometheus</h1>
+<p>%d series buffered.</p>
+<ul>
+<li><a href="forecasts">/forecasts</a>: latest forecasts and anomaly values (exposition format)</li>
+<li><a href="metrics">/metrics</a>: the adapter's own metrics</li>
+<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
+</ul>
+<p>Remote write endpoint: <code>%s</code></p>
+</body></html>
+`, a.store.Len(), html.EscapeString("/api/v1/write"))
+}

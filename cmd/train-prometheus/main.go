@@ -1,0 +1,217 @@
+// Command train-prometheus learns what every Prometheus series it receives
+// over remote_write should look like, and writes forecasts and anomaly
+// signals back with remote_write.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	sloggokit "github.com/tjhop/slog-gokit"
+
+	"github.com/train-prometheus/train-prometheus/adapter"
+	"github.com/train-prometheus/train-prometheus/adapter/config"
+)
+
+const appName = "train-prometheus"
+
+// exampleConfig is used when --config.file is not given.
+//
+//go:embed train-prometheus.yml
+var exampleConfig string
+
+// flags holds everything the command line sets.
+type flags struct {
+	configFile  string
+	storagePath string
+	logLevel    string
+	logFormat   string
+	web         *web.FlagConfig
+	checkFile   string
+}
+
+func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runMain parses args and runs the chosen command, returning the exit code.
+func runMain(args []string, stdout, stderr io.Writer) int {
+	var f flags
+	app := kingpin.New(appName, "Learns what Prometheus series should look like and writes forecasts and anomaly signals back.")
+	app.Version(version.Print(appName))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.Flag("config.file", "Configuration file. Empty: the embedded example configuration.").StringVar(&f.configFile)
+	app.Flag("storage.path", "Directory for local state.").Default("data/").StringVar(&f.storagePath)
+	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
+		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.format", "Output format of log messages: logfmt, json.").
+		Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
+	f.web = kingpinflag.AddFlags(app, ":9201")
+
+	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
+	checkCmd := app.Command("check", "Check resources for validity.")
+	checkConfigCmd := checkCmd.Command("config", "Validate a configuration file.")
+	checkConfigCmd.Arg("file", "Configuration file to check.").Required().StringVar(&f.checkFile)
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: error: %s, try --help\n", appName, err)
+		return 2
+	}
+	switch cmd {
+	case checkConfigCmd.FullCommand():
+		return checkConfig(f.checkFile, stdout, stderr)
+	case serveCmd.FullCommand():
+		logger := newLogger(stderr, f.logLevel, f.logFormat)
+		if err := serve(context.Background(), f, logger, prometheus.NewRegistry()); err != nil {
+			level.Error(logger).Log("msg", "Exiting", "err", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// checkConfig validates a configuration file; exit code 0 when it is valid.
+func checkConfig(file string, stdout, stderr io.Writer) int {
+	cfg, err := config.LoadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "FAILED: %s\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "SUCCESS: %s is valid: %d forecasts entries, %d remote_write targets\n",
+		file, len(cfg.Forecasts), len(cfg.RemoteWrite))
+	return 0
+}
+
+func newLogger(w io.Writer, lvl, format string) log.Logger {
+	var logger log.Logger
+	if format == "json" {
+		logger = log.NewJSONLogger(log.NewSyncWriter(w))
+	} else {
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	}
+	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+}
+
+// loadConfig reads the configuration file, or the embedded example.
+func loadConfig(file string) (*config.Config, error) {
+	if file == "" {
+		return config.Load(exampleConfig)
+	}
+	return config.LoadFile(file)
+}
+
+// serve runs the adapter until SIGTERM/SIGINT or ctx ends.
+func serve(ctx context.Context, f flags, logger log.Logger, reg *prometheus.Registry) error {
+	level.Info(logger).Log("msg", "Starting "+appName, "version", version.Info(), "build_context", version.BuildContext())
+	reg.MustRegister(
+		versioncollector.NewCollector("train_prometheus"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if err := os.MkdirAll(f.storagePath, 0o750); err != nil {
+		return fmt.Errorf("create storage path: %w", err)
+	}
+	abs, _ := filepath.Abs(f.storagePath)
+	level.Info(logger).Log("msg", "Using storage path", "path", abs)
+
+	cfg, err := loadConfig(f.configFile)
+	if err != nil {
+		return fmt.Errorf("load configuration: %w", err)
+	}
+	a := adapter.New(logger, reg, adapter.Options{
+		LoadConfig: func() (*config.Config, error) { return loadConfig(f.configFile) },
+		UserAgent:  appName + "/" + version.Version,
+	})
+	if err := a.ApplyConfig(cfg); err != nil {
+		return err
+	}
+	level.Info(logger).Log("msg", "Configuration loaded", "file", configName(f.configFile),
+		"forecasts", len(cfg.Forecasts), "remote_write", len(cfg.RemoteWrite))
+	defer a.Stop()
+
+	var g run.Group
+	{
+		// Termination.
+		ctx, cancel := context.WithCancel(ctx)
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+		g.Add(func() error {
+			defer signal.Stop(term)
+			select {
+			case sig := <-term:
+				level.Info(logger).Log("msg", "Received signal, exiting gracefully", "signal", sig.String())
+			case <-ctx.Done():
+			}
+			return nil
+		}, func(error) { cancel() })
+	}
+	{
+		// Reload on SIGHUP.
+		ctx, cancel := context.WithCancel(ctx)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		g.Add(func() error {
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-hup:
+					_ = a.Reload() // Reload logs and records its own errors.
+				case <-ctx.Done():
+					return nil
+				}
+			}
+		}, func(error) { cancel() })
+	}
+	{
+		// The engine: retraining and evaluation.
+		ctx, cancel := context.WithCancel(ctx)
+		g.Add(func() error { return a.Run(ctx) }, func(error) { cancel() })
+	}
+	{
+		// HTTP.
+		srv := &http.Server{Handler: a.Handler(reg), ReadHeaderTimeout: 30 * time.Second}
+		slogger := slog.New(sloggokit.NewGoKitHandler(log.With(logger, "component", "web"), nil))
+		g.Add(func() error {
+			if err := web.ListenAndServe(srv, f.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve HTTP: %w", err)
+			}
+			return nil
+		}, func(error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+		})
+	}
+	return g.Run()
+}
+
+func configName(file string) string {
+	if file == "" {
+		return "(embedded example)"
+	}
+	return file
+}

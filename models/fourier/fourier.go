@@ -1,0 +1,215 @@
+// Package fourier implements Fourier extrapolation: a least squares linear
+// trend plus the strongest harmonics of the detrended series, extrapolated
+// periodically, with a constant-width normal prediction band.
+package fourier
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/cmplx"
+	"slices"
+
+	"gonum.org/v1/gonum/dsp/fourier"
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/train-prometheus/train-prometheus/models"
+)
+
+// DefaultHarmonics is the number of harmonics kept when New is given 0.
+const DefaultHarmonics = 10
+
+// MinObserved is the fewest observed (non-NaN) cells Fit accepts.
+const MinObserved = 8
+
+// maxFastFactor bounds the prime factors of the window length used when no
+// seasonal period is known, so the FFT stays O(n log n).
+const maxFastFactor = 7
+
+// model is the Fourier extrapolation Model. It is immutable.
+type model struct {
+	opts      models.Options
+	harmonics int
+}
+
+// New returns a Fourier extrapolation model keeping the given number of
+// strongest harmonics (0 or less means DefaultHarmonics).
+//
+// Fit fills gaps by linear interpolation, fits a least squares trend over the
+// grid index (on observed cells only), FFTs the detrended series and keeps
+// the strongest harmonics by amplitude, excluding DC. The training window is
+// the observed span of the series, shortened at its old end to a whole
+// number of seasonal periods (opts.Period, or DetectPeriod with
+// opts.MaxPeriod when 0) so the periodic extrapolation continues the season
+// without a seam. With no period it is shortened to the longest length
+// whose prime factors are all at most 7, to keep the FFT fast.
+//
+// The band is yhat ± ZScore(width)·sigma, where sigma is the standard
+// deviation of the in-sample residual (actual − fitted) over observed cells
+// of the window.
+func New(opts models.Options, harmonics int) models.Model {
+	if harmonics <= 0 {
+		harmonics = DefaultHarmonics
+	}
+	return model{opts: opts, harmonics: harmonics}
+}
+
+// Name returns "fourier".
+func (model) Name() string { return "fourier" }
+
+// Fit trains on s. prev is ignored. It returns an error wrapping
+// models.ErrInsufficientData when the window has fewer than MinObserved
+// observed cells, models.ErrInvalidSeries for a non-positive step and
+// models.ErrInvalidOptions for bad options.
+func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("fit fourier: %w", err)
+	}
+	if err := m.opts.Validate(); err != nil {
+		return nil, fmt.Errorf("fit fourier: %w", err)
+	}
+	offset, values := m.window(s.Values)
+	observed := models.Series{Values: values}.Observed()
+	if observed < MinObserved {
+		return nil, fmt.Errorf("fit fourier: %d observed points, need %d: %w",
+			observed, MinObserved, models.ErrInsufficientData)
+	}
+	filled, _ := models.Interpolate(values)
+	a, b, _ := models.LinearTrend(values)
+
+	n := len(filled)
+	resid := make([]float64, n)
+	for i, v := range filled {
+		resid[i] = v - (a + b*float64(i))
+	}
+	coeff := fourier.NewFFT(n).Coefficients(nil, resid)
+
+	f := &fitted{
+		start:     s.Time(offset),
+		step:      float64(s.Step),
+		n:         float64(n),
+		intercept: a,
+		slope:     b,
+		harmonics: strongest(coeff, n, m.harmonics),
+	}
+
+	errs := make([]float64, 0, observed)
+	for i, v := range values {
+		if models.IsObserved(v) {
+			errs = append(errs, v-f.at(float64(i)))
+		}
+	}
+	f.halfWidth = models.ZScore(m.opts.Width()) * stat.StdDev(errs, nil)
+	return f, nil
+}
+
+// window returns the offset into values and the cells Fit trains on: the
+// observed span, shortened at its start to whole seasonal periods or, with
+// no period, to a length with only small prime factors.
+func (m model) window(values []float64) (int, []float64) {
+	first, last := -1, -1
+	for i, v := range values {
+		if models.IsObserved(v) {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return 0, nil
+	}
+	span := last - first + 1
+	period := m.opts.Period
+	if period == 0 {
+		period = models.DetectPeriod(values[first:last+1], m.opts.MaxPeriod)
+	}
+	keep := span
+	if period > 0 && period <= span {
+		keep = span / period * period
+	} else {
+		keep = smoothLength(span)
+	}
+	start := last + 1 - keep
+	return start, values[start : last+1]
+}
+
+// smoothLength returns the largest length <= n whose prime factors are all
+// at most maxFastFactor.
+func smoothLength(n int) int {
+	for ; n > 1; n-- {
+		m := n
+		for _, p := range []int{2, 3, 5, 7} {
+			for m%p == 0 {
+				m /= p
+			}
+		}
+		if m == 1 {
+			return n
+		}
+	}
+	return n
+}
+
+// harmonic is one kept frequency: amplitude·cos(omega·x + phase) where x is
+// the grid index modulo the window length.
+type harmonic struct {
+	omega, amplitude, phase float64
+}
+
+// strongest returns the k harmonics of the real FFT coeff (of a length-n
+// sequence) with the largest amplitudes, excluding DC; ties keep the lower
+// frequency.
+func strongest(coeff []complex128, n, k int) []harmonic {
+	all := make([]harmonic, 0, len(coeff)-1)
+	idx := make([]int, 0, len(coeff)-1)
+	for j := 1; j < len(coeff); j++ {
+		scale := 2.0
+		if 2*j == n { // Nyquist bin of an even-length sequence
+			scale = 1
+		}
+		all = append(all, harmonic{
+			omega:     2 * math.Pi * float64(j) / float64(n),
+			amplitude: scale * cmplx.Abs(coeff[j]) / float64(n),
+			phase:     cmplx.Phase(coeff[j]),
+		})
+		idx = append(idx, len(all)-1)
+	}
+	slices.SortStableFunc(idx, func(x, y int) int {
+		return cmp.Compare(all[y].amplitude, all[x].amplitude)
+	})
+	idx = idx[:min(k, len(idx))]
+	out := make([]harmonic, len(idx))
+	for i, j := range idx {
+		out[i] = all[j]
+	}
+	return out
+}
+
+// fitted is a trained Fourier model. It is immutable after Fit.
+type fitted struct {
+	start     int64   // grid time of window index 0
+	step      float64 // ms
+	n         float64 // window length: the period of the extrapolation
+	intercept float64
+	slope     float64
+	harmonics []harmonic
+	halfWidth float64 // z·sigma
+}
+
+// Predict returns the forecast for time t; any t works, inside or beyond the
+// training window, on or off the grid.
+func (f *fitted) Predict(t int64) models.Point {
+	y := f.at(float64(t-f.start) / f.step)
+	return models.Point{Yhat: y, Lower: y - f.halfWidth, Upper: y + f.halfWidth}
+}
+
+// at evaluates trend plus harmonics at window index i.
+func (f *fitted) at(i float64) float64 {
+	y := f.intercept + f.slope*i
+	x := math.Mod(i, f.n)
+	for _, h := range f.harmonics {
+		y += h.amplitude * math.Cos(h.omega*x+h.phase)
+	}
+	return y
+}
