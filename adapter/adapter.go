@@ -47,9 +47,9 @@ type Adapter struct {
 	cfg   atomic.Pointer[config.Config]
 	ready atomic.Bool
 
-	reloadMu         sync.Mutex
-	reloadSuccess    prometheus.Gauge
-	reloadSuccessTS  prometheus.Gauge
+	reloadMu        sync.Mutex
+	reloadSuccess   prometheus.Gauge
+	reloadSuccessTS prometheus.Gauge
 }
 
 // New builds an adapter with no configuration applied; call ApplyConfig or

@@ -17,14 +17,28 @@ func gen(n int, period, amp, noise, slope float64, seed uint64) []float64 {
 }
 
 func TestDbg(t *testing.T) {
-	v := gen(96, 24, 1, 0.5, 0.01, 0)
-	_, slope, _ := LinearTrend(v)
-	acf, _ := correlogram(v, slope, 48)
-	fmt.Println(pickPeak(acf))
-	slope, _ = seasonalSlope(v, 23)
-	_, vario := correlogram(v, slope, 94)
-	for k := 16; k < 90; k++ {
-		fmt.Printf("%d:%.3f ", k, vario[k])
+	for seed := range uint64(200) {
+		v := gen(96, 24, 1, 0.5, 0.01, seed)
+		if p := DetectPeriod(v, 0); p > 30 {
+			_, slope, _ := LinearTrend(v)
+			acf := autocorrelation(v, slope, 48)
+			fmt.Println(seed, p, pickPeak(acf))
+			for k := 16; k < len(acf); k++ {
+				fmt.Printf("%d:%.2f ", k, acf[k])
+			}
+			fmt.Println()
+		}
 	}
-	fmt.Println()
+	for seed := range uint64(200) {
+		v := gen(60, 30, 1, 0.1, 0, seed)
+		if p := DetectPeriod(v, 0); p == 0 {
+			_, slope, _ := LinearTrend(v)
+			acf := autocorrelation(v, slope, 30)
+			fmt.Println(seed, p, pickPeak(acf))
+			for k := 20; k < len(acf); k++ {
+				fmt.Printf("%d:%.3f ", k, acf[k])
+			}
+			fmt.Println()
+		}
+	}
 }

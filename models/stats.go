@@ -21,9 +21,12 @@ const (
 	// flatRatio is the residual-to-raw energy ratio below which a detrended
 	// series counts as flat (constant or a pure line).
 	flatRatio = 1e-12
-	// peakWindowDivisor sets the half-width of the lag window refinePeak
-	// fits a parabola to: the peak lag divided by this.
-	peakWindowDivisor = 8
+	// minRefinePeriod is the shortest period refinePeriod adjusts; shorter
+	// ACF peaks are sharp.
+	minRefinePeriod = 6
+	// refineWindowDivisor sets how far refinePeriod searches around the ACF
+	// peak: the peak lag divided by this, and at least 2 lags.
+	refineWindowDivisor = 32
 )
 
 // Interpolate returns a copy with interior NaN gaps filled linearly and
@@ -124,15 +127,7 @@ func DetectPeriod(values []float64, maxLag int) int {
 	if p == 0 {
 		return 0
 	}
-	slope, _ = seasonalSlope(values, p)
-	_, vario := correlogram(values, slope, maxLag)
-	if vario == nil {
-		return p
-	}
-	for k, v := range vario {
-		vario[k] = -v // refinePeak looks for a maximum
-	}
-	return refinePeak(vario, p)
+	return refinePeriod(values, p)
 }
 
 // pickPeak returns the lag of the strongest qualifying ACF peak, preferring a
@@ -187,57 +182,70 @@ func seasonalSlope(values []float64, p int) (float64, bool) {
 	return sum / count / float64(p), true
 }
 
-// refinePeak moves the peak lag p of acf to the vertex of a least squares
-// fit around it, re-centred until it settles. The fit averages the noise
-// that makes the raw maximum of a broad peak wander. Over the lags p±d,
-// d <= p/4, the even part of the ACF is fitted by c0 + c2·d² and the odd
-// part by c1·d + c3·d³: the cubic absorbs the slight asymmetry that the
-// unequal segment lengths at p−d and p+d give a peak, so c1 measures only
-// the offset of the vertex, −c1/(2·c2).
-func refinePeak(acf []float64, p int) int {
-	for range 4 {
-		w := min(max(1, p/peakWindowDivisor), p-1, len(acf)-1-p)
-		if w < 1 || math.IsNaN(acf[p]) {
-			return p
-		}
-		n, se := 1.0, acf[p]
-		var s2, s4, s6, se2, so1, so3, pts float64
-		for d := 1; d <= w; d++ {
-			lo, hi := acf[p-d], acf[p+d]
-			if math.IsNaN(lo) || math.IsNaN(hi) {
-				continue // keep the window symmetric
-			}
-			fd := float64(d)
-			even, odd := (lo+hi)/2, (hi-lo)/2
-			d2 := fd * fd
-			n += 2
-			s2 += d2
-			s4 += d2 * d2
-			s6 += d2 * d2 * d2
-			se += 2 * even
-			se2 += 2 * d2 * even
-			so1 += fd * odd
-			so3 += fd * d2 * odd
-			pts++
-		}
-		if pts == 0 {
-			return p
-		}
-		c2 := (n*se2 - 2*s2*se) / (n*2*s4 - 4*s2*s2)
-		c1 := so1 / s2
-		if det := s2*s6 - s4*s4; pts >= 3 && det > 0 {
-			c1 = (so1*s6 - so3*s4) / det
-		}
-		if !(c2 < 0) {
-			return p
-		}
-		shift := math.Round(-c1 / (2 * c2))
-		if shift == 0 || math.Abs(shift) > float64(w) {
-			return p
-		}
-		p += int(shift)
+// refinePeriod locates the period near the ACF peak p precisely: the broad
+// ACF peak of a long period lets noise move its maximum by several lags. It
+// returns the integer period q within p±max(2, p/refineWindowDivisor) whose
+// least squares sinusoid (cos and sin at frequency 1/q, fitted to the
+// observed cells of the series detrended by its mean seasonal difference at
+// p) explains the most variance: for a sinusoid in white noise that is the
+// maximum likelihood period, and any periodic shape has its fundamental at
+// 1/q.
+func refinePeriod(values []float64, p int) int {
+	if p < minRefinePeriod {
+		return p
 	}
-	return p
+	slope, _ := seasonalSlope(values, p)
+	var mean, count float64
+	for i, v := range values {
+		if IsObserved(v) {
+			mean += v - slope*float64(i)
+			count++
+		}
+	}
+	mean /= count
+
+	w := max(2, p/refineWindowDivisor)
+	best, bestSS := p, -1.0
+	for q := max(2, p-w); q <= p+w && 2*q <= len(values); q++ {
+		if ss := sinusoidFit(values, slope, mean, q); ss > bestSS {
+			best, bestSS = q, ss
+		}
+	}
+	return best
+}
+
+// sinusoidFit returns the sum of squares explained by the least squares fit
+// of a·cos(2πi/q) + b·sin(2πi/q) to values[i] − slope·i − mean over the
+// observed cells.
+func sinusoidFit(values []float64, slope, mean float64, q int) float64 {
+	// One period of the regressors, so the loop needs no trigonometry.
+	cos, sin := make([]float64, q), make([]float64, q)
+	for ph := range q {
+		sin[ph], cos[ph] = math.Sincos(2 * math.Pi * float64(ph) / float64(q))
+	}
+	var scc, sss, scs, syc, sys float64
+	ph := 0
+	for i, v := range values {
+		if IsObserved(v) {
+			r := v - slope*float64(i) - mean
+			c, s := cos[ph], sin[ph]
+			scc += c * c
+			sss += s * s
+			scs += c * s
+			syc += r * c
+			sys += r * s
+		}
+		if ph++; ph == q {
+			ph = 0
+		}
+	}
+	det := scc*sss - scs*scs
+	if !(det > 0) {
+		return 0
+	}
+	a := (syc*sss - sys*scs) / det
+	b := (sys*scc - syc*scs) / det
+	return a*syc + b*sys
 }
 
 // observedSpan returns values trimmed to its first and last observed cells.

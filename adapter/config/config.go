@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -44,7 +45,27 @@ var DefaultConfig = Config{
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultConfig
 	type plain Config
-	return unmarshal((*plain)(c))
+	if err := unmarshal((*plain)(c)); err != nil {
+		return err
+	}
+	c.restoreEmptySections()
+	return nil
+}
+
+// restoreEmptySections puts back the defaults of sections that are present
+// but empty ("global:" with every key commented out): the YAML decoder zeroes
+// them without calling their UnmarshalYAML. No zero section is valid, so a
+// zero section can only come from an empty one.
+func (c *Config) restoreEmptySections() {
+	if reflect.DeepEqual(c.Global, GlobalConfig{}) {
+		c.Global = DefaultGlobalConfig
+	}
+	if c.Limits == (LimitsConfig{}) {
+		c.Limits = DefaultLimitsConfig
+	}
+	if c.Output == (OutputConfig{}) {
+		c.Output = DefaultOutputConfig
+	}
 }
 
 // Load parses and validates a configuration from YAML text.
@@ -54,6 +75,9 @@ func Load(s string) (*Config, error) {
 	if err := yaml.UnmarshalStrict([]byte(s), cfg); err != nil {
 		return nil, err
 	}
+	// A document that is only "null" or "~" zeroes cfg without calling
+	// UnmarshalYAML.
+	cfg.restoreEmptySections()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

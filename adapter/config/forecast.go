@@ -77,6 +77,11 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 		if err != nil {
 			return fmt.Errorf("match[%d] %q: %w", i, s, err)
 		}
+		// The rule PromQL applies to vector selectors: '{}' or '{a=""}'
+		// would select every series, including the ones written back.
+		if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return !m.Matches("") }) {
+			return fmt.Errorf("match[%d] %q: selector must contain at least one non-empty matcher", i, s)
+		}
 		c.Matchers = append(c.Matchers, ms)
 	}
 	fill := func(v *model.Duration, d model.Duration) {
@@ -117,7 +122,7 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 		if time.Duration(c.SeasonalPeriod)%time.Duration(c.Step) != 0 {
 			return fmt.Errorf("seasonal_period %s must be a multiple of step %s", c.SeasonalPeriod, c.Step)
 		}
-		if time.Duration(c.SeasonalPeriod)*2 > time.Duration(c.Window) {
+		if c.SeasonalPeriod > c.Window/2 { // Not 2*SeasonalPeriod > Window: that overflows.
 			return fmt.Errorf("seasonal_period %s must fit twice in window %s", c.SeasonalPeriod, c.Window)
 		}
 	}
@@ -140,7 +145,7 @@ func validateTiming(step, window, retrain, minHistory time.Duration) error {
 		return errors.New("step must be positive")
 	case step%time.Millisecond != 0:
 		return fmt.Errorf("step %s must be a whole number of milliseconds", step)
-	case window < 2*step:
+	case window/step < 2: // Not window < 2*step: that overflows for steps over 146 years.
 		return fmt.Errorf("window %s must hold at least two steps of %s", window, step)
 	case window/step > 1<<22:
 		return fmt.Errorf("window %s holds %d steps of %s; at most %d are allowed", window, window/step, step, 1<<22)

@@ -39,13 +39,17 @@ func (c *OutputConfig) UnmarshalYAML(unmarshal func(any) error) error {
 // Validate checks that the names form valid metric and label names and
 // that the three series kinds cannot be confused.
 func (c *OutputConfig) Validate() error {
-	suffixes := map[string]string{
-		"forecast_suffix":      c.ForecastSuffix,
-		"anomaly_score_suffix": c.AnomalyScoreSuffix,
-		"anomaly_suffix":       c.AnomalySuffix,
+	// Slices, not maps: with several problems, the error reported must not
+	// depend on map iteration order.
+	type named struct{ field, value string }
+	suffixes := []named{
+		{"forecast_suffix", c.ForecastSuffix},
+		{"anomaly_score_suffix", c.AnomalyScoreSuffix},
+		{"anomaly_suffix", c.AnomalySuffix},
 	}
 	seen := map[string]string{}
-	for field, s := range suffixes {
+	for _, n := range suffixes {
+		field, s := n.field, n.value
 		if s == "" {
 			return fmt.Errorf("%s must not be empty", field)
 		}
@@ -57,13 +61,14 @@ func (c *OutputConfig) Validate() error {
 		}
 		seen[s] = field
 	}
-	labels := map[string]string{
-		"model_label":      c.ModelLabel,
-		"value_type_label": c.ValueTypeLabel,
-		"horizon_label":    c.HorizonLabel,
+	labels := []named{
+		{"model_label", c.ModelLabel},
+		{"value_type_label", c.ValueTypeLabel},
+		{"horizon_label", c.HorizonLabel},
 	}
 	seenL := map[string]string{}
-	for field, l := range labels {
+	for _, n := range labels {
+		field, l := n.field, n.value
 		if !model.LegacyValidation.IsValidLabelName(l) || l == model.MetricNameLabel {
 			return fmt.Errorf("%s %q is not a valid label name", field, l)
 		}

@@ -36,7 +36,15 @@ var DefaultRemoteWriteConfig = RemoteWriteConfig{
 func (c *RemoteWriteConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultRemoteWriteConfig
 	type plain RemoteWriteConfig
-	return unmarshal((*plain)(c))
+	if err := unmarshal((*plain)(c)); err != nil {
+		return err
+	}
+	// "queue_config:" without keys is zeroed by the decoder, which skips
+	// QueueConfig.UnmarshalYAML; a zero QueueConfig is never valid.
+	if c.QueueConfig == (QueueConfig{}) {
+		c.QueueConfig = DefaultQueueConfig
+	}
+	return nil
 }
 
 // reservedHeaders are set by the sender and may not be configured (the

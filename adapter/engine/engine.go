@@ -147,9 +147,15 @@ func (e *Engine) ApplyConfig(cfg *config.Config) error {
 }
 
 // Route returns the ring options of the first entry that selects lset. It
-// is the receiver's Router.
+// is the receiver's Router. Series the adapter itself writes are never
+// selected, so that a Prometheus that forwards what it receives cannot make
+// the adapter model its own forecasts.
 func (e *Engine) Route(lset labels.Labels) (ring.Options, bool) {
-	if entry := e.snap.Load().route(lset); entry != nil {
+	snap := e.snap.Load()
+	if snap.namer.isOutput(lset) {
+		return ring.Options{}, false
+	}
+	if entry := snap.route(lset); entry != nil {
 		return entry.Ring, true
 	}
 	return ring.Options{}, false

@@ -162,13 +162,16 @@ func (e *Engine) writeStale(st *state, t int64, b *batcher) {
 		b.add(ls, ft, stale, "stale")
 	}
 	st.lastForecastT = ft
+	st.pending = nil
+	if st.lastScoreT == math.MinInt64 {
+		return // no score was ever written
+	}
 	stt := max(t, st.lastScoreT+1)
 	for i := range st.out.score {
 		b.add(st.out.score[i], stt, stale, "stale")
 		b.add(st.out.flag[i], stt, stale, "stale")
 	}
 	st.lastScoreT = stt
-	st.pending = nil
 }
 
 // batcher collects output samples and hands them to the sink in batches.

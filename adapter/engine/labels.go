@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
@@ -26,6 +28,18 @@ type outputs struct {
 	forecast []labels.Labels
 	score    []labels.Labels // per model
 	flag     []labels.Labels // per model
+}
+
+// isOutput reports whether lset looks like a series the adapter writes: a
+// name with one of the output suffixes and the model label set.
+func (n namer) isOutput(lset labels.Labels) bool {
+	if n.out.ModelLabel == "" || !lset.Has(n.out.ModelLabel) {
+		return false
+	}
+	name := lset.Get(labels.MetricName)
+	return strings.HasSuffix(name, n.out.ForecastSuffix) ||
+		strings.HasSuffix(name, n.out.AnomalyScoreSuffix) ||
+		strings.HasSuffix(name, n.out.AnomalySuffix)
 }
 
 func (n namer) build(orig labels.Labels, e *Entry) *outputs {

@@ -34,6 +34,8 @@ func fuzzSeeds(t testing.TB) [][]byte {
 				prompb.Sample{Timestamp: math.MinInt64, Value: 1},
 				prompb.Sample{Timestamp: 0, Value: math.Float64frombits(value.StaleNaN)},
 				prompb.Sample{Timestamp: math.MaxInt64, Value: 2}),
+			series(lbls("__name__", "ms_c"), prompb.Sample{Timestamp: 0, Value: 1},
+				prompb.Sample{Timestamp: baseT, Value: 2}, prompb.Sample{Timestamp: baseT + 1, Value: 3}),
 		)),
 		encode(t, &prompb.WriteRequest{Metadata: []prompb.MetricMetadata{
 			{Type: prompb.MetricMetadata_COUNTER, MetricFamilyName: "sel_a", Help: "A.", Unit: "seconds"},

@@ -47,6 +47,7 @@ type Handler struct {
 	logger log.Logger
 	store  *ring.Store
 	limits atomic.Pointer[limits]
+	now    func() time.Time // time.Now, replaced in tests.
 
 	requests *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -67,6 +68,7 @@ func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 	h := &Handler{
 		logger: log.With(logger, "component", "receive"),
 		store:  store,
+		now:    time.Now,
 		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "train_prometheus_received_requests_total",
 			Help: "Total number of remote-write requests received, by HTTP status code of the answer.",
@@ -110,7 +112,7 @@ func (h *Handler) SetLimits(router Router, maxRequestBytes int) {
 
 // ServeHTTP receives one remote-write 1.0 request. It answers 204 when the
 // request was valid, even if some of its samples were dropped (unselected
-// series, too many series, resends); 400 when it held invalid data, after
+// series, too many series, NaN, resends, timestamps out of bounds); 400 when it held invalid data, after
 // storing its valid series; 405, 413 and 415 for a wrong method, a request
 // too large and an unsupported encoding or content type.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +158,7 @@ func (h *Handler) handle(r *http.Request) error {
 		return httpErrorf(http.StatusBadRequest, "decode request: no remote-write 1.0 series or metadata, only unknown fields (a remote-write 2.0 body sent as 1.0?)")
 	}
 
-	var st stats
+	st := stats{maxT: h.now().Add(maxAhead).UnixMilli()}
 	h.write(&st, req.Timeseries, lim.router)
 	h.samples.Add(float64(st.accepted))
 	for reason, n := range st.dropped {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/gogo/protobuf/proto"
@@ -318,6 +319,19 @@ func TestHandler(t *testing.T) {
 			storeLen: 1,
 		},
 		{
+			name: "timestamps out of bounds",
+			req: post(encode(t, writeReq(series(valid.Labels,
+				prompb.Sample{Timestamp: -15_000, Value: 1},
+				prompb.Sample{Timestamp: baseT, Value: 2},
+				prompb.Sample{Timestamp: math.MaxInt64, Value: 3},
+			)))),
+			wantCode: http.StatusNoContent,
+			accepted: 1,
+			dropped:  map[reason]float64{reasonOutOfBounds: 2},
+			stored:   []stored{{sel("job", "x"), []float64{2}}},
+			storeLen: 1,
+		},
+		{
 			name: "only stale markers create no series",
 			req: post(encode(t, writeReq(series(valid.Labels,
 				prompb.Sample{Timestamp: baseT, Value: math.Float64frombits(value.StaleNaN)})))),
@@ -421,6 +435,25 @@ func encodeV2(t testing.TB) []byte {
 	return snappy.Encode(nil, b)
 }
 
+func TestHandlerMaxAhead(t *testing.T) {
+	now := time.UnixMilli(baseT)
+	st := ring.NewStore(0, nil)
+	h := NewHandler(nil, nil, st, nameRouter{}, 0)
+	h.now = func() time.Time { return now }
+	limit := now.Add(maxAhead).UnixMilli()
+	body := encode(t, writeReq(
+		series(lbls("__name__", "sel_a"), prompb.Sample{Timestamp: limit, Value: 1}),
+		series(lbls("__name__", "sel_b"), prompb.Sample{Timestamp: limit + 1, Value: 1}),
+	))
+
+	require.Equal(t, http.StatusNoContent, serve(h, newPost(body)).Code)
+
+	require.Equal(t, []float64{1}, storedValues(t, st, "__name__", "sel_a"))
+	require.Nil(t, st.Get(labels.FromStrings("__name__", "sel_b")))
+	require.Equal(t, 1.0, testutil.ToFloat64(h.samples))
+	require.Equal(t, 1.0, testutil.ToFloat64(h.dropped[reasonOutOfBounds]))
+}
+
 func TestHandlerLogsRejectedAtDebug(t *testing.T) {
 	var buf bytes.Buffer
 	h := NewHandler(log.NewLogfmtLogger(&buf), nil, ring.NewStore(0, nil), nameRouter{}, 0)
@@ -449,6 +482,7 @@ train_prometheus_dropped_samples_total{reason="histogram"} 0
 train_prometheus_dropped_samples_total{reason="invalid"} 0
 train_prometheus_dropped_samples_total{reason="max_series"} 0
 train_prometheus_dropped_samples_total{reason="nan"} 0
+train_prometheus_dropped_samples_total{reason="out_of_bounds"} 0
 train_prometheus_dropped_samples_total{reason="too_old"} 0
 train_prometheus_dropped_samples_total{reason="unselected"} 0
 # HELP train_prometheus_received_requests_total Total number of remote-write requests received, by HTTP status code of the answer.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
@@ -35,6 +36,9 @@ const (
 	reasonDuplicate
 	// reasonHistogram: native histogram samples, which are not forecast.
 	reasonHistogram
+	// reasonOutOfBounds: timestamps before the epoch or more than maxAhead
+	// after the receiver's clock.
+	reasonOutOfBounds
 	// reasonError: the store refused the sample for another reason, such as
 	// invalid ring options from the router.
 	reasonError
@@ -58,14 +62,22 @@ func (r reason) String() string {
 		return "duplicate"
 	case reasonHistogram:
 		return "histogram"
+	case reasonOutOfBounds:
+		return "out_of_bounds"
 	case reasonError:
 		return "error"
 	}
 	return "reason(" + strconv.Itoa(int(r)) + ")"
 }
 
+// maxAhead is how far after the receiver's clock a sample may be, as in
+// Prometheus' receiver. One sample far in the future would move the head of
+// its ring there, clear the buffer and make every later sample too old.
+const maxAhead = 10 * time.Minute
+
 // stats sum up what happened to the samples of one request.
 type stats struct {
+	maxT          int64 // Samples after maxT (ms) are out of bounds.
 	accepted      int
 	dropped       [numReasons]int
 	invalidSeries int
@@ -130,6 +142,12 @@ func (h *Handler) appendSamples(st *stats, lset labels.Labels, opts ring.Options
 		// math.IsNaN covers the stale marker (value.StaleNaN) too.
 		if math.IsNaN(s.Value) {
 			st.dropped[reasonNaN]++
+			continue
+		}
+		// Timestamps before the epoch are not those of a live stream; the
+		// bound also keeps the ring's cell arithmetic far from overflow.
+		if s.Timestamp < 0 || s.Timestamp > st.maxT {
+			st.dropped[reasonOutOfBounds]++
 			continue
 		}
 		if ser == nil {

@@ -30,8 +30,10 @@ type recoverableError struct {
 	retryAfter time.Duration
 }
 
+// Error implements error.
 func (e recoverableError) Error() string { return e.err.Error() }
 
+// Unwrap returns the cause.
 func (e recoverableError) Unwrap() error { return e.err }
 
 // statusError is a rejection that is never retried: the samples of the
@@ -42,6 +44,7 @@ type statusError struct {
 	body   string
 }
 
+// Error implements error.
 func (e *statusError) Error() string {
 	return fmt.Sprintf("server returned HTTP status %s: %s", e.status, e.body)
 }
@@ -76,10 +79,10 @@ func (q *Queue) send(ctx context.Context, body []byte) error {
 	start := time.Now()
 	resp, err := q.client.Do(req)
 	q.m.requestDuration.Observe(time.Since(start).Seconds())
-	q.m.sentBytes.Add(float64(len(body)))
 	if err != nil {
 		return recoverableError{err: fmt.Errorf("send request: %w", err)}
 	}
+	q.m.sentBytes.Add(float64(len(body)))
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		_ = resp.Body.Close()
@@ -102,8 +105,8 @@ func (q *Queue) send(ctx context.Context, body []byte) error {
 }
 
 // parseRetryAfter reads a Retry-After header, in seconds or as an HTTP date
-// relative to now. It returns 0 when the header is absent, invalid or in
-// the past.
+// relative to now. It returns 0 (use the backoff) when the header is
+// absent, invalid, in the past or over a day away.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {

@@ -27,6 +27,7 @@ type encoder struct {
 	body    []byte
 }
 
+// newEncoder returns an encoder with empty buffers.
 func newEncoder() *encoder {
 	return &encoder{index: map[uint64]int32{}}
 }
@@ -136,6 +137,7 @@ func (e *encoder) reset() {
 	e.counts = e.counts[:0]
 }
 
+// bySampleTime orders samples by timestamp.
 func bySampleTime(a, b prompb.Sample) int {
 	return cmp.Compare(a.Timestamp, b.Timestamp)
 }

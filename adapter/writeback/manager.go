@@ -34,6 +34,7 @@ type Manager struct {
 	stopped bool
 }
 
+// managedQueue is a queue and the hash of the config it was built from.
 type managedQueue struct {
 	q    *Queue
 	hash string
@@ -220,6 +221,7 @@ func hashValue(h hash.Hash, v reflect.Value, depth int) {
 	}
 }
 
+// boolUint returns 1 for true and 0 for false.
 func boolUint(b bool) uint64 {
 	if b {
 		return 1

@@ -74,7 +74,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		sentBytesTotal: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: subsystem,
 			Name: "sent_bytes_total",
-			Help: "Compressed request bytes sent, counting every attempt.",
+			Help: "Compressed request bytes sent, counting every attempt that got an answer.",
 		}, target),
 		requestDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: subsystem,

@@ -43,6 +43,7 @@ type Options struct {
 	MaxFuture time.Duration
 }
 
+// withDefaults fills the unset options.
 func (o Options) withDefaults() Options {
 	if o.UserAgent == "" {
 		o.UserAgent = "train-prometheus"
@@ -88,9 +89,9 @@ type Queue struct {
 	wg       sync.WaitGroup
 }
 
-// NewQueue returns a queue for the target cfg, not yet started. It
-// registers its own metrics on reg (nil registers nothing), so queues that
-// share a registry must come from one Manager.
+// NewQueue returns a queue for the target cfg, not yet started; cfg must
+// not change afterwards. It registers its own metrics on reg (nil registers
+// nothing), so queues that share a registry must come from one Manager.
 func NewQueue(cfg *config.RemoteWriteConfig, logger log.Logger, reg prometheus.Registerer, opts Options) (*Queue, error) {
 	if err := checkConfig(cfg); err != nil {
 		return nil, err
@@ -226,6 +227,7 @@ func (q *Queue) Len() int {
 	return n
 }
 
+// isStopping reports whether Stop was called.
 func (q *Queue) isStopping() bool {
 	select {
 	case <-q.stopping:

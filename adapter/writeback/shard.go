@@ -2,6 +2,7 @@ package writeback
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ type shard struct {
 	enc   *encoder
 }
 
+// newShard returns a shard of q holding up to capacity samples.
 func newShard(q *Queue, capacity int) *shard {
 	return &shard{
 		q:      q,
@@ -163,7 +165,7 @@ func (s *shard) sendBatch(ctx context.Context) {
 			q.m.droppedShutdown.Add(float64(n))
 			return
 		}
-		re, ok := err.(recoverableError)
+		re, ok := errors.AsType[recoverableError](err)
 		if !ok {
 			level.Warn(q.logger).Log("msg", "Remote write target rejected samples, not retrying", "samples", n, "reason", failureReason(err), "err", err)
 			q.m.failed(failureReason(err)).Add(float64(n))

@@ -1,0 +1,344 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// recorder is a Sink that keeps everything it is sent.
+type recorder struct {
+	mu      sync.Mutex
+	samples []writeback.Sample
+}
+
+func (r *recorder) Append(s []writeback.Sample) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.samples = append(r.samples, s...)
+}
+
+func (r *recorder) take() []writeback.Sample {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.samples
+	r.samples = nil
+	return s
+}
+
+const testConfig = `
+global:
+  step: 1m
+  window: 1d
+  retrain_interval: 15m
+  min_history: 2h
+  evaluation_delay: 10s
+  external_labels: {cluster: test}
+forecasts:
+  - name: sine
+    match: ['{__name__="sine"}']
+    models: [fourier, seasonal_naive]
+    horizons: [0s, 30m]
+`
+
+// fixture is an engine over a store, fed by the test.
+type fixture struct {
+	t     *testing.T
+	store *ring.Store
+	eng   *Engine
+	sink  *recorder
+	reg   *prometheus.Registry
+}
+
+func newFixture(t *testing.T, cfgYAML string) *fixture {
+	t.Helper()
+	cfg, err := config.Load(cfgYAML)
+	require.NoError(t, err)
+	f := &fixture{t: t, store: ring.NewStore(100, nil), sink: &recorder{}, reg: prometheus.NewPedanticRegistry()}
+	f.eng = New(nil, f.reg, f.store, f.sink, Options{Workers: 2})
+	require.NoError(t, f.eng.ApplyConfig(cfg))
+	return f
+}
+
+// sine is the known pattern: period one hour.
+func sine(t int64) float64 { return 100 + 10*math.Sin(2*math.Pi*float64(t)/float64(time.Hour.Milliseconds())) }
+
+// feed appends one sample per 15 s in [from, to) to the series lset.
+func (f *fixture) feed(lset labels.Labels, from, to int64, fn func(int64) float64) {
+	f.t.Helper()
+	opts, ok := f.eng.Route(lset)
+	require.True(f.t, ok, "series %s not routed", lset)
+	ser, _, err := f.store.GetOrCreate(lset, opts)
+	require.NoError(f.t, err)
+	for ts := from; ts < to; ts += 15000 {
+		require.NoError(f.t, ser.Append(ts, fn(ts)))
+	}
+}
+
+var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+func at(ms int64) time.Time { return time.UnixMilli(ms) }
+
+func TestEngineForecastsAndScores(t *testing.T) {
+	f := newFixture(t, testConfig)
+	in := labels.FromStrings("__name__", "sine", "job", "app", "model", "sensor")
+	ctx := context.Background()
+
+	// Below min_history: nothing is fitted, nothing written.
+	f.feed(in, t0, t0+time.Hour.Milliseconds(), sine)
+	now := t0 + time.Hour.Milliseconds()
+	require.Zero(t, f.eng.RetrainDue(ctx, at(now)))
+	require.Zero(t, f.eng.Evaluate(at(now+20000)))
+	require.Empty(t, f.sink.take())
+
+	// Three hours of history: both models fit at once.
+	f.feed(in, now, t0+3*time.Hour.Milliseconds(), sine)
+	now = t0 + 3*time.Hour.Milliseconds()
+	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(now)))
+	require.Equal(t, 2.0, testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues("fourier", "success"))+
+		testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues("seasonal_naive", "success")))
+
+	// Evaluate at 20 s past the boundary: T = now is forecast. C = now - 1m
+	// was part of the training data, so it is not scored.
+	evalAt := now + 20000
+	n := f.eng.Evaluate(at(evalAt))
+	out := f.sink.take()
+	require.Equal(t, n, len(out))
+	require.Len(t, out, 2*2*3, "2 models x 2 horizons x 3 value types")
+	checkOutput(t, out, now, evalAt)
+
+	// The same tick again produces nothing.
+	require.Zero(t, f.eng.Evaluate(at(evalAt+5000)))
+
+	// One step later, cell `now` is scored against the forecast published for it.
+	f.feed(in, now, now+time.Minute.Milliseconds(), sine)
+	now += time.Minute.Milliseconds()
+	evalAt += time.Minute.Milliseconds()
+	out = f.sink.take()
+	require.Empty(t, out)
+	f.eng.Evaluate(at(evalAt))
+	out = f.sink.take()
+	require.Len(t, out, 2*2*3+2*2, "forecasts plus score and flag per model")
+	checkOutput(t, out, now, evalAt)
+}
+
+// checkOutput checks the names, labels, timestamps and values of one
+// evaluation's output; now is the open cell's grid time.
+func checkOutput(t *testing.T, out []writeback.Sample, now, evalAt int64) {
+	t.Helper()
+	for _, s := range out {
+		require.LessOrEqual(t, s.T, evalAt, "never stamped in the future")
+		require.Equal(t, "test", s.Labels.Get("cluster"))
+		require.Equal(t, "sensor", s.Labels.Get("exported_model"))
+		require.Equal(t, "app", s.Labels.Get("job"))
+		name := s.Labels.Get(labels.MetricName)
+		switch name {
+		case "sine_forecast":
+			require.Equal(t, now, s.T)
+			require.Contains(t, []string{"yhat", "yhat_lower", "yhat_upper"}, s.Labels.Get("value_type"))
+			want := sine(now)
+			if h := s.Labels.Get("horizon"); h != "" {
+				require.Equal(t, "30m", h)
+				want = sine(now + 30*time.Minute.Milliseconds())
+			}
+			if s.Labels.Get("value_type") == "yhat" {
+				require.InDelta(t, want, s.V, 2, "%s", s.Labels)
+			}
+		case "sine_anomaly_score":
+			require.Equal(t, now-time.Minute.Milliseconds(), s.T)
+			require.Less(t, s.V, 1.0, "a clean sine is no anomaly: %s", s.Labels)
+		case "sine_anomaly":
+			require.Equal(t, now-time.Minute.Milliseconds(), s.T)
+			require.Equal(t, 0.0, s.V)
+		default:
+			t.Fatalf("unexpected series %s", s.Labels)
+		}
+	}
+}
+
+func TestEngineFlagsAnomaly(t *testing.T) {
+	f := newFixture(t, testConfig)
+	in := labels.FromStrings("__name__", "sine")
+	ctx := context.Background()
+	end := t0 + 4*time.Hour.Milliseconds()
+	f.feed(in, t0, end, sine)
+	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(end)))
+	f.eng.Evaluate(at(end + 20000)) // publishes the forecast for cell `end`
+	f.sink.take()
+
+	// The cell that follows is far off the pattern.
+	f.feed(in, end, end+time.Minute.Milliseconds(), func(int64) float64 { return 500 })
+	f.eng.Evaluate(at(end + time.Minute.Milliseconds() + 20000))
+	flagged := 0
+	for _, s := range f.sink.take() {
+		switch s.Labels.Get(labels.MetricName) {
+		case "sine_anomaly_score":
+			require.Equal(t, end, s.T)
+			require.Greater(t, s.V, 1.0)
+		case "sine_anomaly":
+			require.Equal(t, 1.0, s.V)
+			flagged++
+		}
+	}
+	require.Equal(t, 2, flagged, "both models flag the spike")
+	require.Equal(t, 2.0, testutil.ToFloat64(f.eng.metrics.anomalies))
+}
+
+func TestEngineStaleMarkers(t *testing.T) {
+	f := newFixture(t, testConfig)
+	in := labels.FromStrings("__name__", "sine")
+	end := t0 + 3*time.Hour.Milliseconds()
+	f.feed(in, t0, end, sine)
+	f.eng.RetrainDue(context.Background(), at(end))
+	f.eng.Evaluate(at(end + 20000))
+	written := map[string]int64{}
+	for _, s := range f.sink.take() {
+		written[s.Labels.String()] = s.T
+	}
+
+	// Nothing arrives for longer than staleness (5m): every output series
+	// gets exactly one stale marker, after its last sample.
+	later := end + 6*time.Minute.Milliseconds() + 20000
+	f.eng.Evaluate(at(later))
+	stale := f.sink.take()
+	require.Len(t, stale, len(written))
+	for _, s := range stale {
+		require.True(t, value.IsStaleNaN(s.V))
+		last, ok := written[s.Labels.String()]
+		require.True(t, ok, "stale marker for a series never written: %s", s.Labels)
+		require.Greater(t, s.T, last)
+		require.LessOrEqual(t, s.T, later)
+	}
+	f.eng.Evaluate(at(later + time.Minute.Milliseconds()))
+	require.Empty(t, f.sink.take(), "stale markers are sent once")
+}
+
+func TestEngineRetrainSpread(t *testing.T) {
+	f := newFixture(t, testConfig)
+	end := t0 + 3*time.Hour.Milliseconds()
+	const n = 40
+	for i := range n {
+		f.feed(labels.FromStrings("__name__", "sine", "i", string(rune('a'+i))), t0, end, sine)
+	}
+	ctx := context.Background()
+	require.Equal(t, n, f.eng.RetrainDue(ctx, at(end)), "first fits happen as soon as history suffices")
+	require.Zero(t, f.eng.RetrainDue(ctx, at(end+1000)))
+
+	// Over one retrain interval every series is refitted exactly once,
+	// spread over several slots rather than all at once.
+	interval := 15 * time.Minute.Milliseconds()
+	total, busySlots := 0, 0
+	for ts := end + 60000; ts <= end+interval; ts += 60000 {
+		k := f.eng.RetrainDue(ctx, at(ts))
+		total += k
+		if k > 0 {
+			busySlots++
+		}
+	}
+	require.Equal(t, n, total)
+	require.Greater(t, busySlots, 5)
+}
+
+func TestNextPhaseTime(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		now, interval int64
+		phase         uint64
+		want          int64
+	}{
+		{"before phase", 1000, 100, 30, 1030},
+		{"at phase", 1030, 100, 30, 1130},
+		{"after phase", 1031, 100, 30, 1130},
+		{"phase wraps", 1000, 100, 250, 1050},
+		{"negative now", -20, 100, 30, 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, nextPhaseTime(tc.now, tc.interval, tc.phase))
+		})
+	}
+}
+
+func TestRouteAndReload(t *testing.T) {
+	f := newFixture(t, testConfig)
+	_, ok := f.eng.Route(labels.FromStrings("__name__", "sine"))
+	require.True(t, ok)
+	_, ok = f.eng.Route(labels.FromStrings("__name__", "other"))
+	require.False(t, ok)
+	// The adapter's own output is never modelled, even if a selector matches it.
+	loop, err := config.Load(`
+forecasts:
+  - name: all
+    match: ['{__name__=~"sine.*"}']
+`)
+	require.NoError(t, err)
+	require.NoError(t, f.eng.ApplyConfig(loop))
+	_, ok = f.eng.Route(labels.FromStrings("__name__", "sine_forecast", "model", "fourier", "value_type", "yhat"))
+	require.False(t, ok)
+	_, ok = f.eng.Route(labels.FromStrings("__name__", "sine_forecast"))
+	require.True(t, ok, "a user series that merely ends in _forecast is still modelled")
+
+	// Reload: series no entry selects are deleted; a changed grid resets.
+	require.NoError(t, f.eng.ApplyConfig(mustLoad(t, testConfig)))
+	in := labels.FromStrings("__name__", "sine")
+	f.feed(in, t0, t0+3*time.Hour.Milliseconds(), sine)
+	f.feed(labels.FromStrings("__name__", "sine", "x", "1"), t0, t0+3*time.Hour.Milliseconds(), sine)
+	require.Equal(t, 2, f.eng.RetrainDue(context.Background(), at(t0+3*time.Hour.Milliseconds())))
+	require.NoError(t, f.eng.ApplyConfig(mustLoad(t, `
+forecasts:
+  - name: only-x
+    match: ['{__name__="sine", x="1"}']
+    step: 5m
+`)))
+	require.Nil(t, f.store.Get(in), "unselected series deleted")
+	ser := f.store.Get(labels.FromStrings("__name__", "sine", "x", "1"))
+	require.NotNil(t, ser)
+	require.Equal(t, 5*time.Minute, ser.Options().Step)
+	require.Zero(t, ser.Count(math.MaxInt64), "grid change drops the old cells")
+}
+
+func mustLoad(t *testing.T, s string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(s)
+	require.NoError(t, err)
+	return cfg
+}
+
+func TestEngineMetricsLint(t *testing.T) {
+	f := newFixture(t, testConfig)
+	f.feed(labels.FromStrings("__name__", "sine"), t0, t0+3*time.Hour.Milliseconds(), sine)
+	f.eng.RetrainDue(context.Background(), at(t0+3*time.Hour.Milliseconds()))
+	f.eng.Evaluate(at(t0 + 3*time.Hour.Milliseconds() + 20000))
+	problems, err := testutil.GatherAndLint(f.reg)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}
+
+func TestEngineRunStops(t *testing.T) {
+	f := newFixture(t, testConfig)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.eng.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
