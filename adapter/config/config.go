@@ -48,24 +48,39 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
 	}
-	c.restoreEmptySections()
+	// A section that is present but empty ("global:" with every key
+	// commented out) is zeroed by the decoder without calling its
+	// UnmarshalYAML; give it its defaults back, as an absent one has.
+	empty, err := nullKeys(unmarshal)
+	if err != nil {
+		return err
+	}
+	if empty["global"] {
+		c.Global = DefaultGlobalConfig
+	}
+	if empty["limits"] {
+		c.Limits = DefaultLimitsConfig
+	}
+	if empty["output"] {
+		c.Output = DefaultOutputConfig
+	}
 	return nil
 }
 
-// restoreEmptySections puts back the defaults of sections that are present
-// but empty ("global:" with every key commented out): the YAML decoder zeroes
-// them without calling their UnmarshalYAML. No zero section is valid, so a
-// zero section can only come from an empty one.
-func (c *Config) restoreEmptySections() {
-	if reflect.DeepEqual(c.Global, GlobalConfig{}) {
-		c.Global = DefaultGlobalConfig
+// nullKeys returns the keys of the mapping being unmarshalled whose value is
+// null.
+func nullKeys(unmarshal func(any) error) (map[string]bool, error) {
+	var raw map[string]any
+	if err := unmarshal(&raw); err != nil {
+		return nil, err
 	}
-	if c.Limits == (LimitsConfig{}) {
-		c.Limits = DefaultLimitsConfig
+	empty := map[string]bool{}
+	for k, v := range raw {
+		if v == nil {
+			empty[k] = true
+		}
 	}
-	if c.Output == (OutputConfig{}) {
-		c.Output = DefaultOutputConfig
-	}
+	return empty, nil
 }
 
 // Load parses and validates a configuration from YAML text.
@@ -76,8 +91,10 @@ func Load(s string) (*Config, error) {
 		return nil, err
 	}
 	// A document that is only "null" or "~" zeroes cfg without calling
-	// UnmarshalYAML.
-	cfg.restoreEmptySections()
+	// UnmarshalYAML; it means the same as an empty one.
+	if reflect.DeepEqual(*cfg, Config{}) {
+		*cfg = DefaultConfig
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

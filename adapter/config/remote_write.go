@@ -40,8 +40,12 @@ func (c *RemoteWriteConfig) UnmarshalYAML(unmarshal func(any) error) error {
 		return err
 	}
 	// "queue_config:" without keys is zeroed by the decoder, which skips
-	// QueueConfig.UnmarshalYAML; a zero QueueConfig is never valid.
-	if c.QueueConfig == (QueueConfig{}) {
+	// QueueConfig.UnmarshalYAML.
+	empty, err := nullKeys(unmarshal)
+	if err != nil {
+		return err
+	}
+	if empty["queue_config"] {
 		c.QueueConfig = DefaultQueueConfig
 	}
 	return nil

@@ -76,7 +76,9 @@ func newFixture(t *testing.T, cfgYAML string) *fixture {
 }
 
 // sine is the known pattern: period one hour.
-func sine(t int64) float64 { return 100 + 10*math.Sin(2*math.Pi*float64(t)/float64(time.Hour.Milliseconds())) }
+func sine(t int64) float64 {
+	return 100 + 10*math.Sin(2*math.Pi*float64(t)/float64(time.Hour.Milliseconds()))
+}
 
 // feed appends one sample per 15 s in [from, to) to the series lset.
 func (f *fixture) feed(lset labels.Labels, from, to int64, fn func(int64) float64) {

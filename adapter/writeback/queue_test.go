@@ -71,7 +71,9 @@ func TestQueueDeliversEverySampleOnceInOrder(t *testing.T) {
 				}
 			}
 
-			require.Equal(t, float64(nSeries*perSeries), testutil.ToFloat64(q.m.samples))
+			// The receiver records a request before the sender reads the answer.
+			require.Eventually(t, func() bool { return testutil.ToFloat64(q.m.samples) == nSeries*perSeries },
+				5*time.Second, time.Millisecond)
 			require.Equal(t, 0.0, testutil.ToFloat64(q.m.queueLength))
 			require.Equal(t, 0.0, testutil.ToFloat64(q.m.droppedFull))
 			require.Positive(t, testutil.ToFloat64(q.m.lastSuccess))

@@ -134,8 +134,13 @@ func (r *receiver) acceptedCount() int {
 // waitAccepted waits until n samples were accepted.
 func (r *receiver) waitAccepted(t testing.TB, n int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return r.acceptedCount() >= n }, 5*time.Second, 2*time.Millisecond,
-		"waiting for %d samples", n)
+	if !assertEventually(func() bool { return r.acceptedCount() >= n }, 5*time.Second) {
+		statuses := map[int]int{}
+		for _, req := range r.requests() {
+			statuses[req.status]++
+		}
+		t.Fatalf("waited for %d samples, got %d; requests by status: %v", n, r.acceptedCount(), statuses)
+	}
 }
 
 func labelsOf(ts prompb.TimeSeries) labels.Labels {
@@ -181,4 +186,16 @@ func samplesOf(i, n int, start int64) []Sample {
 		out[k] = Sample{Labels: series(i), T: start + int64(k), V: float64(k)}
 	}
 	return out
+}
+
+// assertEventually polls cond until it holds or timeout passes.
+func assertEventually(cond func() bool, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return cond()
 }

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// issueExampleConfig is the configuration from the issue that introduced
+// `check config`; it must stay valid as written.
+const issueExampleConfig = `global:
+  step: 1m
+  window: 7d
+  retrain_interval: 15m
+  min_history: 1h
+  external_labels: {}
+forecasts:
+  - name: node
+    match: ['node_load1', '{__name__=~"http_requests:rate5m"}']
+    aggregate: last
+    models: [fourier, seasonal_naive]
+    interval_width: 0.95
+    horizons: [0s, 1h]
+remote_write:
+  - url: http://localhost:9090/api/v1/write
+    headers: {}
+    queue_config: {capacity: 10000, max_samples_per_send: 2000, batch_send_deadline: 5s,
+                   min_backoff: 30ms, max_backoff: 5s, max_shards: 4}
+limits:
+  max_series: 100000
+  max_request_bytes: 33554432
+`
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeConfig := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+		return path
+	}
+	goodFile := writeConfig("good.yml", issueExampleConfig)
+	unknownModelFile := writeConfig("unknown_model.yml",
+		"forecasts:\n  - name: node\n    match: [node_load1]\n    models: [fourier, prophet]\n")
+	unknownKeyFile := writeConfig("unknown_key.yml", "global:\n  step: 1m\n  bogus_key: 1\n")
+	badURLFile := writeConfig("bad_url.yml", "remote_write:\n  - url: ftp://localhost/write\n")
+	missingFile := filepath.Join(dir, "missing.yml")
+
+	for _, tc := range []struct {
+		name        string
+		args        []string
+		code        int
+		stdout      []string // Substrings stdout must contain.
+		stderr      []string // Substrings stderr must contain.
+		emptyOut    bool     // Nothing may be written to stdout.
+		emptyErrOut bool     // Nothing may be written to stderr.
+	}{
+		{
+			name:        "embedded example",
+			args:        []string{"check", "config", "train-prometheus.yml"},
+			code:        0,
+			stdout:      []string{"SUCCESS: train-prometheus.yml is valid: 2 forecasts entries, 1 remote_write targets"},
+			emptyErrOut: true,
+		},
+		{
+			name:        "issue example in a temporary file",
+			args:        []string{"check", "config", goodFile},
+			code:        0,
+			stdout:      []string{"SUCCESS: " + goodFile + " is valid: 1 forecasts entries, 1 remote_write targets"},
+			emptyErrOut: true,
+		},
+		{
+			name:     "unknown model",
+			args:     []string{"check", "config", unknownModelFile},
+			code:     1,
+			stderr:   []string{"FAILED:", unknownModelFile, `forecasts[0] (node): models: unknown model "prophet"`},
+			emptyOut: true,
+		},
+		{
+			name:     "unknown key",
+			args:     []string{"check", "config", unknownKeyFile},
+			code:     1,
+			stderr:   []string{"FAILED:", "field bogus_key not found"},
+			emptyOut: true,
+		},
+		{
+			name:     "bad remote_write url",
+			args:     []string{"check", "config", badURLFile},
+			code:     1,
+			stderr:   []string{"FAILED:", `remote_write[0]: url "ftp://localhost/write": scheme must be http or https`},
+			emptyOut: true,
+		},
+		{
+			name:     "missing file",
+			args:     []string{"check", "config", missingFile},
+			code:     1,
+			stderr:   []string{"FAILED: read config file", "missing.yml"},
+			emptyOut: true,
+		},
+		{
+			name:     "unknown flag",
+			args:     []string{"--no-such-flag", "check", "config", goodFile},
+			code:     2,
+			stderr:   []string{"unknown long flag '--no-such-flag'", "try --help"},
+			emptyOut: true,
+		},
+		{
+			name:     "unknown flag after the command",
+			args:     []string{"check", "config", "--no-such-flag", goodFile},
+			code:     2,
+			stderr:   []string{"unknown long flag '--no-such-flag'"},
+			emptyOut: true,
+		},
+		{
+			name:     "file argument missing",
+			args:     []string{"check", "config"},
+			code:     2,
+			stderr:   []string{"required argument 'file' not provided"},
+			emptyOut: true,
+		},
+		{
+			name:     "unknown check subcommand",
+			args:     []string{"check", "rules", goodFile},
+			code:     2,
+			stderr:   []string{"expected command but got \"rules\""},
+			emptyOut: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := runMain(tc.args, &out, &errOut)
+			require.Equal(t, tc.code, code, "stdout: %s\nstderr: %s", out.String(), errOut.String())
+			for _, s := range tc.stdout {
+				require.Contains(t, out.String(), s)
+			}
+			for _, s := range tc.stderr {
+				require.Contains(t, errOut.String(), s)
+			}
+			if tc.emptyOut {
+				require.Empty(t, out.String())
+			}
+			if tc.emptyErrOut {
+				require.Empty(t, errOut.String())
+			}
+		})
+	}
+}
