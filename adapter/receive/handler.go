@@ -112,9 +112,11 @@ func (h *Handler) SetLimits(router Router, maxRequestBytes int) {
 
 // ServeHTTP receives one remote-write 1.0 request. It answers 204 when the
 // request was valid, even if some of its samples were dropped (unselected
-// series, too many series, NaN, resends, timestamps out of bounds); 400 when it held invalid data, after
-// storing its valid series; 405, 413 and 415 for a wrong method, a request
-// too large and an unsupported encoding or content type.
+// series, too many series, NaN, resends, timestamps out of bounds); 400
+// when it held invalid data, after storing its valid series; 405, 413 and
+// 415 for a wrong method, a request too large and an unsupported encoding
+// or content type. Dropped samples are counted by reason in
+// train_prometheus_dropped_samples_total.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	err := h.handle(r)
@@ -147,8 +149,12 @@ func (h *Handler) handle(r *http.Request) error {
 		return httpErrorf(http.StatusRequestEntityTooLarge, "check content length: %d bytes exceeds the limit of %d bytes", r.ContentLength, lim.maxBytes)
 	}
 
+	body := r.Body
+	if body == nil {
+		body = http.NoBody
+	}
 	var req prompb.WriteRequest
-	if err := decodeWriteRequest(r.Body, r.ContentLength, lim.maxBytes, &req); err != nil {
+	if err := decodeWriteRequest(body, r.ContentLength, lim.maxBytes, &req); err != nil {
 		return err
 	}
 

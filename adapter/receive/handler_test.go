@@ -1,33 +1,20 @@
 package receive
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/go-kit/log"
-	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
-	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
-
-// stored is a series expected in the store: vals nil means absent.
-type stored struct {
-	lset []string
-	vals []float64
-}
 
 func TestHandler(t *testing.T) {
 	sel := func(kv ...string) []string { return append([]string{"__name__", "sel_a"}, kv...) }
@@ -36,20 +23,6 @@ func TestHandler(t *testing.T) {
 	// invalid pairs valid with an invalid series of 2 samples.
 	invalid := func(ls ...prompb.Label) []byte {
 		return encode(t, writeReq(valid, series(ls, samples(0, 2, 1)...)))
-	}
-	withHeader := func(body []byte, k, v string) func() *http.Request {
-		return func() *http.Request {
-			r := newPost(body)
-			if v == "" {
-				r.Header.Del(k)
-			} else {
-				r.Header.Set(k, v)
-			}
-			return r
-		}
-	}
-	post := func(body []byte) func() *http.Request {
-		return func() *http.Request { return newPost(body) }
 	}
 	validBody := encode(t, writeReq(valid))
 	// 100 KiB of zeros compresses to about 5 KiB.
@@ -127,6 +100,15 @@ func TestHandler(t *testing.T) {
 				return r
 			},
 			wantCode: http.StatusMethodNotAllowed,
+		},
+		{
+			name: "nil body",
+			req: func() *http.Request {
+				r := newPost(nil)
+				r.Body = nil
+				return r
+			},
+			wantCode: http.StatusBadRequest,
 		},
 		{
 			name:     "bad snappy",
@@ -414,122 +396,4 @@ func TestHandler(t *testing.T) {
 			require.Equal(t, tc.storeLen, st.Len())
 		})
 	}
-}
-
-// badRouter selects every series with options the store refuses.
-type badRouter struct{}
-
-func (badRouter) Route(labels.Labels) (ring.Options, bool) { return ring.Options{}, true }
-
-// encodeV2 returns a snappy-encoded remote-write 2.0 request of one series.
-func encodeV2(t testing.TB) []byte {
-	t.Helper()
-	b, err := proto.Marshal(&writev2.Request{
-		Symbols: []string{"", "__name__", "sel_a"},
-		Timeseries: []writev2.TimeSeries{{
-			LabelsRefs: []uint32{1, 2},
-			Samples:    []writev2.Sample{{Value: 1, Timestamp: baseT}},
-		}},
-	})
-	require.NoError(t, err)
-	return snappy.Encode(nil, b)
-}
-
-func TestHandlerMaxAhead(t *testing.T) {
-	now := time.UnixMilli(baseT)
-	st := ring.NewStore(0, nil)
-	h := NewHandler(nil, nil, st, nameRouter{}, 0)
-	h.now = func() time.Time { return now }
-	limit := now.Add(maxAhead).UnixMilli()
-	body := encode(t, writeReq(
-		series(lbls("__name__", "sel_a"), prompb.Sample{Timestamp: limit, Value: 1}),
-		series(lbls("__name__", "sel_b"), prompb.Sample{Timestamp: limit + 1, Value: 1}),
-	))
-
-	require.Equal(t, http.StatusNoContent, serve(h, newPost(body)).Code)
-
-	require.Equal(t, []float64{1}, storedValues(t, st, "__name__", "sel_a"))
-	require.Nil(t, st.Get(labels.FromStrings("__name__", "sel_b")))
-	require.Equal(t, 1.0, testutil.ToFloat64(h.samples))
-	require.Equal(t, 1.0, testutil.ToFloat64(h.dropped[reasonOutOfBounds]))
-}
-
-func TestHandlerLogsRejectedAtDebug(t *testing.T) {
-	var buf bytes.Buffer
-	h := NewHandler(log.NewLogfmtLogger(&buf), nil, ring.NewStore(0, nil), nameRouter{}, 0)
-
-	w := serve(h, newPost([]byte("not snappy")))
-
-	require.Equal(t, http.StatusBadRequest, w.Code)
-	line := buf.String()
-	require.Contains(t, line, "level=debug")
-	require.Contains(t, line, "component=receive")
-	require.Contains(t, line, `msg="Rejected remote-write request"`)
-	require.Contains(t, line, "code=400")
-	require.Contains(t, line, "err=")
-}
-
-func TestHandlerMetricsPreinitialised(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	NewHandler(nil, reg, ring.NewStore(0, nil), nameRouter{}, 0)
-
-	want := `
-# HELP train_prometheus_dropped_samples_total Total number of received samples and histogram samples not accepted into ring buffers, by reason.
-# TYPE train_prometheus_dropped_samples_total counter
-train_prometheus_dropped_samples_total{reason="duplicate"} 0
-train_prometheus_dropped_samples_total{reason="error"} 0
-train_prometheus_dropped_samples_total{reason="histogram"} 0
-train_prometheus_dropped_samples_total{reason="invalid"} 0
-train_prometheus_dropped_samples_total{reason="max_series"} 0
-train_prometheus_dropped_samples_total{reason="nan"} 0
-train_prometheus_dropped_samples_total{reason="out_of_bounds"} 0
-train_prometheus_dropped_samples_total{reason="too_old"} 0
-train_prometheus_dropped_samples_total{reason="unselected"} 0
-# HELP train_prometheus_received_requests_total Total number of remote-write requests received, by HTTP status code of the answer.
-# TYPE train_prometheus_received_requests_total counter
-train_prometheus_received_requests_total{code="204"} 0
-train_prometheus_received_requests_total{code="400"} 0
-train_prometheus_received_requests_total{code="405"} 0
-train_prometheus_received_requests_total{code="413"} 0
-train_prometheus_received_requests_total{code="415"} 0
-# HELP train_prometheus_received_samples_total Total number of received samples accepted into ring buffers.
-# TYPE train_prometheus_received_samples_total counter
-train_prometheus_received_samples_total 0
-`
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"train_prometheus_dropped_samples_total", "train_prometheus_received_requests_total", "train_prometheus_received_samples_total"))
-}
-
-// TestSetLimitsConcurrent reloads limits while requests are served; run
-// with -race.
-func TestSetLimitsConcurrent(t *testing.T) {
-	st := ring.NewStore(0, nil)
-	h := NewHandler(nil, nil, st, nameRouter{}, 0)
-	body := encode(t, writeReq(series(lbls("__name__", "sel_a"), samples(0, 1, 1)...)))
-
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := range 200 {
-			if i%2 == 0 {
-				h.SetLimits(allRouter{}, len(body)-1)
-			} else {
-				h.SetLimits(nameRouter{}, 0)
-			}
-		}
-	}()
-	codes := map[int]int{}
-	for range 200 {
-		codes[serve(h, newPost(body)).Code]++
-	}
-	<-done
-	for code := range codes {
-		require.Contains(t, []int{http.StatusNoContent, http.StatusRequestEntityTooLarge}, code)
-	}
-
-	h.SetLimits(nil, len(body))
-	require.Equal(t, http.StatusNoContent, serve(h, newPost(body)).Code)
-	require.Equal(t, 1.0, testutil.ToFloat64(h.dropped[reasonUnselected]))
-	h.SetLimits(nameRouter{}, len(body)-1)
-	require.Equal(t, http.StatusRequestEntityTooLarge, serve(h, newPost(body)).Code)
 }

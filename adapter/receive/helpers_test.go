@@ -13,6 +13,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -88,11 +89,36 @@ func newPost(body []byte) *http.Request {
 	return r
 }
 
+// post returns a function making newPost(body).
+func post(body []byte) func() *http.Request {
+	return func() *http.Request { return newPost(body) }
+}
+
+// withHeader returns a function making newPost(body) with header k set to
+// v, or removed if v is empty.
+func withHeader(body []byte, k, v string) func() *http.Request {
+	return func() *http.Request {
+		r := newPost(body)
+		if v == "" {
+			r.Header.Del(k)
+		} else {
+			r.Header.Set(k, v)
+		}
+		return r
+	}
+}
+
 // serve sends r to h and returns the recorded response.
 func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
+}
+
+// stored is a series expected in the store: vals nil means absent.
+type stored struct {
+	lset []string
+	vals []float64
 }
 
 // storedValues returns the buffered values of the series with the labels
@@ -117,4 +143,23 @@ func benchLabels(i int) []prompb.Label {
 		"job", "prometheus",
 		"method", []string{"get", "post"}[i/260%2],
 	)
+}
+
+// badRouter selects every series with options the store refuses.
+type badRouter struct{}
+
+func (badRouter) Route(labels.Labels) (ring.Options, bool) { return ring.Options{}, true }
+
+// encodeV2 returns a snappy-encoded remote-write 2.0 request of one series.
+func encodeV2(t testing.TB) []byte {
+	t.Helper()
+	b, err := proto.Marshal(&writev2.Request{
+		Symbols: []string{"", "__name__", "sel_a"},
+		Timeseries: []writev2.TimeSeries{{
+			LabelsRefs: []uint32{1, 2},
+			Samples:    []writev2.Sample{{Value: 1, Timestamp: baseT}},
+		}},
+	})
+	require.NoError(t, err)
+	return snappy.Encode(nil, b)
 }

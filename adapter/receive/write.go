@@ -150,22 +150,7 @@ func (h *Handler) appendSamples(st *stats, lset labels.Labels, opts ring.Options
 			st.dropped[reasonOutOfBounds]++
 			continue
 		}
-		if ser == nil {
-			var err error
-			if ser, err = h.getSeries(lset, opts); err != nil {
-				st.dropFailed(err, len(samples)-i)
-				return
-			}
-		}
-		err := ser.Append(s.Timestamp, s.Value)
-		if errors.Is(err, ring.ErrSeriesRemoved) {
-			// Garbage collected since looked up: look it up again, once.
-			if ser, err = h.getSeries(lset, opts); err != nil {
-				st.dropFailed(err, len(samples)-i)
-				return
-			}
-			err = ser.Append(s.Timestamp, s.Value)
-		}
+		err := h.appendSample(&ser, lset, opts, s.Timestamp, s.Value)
 		switch {
 		case err == nil:
 			st.accepted++
@@ -173,10 +158,40 @@ func (h *Handler) appendSamples(st *stats, lset labels.Labels, opts ring.Options
 			st.dropped[reasonTooOld]++
 		case errors.Is(err, ring.ErrOutOfOrder):
 			st.dropped[reasonDuplicate]++
+		case ser == nil:
+			// The series could not be had: drop the rest of it.
+			st.dropFailed(err, len(samples)-i)
+			return
 		default:
-			st.dropFailed(fmt.Errorf("append sample: %w", err), 1)
+			st.dropFailed(err, 1)
 		}
 	}
+}
+
+// appendSample appends (t, v) to *ser. It looks the series up first when
+// *ser is nil, and again, once, when the series was removed from the store
+// (garbage collected) since. *ser is nil when the series could not be had.
+func (h *Handler) appendSample(ser **ring.Series, lset labels.Labels, opts ring.Options, t int64, v float64) error {
+	if *ser == nil {
+		s, err := h.getSeries(lset, opts)
+		if err != nil {
+			return err
+		}
+		*ser = s
+	}
+	err := (*ser).Append(t, v)
+	if !errors.Is(err, ring.ErrSeriesRemoved) {
+		return err
+	}
+	s, err := h.getSeries(lset, opts)
+	*ser = s
+	if err != nil {
+		return err
+	}
+	if err := s.Append(t, v); err != nil {
+		return fmt.Errorf("append sample: %w", err)
+	}
+	return nil
 }
 
 // getSeries returns the series of lset, creating it with opts if needed.
@@ -188,7 +203,8 @@ func (h *Handler) getSeries(lset labels.Labels, opts ring.Options) (*ring.Series
 	return ser, nil
 }
 
-// dropFailed counts n samples refused by the store with err.
+// dropFailed counts n samples refused by the store with err: when a
+// series cannot be had, all its remaining samples are counted.
 func (st *stats) dropFailed(err error, n int) {
 	if errors.Is(err, ring.ErrTooManySeries) {
 		st.dropped[reasonMaxSeries] += n
