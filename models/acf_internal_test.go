@@ -12,10 +12,9 @@ import (
 // bruteACF is the O(n·maxLag) definition autocorrelation computes by FFT:
 // detrend by the least squares line, then for each lag the Pearson
 // correlation of the observed pairs (x_i, x_{i+k}).
-func bruteACF(values []float64, maxLag int) (acf, vario []float64) {
+func bruteACF(values []float64, maxLag int) []float64 {
 	a, b, _ := LinearTrend(values)
 	out := make([]float64, maxLag+2)
-	vario = make([]float64, maxLag+2)
 	for k := range out {
 		var xs, ys []float64
 		for i := 0; i+k < len(values); i++ {
@@ -24,17 +23,12 @@ func bruteACF(values []float64, maxLag int) (acf, vario []float64) {
 				ys = append(ys, values[i+k]-(a+b*float64(i+k)))
 			}
 		}
-		out[k], vario[k] = math.NaN(), math.NaN()
+		out[k] = math.NaN()
 		if float64(len(xs)) >= max(3, float64(k)/4) {
 			out[k] = stat.Correlation(xs, ys, nil)
-			var sq float64
-			for i := range xs {
-				sq += (xs[i] - ys[i]) * (xs[i] - ys[i])
-			}
-			vario[k] = sq / float64(len(xs))
 		}
 	}
-	return out, vario
+	return out
 }
 
 func TestAutocorrelationMatchesBruteForce(t *testing.T) {
@@ -63,21 +57,17 @@ func TestAutocorrelationMatchesBruteForce(t *testing.T) {
 			if maxLag == 0 {
 				maxLag = tc.n / 2
 			}
-			wantACF, wantVario := bruteACF(v, maxLag)
+			want := bruteACF(v, maxLag)
 			_, slope, _ := LinearTrend(v)
-			gotACF, gotVario := correlogram(v, slope, maxLag)
-			require.Len(t, gotACF, len(wantACF))
-			require.Len(t, gotVario, len(wantVario))
-			require.InDelta(t, 1.0, gotACF[0], 1e-9)
-			require.InDelta(t, 0.0, gotVario[0], 1e-9)
-			for k := range wantACF {
-				if math.IsNaN(wantACF[k]) {
-					require.True(t, math.IsNaN(gotACF[k]), "lag %d: got %v", k, gotACF[k])
-					require.True(t, math.IsNaN(gotVario[k]), "lag %d: got %v", k, gotVario[k])
+			got := autocorrelation(v, slope, maxLag)
+			require.Len(t, got, len(want))
+			require.InDelta(t, 1.0, got[0], 1e-9)
+			for k := range want {
+				if math.IsNaN(want[k]) {
+					require.True(t, math.IsNaN(got[k]), "lag %d: got %v", k, got[k])
 					continue
 				}
-				require.InDelta(t, wantACF[k], gotACF[k], 1e-9, "lag %d", k)
-				require.InDelta(t, wantVario[k], gotVario[k], 1e-9, "lag %d", k)
+				require.InDelta(t, want[k], got[k], 1e-9, "lag %d", k)
 			}
 		})
 	}

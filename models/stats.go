@@ -7,28 +7,6 @@ import (
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
-// Period detection thresholds.
-const (
-	// minPeakACF is the autocorrelation a peak needs to count as seasonality.
-	minPeakACF = 0.3
-	// minProminence is how far the autocorrelation must have dipped below a
-	// peak at some shorter lag; it rejects ripples on a slowly decaying ACF.
-	minProminence = 0.1
-	// multipleSlack is how much weaker than the strongest peak a divisor of
-	// its lag may be and still be preferred (the strongest is often a
-	// multiple of the true period).
-	multipleSlack = 0.1
-	// flatRatio is the residual-to-raw energy ratio below which a detrended
-	// series counts as flat (constant or a pure line).
-	flatRatio = 1e-12
-	// minRefinePeriod is the shortest period refinePeriod adjusts; shorter
-	// ACF peaks are sharp.
-	minRefinePeriod = 6
-	// refineWindowDivisor sets how far refinePeriod searches around the ACF
-	// peak: the peak lag divided by this, and at least 2 lags.
-	refineWindowDivisor = 32
-)
-
 // Interpolate returns a copy with interior NaN gaps filled linearly and
 // leading/trailing NaNs filled with the nearest value; ok=false (and a nil
 // slice) when fewer than 2 non-NaN values. ±Inf counts as a gap too.
@@ -91,178 +69,36 @@ func LinearTrend(values []float64) (intercept, slope float64, ok bool) {
 	return meanV - slope*meanI, slope, true
 }
 
-// DetectPeriod returns the seasonal period (in steps) with the strongest
-// autocorrelation peak among lags 2..maxLag, or 0 when there is no
-// significant seasonality (peak ACF < 0.3 or fewer than 2 full periods of
-// data). NaN cells are skipped pairwise.
-//
-// The series is trimmed to its observed span and detrended by a least
-// squares line, so a trend does not mask the seasonality; maxLag <= 0 means
-// half the span, and larger values are capped there. The ACF at lag k is the
-// Pearson correlation of the observed pairs k apart. A peak must be a local
-// maximum that the ACF dipped at least 0.1 below at some shorter lag, and a
-// peak at a divisor of the strongest peak's lag wins when it is at most 0.1
-// weaker, so multiples of the true period are not reported.
-//
-// The broad peak of a long period is then located precisely: the series is
-// detrended again by its mean seasonal difference at the chosen lag (a least
-// squares line through a periodic signal is tilted by it), and the lag moves
-// to the minimum of a local fit to the variogram, the mean squared
-// difference of pairs k apart, whose minimum white noise does not shift.
-func DetectPeriod(values []float64, maxLag int) int {
-	values = observedSpan(values)
-	n := len(values)
-	if maxLag <= 0 || maxLag > n/2 {
-		maxLag = n / 2
+// SeasonalTrend fits v ≈ intercept + slope*i under a seasonal pattern of
+// the given period (in cells): slope is the mean of (v[i]-v[i-period])/period
+// over pairs of observed cells, which a period-periodic component cancels
+// out of exactly, and intercept makes the observed residuals average zero.
+// A least squares line (LinearTrend) through a seasonal series is generally
+// tilted by the seasonal component, even over whole cycles. ok is
+// false when period < 1 or no pair of observed cells is period apart.
+func SeasonalTrend(values []float64, period int) (intercept, slope float64, ok bool) {
+	if period < 1 {
+		return 0, 0, false
 	}
-	if maxLag < 2 {
-		return 0
-	}
-	_, slope, ok := LinearTrend(values)
-	if !ok {
-		return 0
-	}
-	acf := autocorrelation(values, slope, maxLag)
-	p := pickPeak(acf)
-	if p == 0 {
-		return 0
-	}
-	return refinePeriod(values, p)
-}
-
-// pickPeak returns the lag of the strongest qualifying ACF peak, preferring a
-// divisor of it that is nearly as strong, or 0 when no peak qualifies.
-func pickPeak(acf []float64) int {
-	var peaks []int
-	best := 0
-	runMin := math.Inf(1)
-	for k := 2; k+1 < len(acf); k++ {
-		if r := acf[k-1]; !math.IsNaN(r) {
-			runMin = min(runMin, r)
-		}
-		r := acf[k]
-		if math.IsNaN(r) || !(r > acf[k-1]) || !(r >= acf[k+1]) ||
-			r < minPeakACF || runMin > r-minProminence {
-			continue
-		}
-		peaks = append(peaks, k)
-		if best == 0 || r > acf[best] {
-			best = k
+	var sum, pairs float64
+	for i := period; i < len(values); i++ {
+		if IsObserved(values[i]) && IsObserved(values[i-period]) {
+			sum += values[i] - values[i-period]
+			pairs++
 		}
 	}
-	if best == 0 {
-		return 0
+	if pairs == 0 {
+		return 0, 0, false
 	}
-	for _, p := range peaks {
-		tol := max(1, p/50) // p is only known to about this
-		if p >= best {
-			break
-		}
-		m := int(math.Round(float64(best) / float64(p)))
-		if m >= 2 && abs(best-m*p) <= m*tol && acf[p] >= acf[best]-multipleSlack {
-			return p
-		}
-	}
-	return best
-}
-
-// seasonalSlope returns the mean of (y[i]-y[i-p])/p over observed pairs: the
-// slope of a linear trend under a p-periodic signal, unbiased by it.
-func seasonalSlope(values []float64, p int) (float64, bool) {
-	var sum, count float64
-	for i := p; i < len(values); i++ {
-		if IsObserved(values[i]) && IsObserved(values[i-p]) {
-			sum += values[i] - values[i-p]
+	slope = sum / pairs / float64(period)
+	var level, count float64
+	for i, v := range values {
+		if IsObserved(v) {
+			level += v - slope*float64(i)
 			count++
 		}
 	}
-	if count == 0 {
-		return 0, false
-	}
-	return sum / count / float64(p), true
-}
-
-// refinePeriod locates the period near the ACF peak p precisely: the broad
-// ACF peak of a long period lets noise move its maximum by several lags. It
-// returns the integer period q within p±max(2, p/refineWindowDivisor) whose
-// least squares sinusoid (cos and sin at frequency 1/q, fitted to the
-// observed cells of the series detrended by its mean seasonal difference at
-// p) explains the most variance: for a sinusoid in white noise that is the
-// maximum likelihood period, and any periodic shape has its fundamental at
-// 1/q.
-func refinePeriod(values []float64, p int) int {
-	if p < minRefinePeriod {
-		return p
-	}
-	slope, _ := seasonalSlope(values, p)
-	var mean, count float64
-	for i, v := range values {
-		if IsObserved(v) {
-			mean += v - slope*float64(i)
-			count++
-		}
-	}
-	mean /= count
-
-	w := max(2, p/refineWindowDivisor)
-	best, bestSS := p, -1.0
-	for q := max(2, p-w); q <= p+w && 2*q <= len(values); q++ {
-		if ss := sinusoidFit(values, slope, mean, q); ss > bestSS {
-			best, bestSS = q, ss
-		}
-	}
-	return best
-}
-
-// sinusoidFit returns the sum of squares explained by the least squares fit
-// of a·cos(2πi/q) + b·sin(2πi/q) to values[i] − slope·i − mean over the
-// observed cells.
-func sinusoidFit(values []float64, slope, mean float64, q int) float64 {
-	// One period of the regressors, so the loop needs no trigonometry.
-	cos, sin := make([]float64, q), make([]float64, q)
-	for ph := range q {
-		sin[ph], cos[ph] = math.Sincos(2 * math.Pi * float64(ph) / float64(q))
-	}
-	var scc, sss, scs, syc, sys float64
-	ph := 0
-	for i, v := range values {
-		if IsObserved(v) {
-			r := v - slope*float64(i) - mean
-			c, s := cos[ph], sin[ph]
-			scc += c * c
-			sss += s * s
-			scs += c * s
-			syc += r * c
-			sys += r * s
-		}
-		if ph++; ph == q {
-			ph = 0
-		}
-	}
-	det := scc*sss - scs*scs
-	if !(det > 0) {
-		return 0
-	}
-	a := (syc*sss - sys*scs) / det
-	b := (sys*scc - syc*scs) / det
-	return a*syc + b*sys
-}
-
-// observedSpan returns values trimmed to its first and last observed cells.
-func observedSpan(values []float64) []float64 {
-	first, last := -1, -1
-	for i, v := range values {
-		if IsObserved(v) {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
-	}
-	if first < 0 {
-		return nil
-	}
-	return values[first : last+1]
+	return level / count, slope, true
 }
 
 // autocorrelation returns, for lags 0..maxLag+1, the Pearson correlation
@@ -274,13 +110,6 @@ func observedSpan(values []float64) []float64 {
 // whose partial-period sums skew it. A lag with too few observed pairs is
 // NaN. It returns nil when the residual is flat.
 func autocorrelation(values []float64, slope float64, maxLag int) []float64 {
-	acf, _ := correlogram(values, slope, maxLag)
-	return acf
-}
-
-// correlogram returns autocorrelation's ACF and, for the same lags and
-// observed pairs, the variogram: the mean of (r_i − r_{i+k})² over them.
-func correlogram(values []float64, slope float64, maxLag int) ([]float64, []float64) {
 	n := len(values)
 	var mean, count, raw float64
 	for i, v := range values {
@@ -291,7 +120,7 @@ func correlogram(values []float64, slope float64, maxLag int) ([]float64, []floa
 		}
 	}
 	if count == 0 {
-		return nil, nil
+		return nil
 	}
 	mean /= count
 
@@ -310,7 +139,7 @@ func correlogram(values []float64, slope float64, maxLag int) ([]float64, []floa
 		}
 	}
 	if energy <= flatRatio*raw {
-		return nil, nil
+		return nil
 	}
 
 	fft := fourier.NewFFT(size)
@@ -330,15 +159,13 @@ func correlogram(values []float64, slope float64, maxLag int) ([]float64, []floa
 	sxx, syy := c(fx2, fm), c(fm, fx2)
 
 	acf := make([]float64, maxLag+2)
-	vario := make([]float64, maxLag+2)
 	scale := 1 / float64(size)
 	for k := range acf {
-		acf[k], vario[k] = math.NaN(), math.NaN()
+		acf[k] = math.NaN()
 		np := math.Round(pairs[k] * scale)
-		if np < max(3, float64(k)/4) {
+		if np < minPairs(k) {
 			continue
 		}
-		vario[k] = (sxx[k] + syy[k] - 2*sxy[k]) * scale / np
 		mx, my := sx[k]*scale/np, sy[k]*scale/np
 		vx := sxx[k]*scale/np - mx*mx
 		vy := syy[k]*scale/np - my*my
@@ -346,7 +173,12 @@ func correlogram(values []float64, slope float64, maxLag int) ([]float64, []floa
 			acf[k] = (sxy[k]*scale/np - mx*my) / math.Sqrt(vx*vy)
 		}
 	}
-	return acf, vario
+	return acf
+}
+
+// minPairs is the fewest observed pairs a lag k needs for its ACF.
+func minPairs(k int) float64 {
+	return max(3, float64(k)/4)
 }
 
 // fastSize returns the smallest n' >= n whose prime factors are all 2, 3
@@ -363,11 +195,4 @@ func fastSize(n int) int {
 			return n
 		}
 	}
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

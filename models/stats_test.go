@@ -67,6 +67,43 @@ func TestLinearTrend(t *testing.T) {
 	}
 }
 
+func TestSeasonalTrend(t *testing.T) {
+	nan := math.NaN()
+	withGaps := synth.WithGaps(synth.Spec{Level: 2, Slope: -0.3, Amplitude: 4, Period: 12}.Values(50), 3, 15, 27, 40)
+	tests := []struct {
+		name         string
+		in           []float64
+		period       int
+		wantA, wantB float64
+		wantOK       bool
+	}{
+		{"sine over partial periods", synth.Spec{Level: 5, Slope: 0.2, Amplitude: 3, Period: 24}.Values(24*3 + 7), 24, 5, 0.2, true},
+		{"gaps, including a whole column of pairs", withGaps, 12, 2, -0.3, true},
+		{"period 1 is a plain line", []float64{1, 3, 5, 7}, 1, 1, 2, true},
+		{"no pairs a period apart", []float64{1, nan, nan, 2}, 2, 0, 0, false},
+		{"zero period", []float64{1, 2, 3}, 0, 0, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b, ok := models.SeasonalTrend(tc.in, tc.period)
+			require.Equal(t, tc.wantOK, ok)
+			require.InDelta(t, tc.wantB, b, 1e-9)
+			if tc.wantOK {
+				// The intercept centres the residuals; for whole
+				// periods it is the level, otherwise close to it.
+				require.InDelta(t, tc.wantA, a, 0.5)
+			}
+		})
+	}
+	t.Run("least squares is tilted where this is not", func(t *testing.T) {
+		v := synth.Spec{Amplitude: 1, Period: 24}.Values(24 * 4)
+		_, lsSlope, _ := models.LinearTrend(v)
+		_, slope, _ := models.SeasonalTrend(v, 24)
+		require.Greater(t, math.Abs(lsSlope), 1e-3)
+		require.InDelta(t, 0, slope, 1e-12)
+	})
+}
+
 func TestDetectPeriod(t *testing.T) {
 	square := make([]float64, 12*8)
 	for i := range square {
@@ -78,6 +115,13 @@ func TestDetectPeriod(t *testing.T) {
 	for i := range twoTone {
 		x := 2 * math.Pi * float64(i)
 		twoTone[i] = math.Sin(x/24) + 0.8*math.Sin(x/12)
+	}
+	// Hourly, four weeks: a daily cycle plus a weekend lift.
+	weekly := synth.Spec{Amplitude: 1, Period: 24, Noise: 0.2, Seed: 13}.Values(24 * 7 * 4)
+	for i := range weekly {
+		if (i/24)%7 >= 5 {
+			weekly[i] += 1.5
+		}
 	}
 	randomGaps := func(v []float64, frac float64, seed uint64) []float64 {
 		rng := rand.New(rand.NewPCG(seed, 1))
@@ -100,49 +144,87 @@ func TestDetectPeriod(t *testing.T) {
 	}
 	leadingNaN = append(leadingNaN, synth.Spec{Amplitude: 1, Period: 30}.Values(45)...)
 
+	// tol is the allowed error in steps. At the noise of the two long-period
+	// cases the Cramér–Rao bound on the period's standard deviation is about
+	// 0.3 steps, so an estimate one step off is legitimately possible there;
+	// everything else must be exact.
 	tests := []struct {
 		name   string
 		values []float64
 		maxLag int
 		want   int
+		tol    int
 	}{
-		{"sine 24, 4 periods, noise", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.3, Seed: 1}.Values(96), 0, 24},
-		{"sine 60, 3 periods, noise", synth.Spec{Amplitude: 2, Period: 60, Noise: 0.4, Seed: 2}.Values(180), 0, 60},
-		{"sine 7, 10 periods", synth.Spec{Amplitude: 1, Period: 7, Noise: 0.1, Seed: 4}.Values(70), 0, 7},
-		{"daily at 1m over a week", synth.Spec{Level: 50, Amplitude: 10, Period: 1440, Noise: 2, Seed: 5}.Values(10080), 0, 1440},
-		{"daily at 5m with steep trend", synth.Spec{Level: 1e3, Slope: 2, Amplitude: 20, Period: 288, Noise: 5, Seed: 6}.Values(2016), 0, 288},
-		{"exactly two periods", synth.Spec{Amplitude: 1, Period: 30, Noise: 0.1, Seed: 7}.Values(60), 0, 30},
-		{"square wave 12", square, 0, 12},
-		{"24 with strong 12 harmonic", twoTone, 0, 24},
-		{"30% random gaps", randomGaps(synth.Spec{Amplitude: 1, Period: 24, Noise: 0.2, Seed: 8}.Values(24*6), 0.3, 9), 0, 24},
-		{"block gap", blockGap, 0, 24},
-		{"leading gap does not count as data", leadingNaN, 0, 0},
-		{"maxLag bounds search", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 10}.Values(200), 30, 24},
-		{"maxLag below period", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 10}.Values(200), 20, 0},
-		{"under two periods", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 11}.Values(36), 0, 0},
-		{"white noise", synth.Spec{Noise: 1, Seed: 12}.Values(500), 0, 0},
-		{"constant", synth.Spec{Level: 3}.Values(100), 0, 0},
-		{"zeros", make([]float64, 100), 0, 0},
-		{"linear trend", synth.Spec{Level: 1, Slope: 0.5}.Values(100), 0, 0},
-		{"all NaN", synth.WithGaps(make([]float64, 4), 0, 1, 2, 3), 0, 0},
-		{"empty", nil, 0, 0},
-		{"tiny", []float64{1, 2, 1}, 0, 0},
+		{"sine 24, 4 periods, noise", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.3, Seed: 1}.Values(96), 0, 24, 0},
+		{"sine 60, 3 periods, noise", synth.Spec{Amplitude: 2, Period: 60, Noise: 0.4, Seed: 2}.Values(180), 0, 60, 0},
+		{"sine 7, 10 periods", synth.Spec{Amplitude: 1, Period: 7, Noise: 0.1, Seed: 4}.Values(70), 0, 7, 0},
+		{"daily at 1m over a week", synth.Spec{Level: 50, Amplitude: 10, Period: 1440, Noise: 2, Seed: 5}.Values(10080), 0, 1440, 1},
+		{"daily at 5m with steep trend", synth.Spec{Level: 1e3, Slope: 2, Amplitude: 20, Period: 288, Noise: 5, Seed: 6}.Values(2016), 0, 288, 1},
+		{"exactly two periods", synth.Spec{Amplitude: 1, Period: 30, Noise: 0.1, Seed: 7}.Values(60), 0, 30, 0},
+		{"square wave 12", square, 0, 12, 0},
+		{"weekly pattern over daily", weekly, 0, 168, 0},
+		{"weekly pattern, maxLag below a week", weekly, 100, 24, 0},
+		{"24 with strong 12 harmonic", twoTone, 0, 24, 0},
+		{"30% random gaps", randomGaps(synth.Spec{Amplitude: 1, Period: 24, Noise: 0.2, Seed: 8}.Values(24*6), 0.3, 9), 0, 24, 0},
+		{"block gap", blockGap, 0, 24, 0},
+		{"leading gap does not count as data", leadingNaN, 0, 0, 0},
+		{"maxLag bounds search", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 10}.Values(200), 30, 24, 0},
+		{"maxLag below period", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 10}.Values(200), 20, 0, 0},
+		{"under two periods", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 11}.Values(36), 0, 0, 0},
+		{"white noise", synth.Spec{Noise: 1, Seed: 12}.Values(500), 0, 0, 0},
+		{"constant", synth.Spec{Level: 3}.Values(100), 0, 0, 0},
+		{"zeros", make([]float64, 100), 0, 0, 0},
+		{"linear trend", synth.Spec{Level: 1, Slope: 0.5}.Values(100), 0, 0, 0},
+		{"all NaN", synth.WithGaps(make([]float64, 4), 0, 1, 2, 3), 0, 0, 0},
+		{"empty", nil, 0, 0, 0},
+		{"tiny", []float64{1, 2, 1}, 0, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, models.DetectPeriod(tc.values, tc.maxLag))
+			got := models.DetectPeriod(tc.values, tc.maxLag)
+			require.InDelta(t, tc.want, got, float64(tc.tol), "got %d", got)
 		})
 	}
 }
 
 // TestDetectPeriodSeeds checks detection is not a lucky seed: many noisy
-// realisations of the same seasonal signal all find the true period.
+// realisations of the same trending seasonal signal over four periods find
+// the true period. Four periods pin a period down only so far: the
+// Cramér–Rao bound on its standard deviation is about 0.22 steps for period
+// 60 at a signal-to-noise power ratio of 5.6 and 0.37 at 2, so even an
+// efficient estimator is one step off in about 2% and 18% of series. The
+// thresholds allow for that; at the heavier noise a rare multiple of the
+// period (the ACF peaks at 2p are as high as at p) is tolerated too.
 func TestDetectPeriodSeeds(t *testing.T) {
-	for _, period := range []float64{24, 60} {
-		for seed := range uint64(20) {
-			v := synth.Spec{Level: 10, Slope: 0.01, Amplitude: 1, Period: period, Noise: 0.5, Seed: seed}.Values(int(period) * 4)
-			require.Equal(t, int(period), models.DetectPeriod(v, 0), "period %v seed %d", period, seed)
-		}
+	tests := []struct {
+		name     string
+		period   float64
+		noise    float64
+		minExact float64 // fraction exactly right
+		minNear  float64 // fraction within one step
+	}{
+		{"24 moderate noise", 24, 0.3, 0.95, 1},
+		{"60 moderate noise", 60, 0.3, 0.9, 1},
+		{"24 heavy noise", 24, 0.5, 0.75, 0.97},
+		{"60 heavy noise", 60, 0.5, 0.7, 0.97},
+	}
+	const seeds = 100
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			exact, near := 0, 0
+			for seed := range uint64(seeds) {
+				spec := synth.Spec{Level: 10, Slope: 0.01, Amplitude: 1, Period: tc.period, Noise: tc.noise, Seed: seed}
+				got := models.DetectPeriod(spec.Values(int(tc.period)*4), 0)
+				if got == int(tc.period) {
+					exact++
+				}
+				if math.Abs(float64(got)-tc.period) <= 1 {
+					near++
+				}
+			}
+			require.GreaterOrEqual(t, float64(exact)/seeds, tc.minExact)
+			require.GreaterOrEqual(t, float64(near)/seeds, tc.minNear)
+		})
 	}
 }
 

@@ -22,10 +22,6 @@ const DefaultHarmonics = 10
 // MinObserved is the fewest observed (non-NaN) cells Fit accepts.
 const MinObserved = 8
 
-// maxFastFactor bounds the prime factors of the window length used when no
-// seasonal period is known, so the FFT stays O(n log n).
-const maxFastFactor = 7
-
 // model is the Fourier extrapolation Model. It is immutable.
 type model struct {
 	opts      models.Options
@@ -35,14 +31,18 @@ type model struct {
 // New returns a Fourier extrapolation model keeping the given number of
 // strongest harmonics (0 or less means DefaultHarmonics).
 //
-// Fit fills gaps by linear interpolation, fits a least squares trend over the
-// grid index (on observed cells only), FFTs the detrended series and keeps
-// the strongest harmonics by amplitude, excluding DC. The training window is
-// the observed span of the series, shortened at its old end to a whole
-// number of seasonal periods (opts.Period, or DetectPeriod with
-// opts.MaxPeriod when 0) so the periodic extrapolation continues the season
-// without a seam. With no period it is shortened to the longest length
-// whose prime factors are all at most 7, to keep the FFT fast.
+// Fit fills gaps by linear interpolation, fits a linear trend over the grid
+// index (on observed cells only), FFTs the detrended series and keeps the
+// strongest harmonics by amplitude, excluding DC. The training window is the
+// observed span of the series, shortened at its old end to a whole number
+// of seasonal periods (opts.Period, or DetectPeriod with opts.MaxPeriod when
+// 0) so the periodic extrapolation continues the season without a seam; a
+// given period longer than the data counts as none.
+// With a period the trend is models.SeasonalTrend, which the season does not
+// tilt; a tilted trend would leave a sawtooth in the residual whose
+// harmonics extrapolate badly. With no period the trend is the least
+// squares line and the window is shortened to the longest length whose
+// prime factors are all at most 7, to keep the FFT fast.
 //
 // The band is yhat ± ZScore(width)·sigma, where sigma is the standard
 // deviation of the in-sample residual (actual − fitted) over observed cells
@@ -68,14 +68,17 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	if err := m.opts.Validate(); err != nil {
 		return nil, fmt.Errorf("fit fourier: %w", err)
 	}
-	offset, values := m.window(s.Values)
+	offset, values, period := m.window(s.Values)
 	observed := models.Series{Values: values}.Observed()
 	if observed < MinObserved {
 		return nil, fmt.Errorf("fit fourier: %d observed points, need %d: %w",
 			observed, MinObserved, models.ErrInsufficientData)
 	}
 	filled, _ := models.Interpolate(values)
-	a, b, _ := models.LinearTrend(values)
+	a, b, ok := models.SeasonalTrend(values, period)
+	if !ok {
+		a, b, _ = models.LinearTrend(values)
+	}
 
 	n := len(filled)
 	resid := make([]float64, n)
@@ -103,10 +106,11 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	return f, nil
 }
 
-// window returns the offset into values and the cells Fit trains on: the
-// observed span, shortened at its start to whole seasonal periods or, with
-// no period, to a length with only small prime factors.
-func (m model) window(values []float64) (int, []float64) {
+// window returns the offset into values and the cells Fit trains on, and
+// the seasonal period (0 if none): the observed span, shortened at its start
+// to whole seasonal periods or, with no period, to a length with only small
+// prime factors.
+func (m model) window(values []float64) (int, []float64, int) {
 	first, last := -1, -1
 	for i, v := range values {
 		if models.IsObserved(v) {
@@ -117,29 +121,29 @@ func (m model) window(values []float64) (int, []float64) {
 		}
 	}
 	if first < 0 {
-		return 0, nil
+		return 0, nil, 0
 	}
 	span := last - first + 1
 	period := m.opts.Period
 	if period == 0 {
 		period = models.DetectPeriod(values[first:last+1], m.opts.MaxPeriod)
 	}
-	keep := span
+	var keep int
 	if period > 0 && period <= span {
 		keep = span / period * period
 	} else {
-		keep = smoothLength(span)
+		period, keep = 0, smoothLength(span)
 	}
 	start := last + 1 - keep
-	return start, values[start : last+1]
+	return start, values[start : last+1], period
 }
 
 // smoothLength returns the largest length <= n whose prime factors are all
-// at most maxFastFactor.
+// at most 7, a length the FFT handles in O(n log n).
 func smoothLength(n int) int {
 	for ; n > 1; n-- {
 		m := n
-		for _, p := range []int{2, 3, 5, 7} {
+		for _, p := range [...]int{2, 3, 5, 7} {
 			for m%p == 0 {
 				m /= p
 			}

@@ -1,0 +1,288 @@
+package naive_test
+
+import (
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/internal/synth"
+	"github.com/train-prometheus/train-prometheus/models/naive"
+)
+
+const (
+	start = int64(1_700_000_000_000)
+	step  = int64(60_000)
+)
+
+var z95 = models.ZScore(models.DefaultIntervalWidth)
+
+func fit(t testing.TB, opts models.Options, s models.Series) models.Fitted {
+	t.Helper()
+	f, err := naive.New(opts).Fit(s, nil)
+	require.NoError(t, err)
+	return f
+}
+
+func isNaNPoint(p models.Point) bool {
+	return math.IsNaN(p.Yhat) && math.IsNaN(p.Lower) && math.IsNaN(p.Upper)
+}
+
+func TestName(t *testing.T) {
+	require.Equal(t, "seasonal_naive", naive.New(models.Options{}).Name())
+}
+
+// TestCleanSeason fits a clean periodic pattern: the forecast of the next
+// periods repeats the last one, so it matches the true continuation.
+func TestCleanSeason(t *testing.T) {
+	tests := []struct {
+		name  string
+		spec  synth.Spec
+		train int
+		opts  models.Options
+	}{
+		{"detected 24", synth.Spec{Level: 5, Amplitude: 2, Period: 24}, 24 * 5, models.Options{}},
+		{"detected 60, partial last period", synth.Spec{Amplitude: 3, Period: 60, Phase: 0.5}, 60*3 + 17, models.Options{}},
+		{"given 24", synth.Spec{Level: -1, Amplitude: 1, Period: 24}, 24*2 + 3, models.Options{Period: 24}},
+		{"detected 288", synth.Spec{Level: 10, Amplitude: 4, Period: 288}, 288 * 3, models.Options{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.spec.Series(start, step, tc.train)
+			f := fit(t, tc.opts, s)
+			period := int(tc.spec.Period)
+			var mae float64
+			for i := tc.train; i < tc.train+3*period; i++ {
+				mae += math.Abs(f.Predict(s.Time(i)).Yhat-tc.spec.Clean(i)) / float64(3*period)
+			}
+			require.Less(t, mae, 1e-9*tc.spec.Amplitude)
+		})
+	}
+}
+
+// TestPeriodOption checks an explicit period overrides detection: half the
+// true period of a sine forecasts its mirror image one season ahead, and the
+// sine itself two seasons (one true period) ahead.
+func TestPeriodOption(t *testing.T) {
+	spec := synth.Spec{Amplitude: 1, Period: 24}
+	s := spec.Series(start, step, 24*4)
+	f := fit(t, models.Options{Period: 12}, s)
+	for i := 96; i < 96+12; i++ {
+		require.InDelta(t, -spec.Clean(i), f.Predict(s.Time(i)).Yhat, 1e-9, "i=%d", i)
+	}
+	for i := 96 + 12; i < 96+24; i++ {
+		require.InDelta(t, spec.Clean(i), f.Predict(s.Time(i)).Yhat, 1e-9, "i=%d", i)
+	}
+}
+
+// TestPlainNaive covers the fallback to period 1 when there is no season:
+// the forecast is the last value and the band widens with sqrt(h).
+func TestPlainNaive(t *testing.T) {
+	const slope = 0.5
+	s := synth.Spec{Level: 3, Slope: slope}.Series(start, step, 50)
+	last := s.Values[49]
+	f := fit(t, models.Options{}, s)
+	// sigma is the RMS of the one-step differences, all equal to slope.
+	for _, h := range []int{1, 2, 4, 9, 100} {
+		p := f.Predict(s.Time(49 + h))
+		require.Equal(t, last, p.Yhat, "h=%d", h)
+		require.InDelta(t, z95*slope*math.Sqrt(float64(h)), p.Upper-p.Yhat, 1e-9, "h=%d", h)
+		require.InDelta(t, p.Upper-p.Yhat, p.Yhat-p.Lower, 1e-9, "h=%d", h)
+	}
+}
+
+func TestConstant(t *testing.T) {
+	s := synth.Spec{Level: 7}.Series(start, step, 30)
+	f := fit(t, models.Options{}, s)
+	for _, i := range []int{29, 30, 31, 100} {
+		p := f.Predict(s.Time(i))
+		require.Equal(t, models.Point{Yhat: 7, Lower: 7, Upper: 7}, p)
+		require.Equal(t, 0.0, models.AnomalyScore(7, p))
+		require.True(t, math.IsInf(models.AnomalyScore(7.1, p), 1))
+	}
+}
+
+// TestNoisyCoverage checks about 95% of out-of-sample noisy observations
+// fall in the 95% band, one season ahead and over three seasons (where the
+// band widens by sqrt(h) and so should cover at least as well).
+func TestNoisyCoverage(t *testing.T) {
+	tests := []struct {
+		name    string
+		period  float64
+		train   int
+		seasons int
+		seed    uint64
+	}{
+		{"hourly, one day ahead", 24, 24 * 14, 1, 1},
+		{"hourly, three days ahead", 24, 24 * 14, 3, 2},
+		{"5m, one day ahead", 288, 288 * 7, 1, 3},
+		{"period 60, two ahead", 60, 60 * 8, 2, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := synth.Spec{Level: 3, Slope: 0.0002, Amplitude: 1, Period: tc.period, Noise: 0.3, Seed: tc.seed}
+			test := tc.seasons * int(tc.period)
+			s, future := spec.Split(start, step, tc.train, test)
+			f := fit(t, models.Options{}, s)
+			inside := 0
+			for j, y := range future {
+				p := f.Predict(s.Time(tc.train + j))
+				require.LessOrEqual(t, p.Lower, p.Yhat)
+				require.LessOrEqual(t, p.Yhat, p.Upper)
+				if p.Lower <= y && y <= p.Upper {
+					inside++
+				}
+			}
+			coverage := float64(inside) / float64(test)
+			require.GreaterOrEqual(t, coverage, 0.85)
+			require.LessOrEqual(t, coverage, 1.0)
+			// One season ahead the error is the difference of two noise
+			// draws, sd √2·0.3.
+			p := f.Predict(s.End())
+			require.InEpsilon(t, z95*math.Sqrt2*0.3, p.Upper-p.Yhat, 0.15)
+		})
+	}
+}
+
+// TestGaps checks a gap in the last season falls back to the season before
+// with a band one sqrt(2) wider, and a phase never observed falls back to
+// the last observed value.
+func TestGaps(t *testing.T) {
+	spec := synth.Spec{Level: 1, Slope: 0.01, Amplitude: 1, Period: 24, Noise: 0.1, Seed: 5}
+	values := spec.Values(24 * 4)
+	s := models.Series{Start: start, Step: step, Values: synth.WithGaps(values, 24*3+5)}
+	f := fit(t, models.Options{Period: 24}, s)
+
+	full := f.Predict(s.Time(24*4 + 6))
+	require.Equal(t, values[24*3+6], full.Yhat)
+	gap := f.Predict(s.Time(24*4 + 5))
+	require.Equal(t, values[24*2+5], gap.Yhat)
+	require.InDelta(t, math.Sqrt2*(full.Upper-full.Yhat), gap.Upper-gap.Yhat, 1e-9)
+
+	// Period 4 with phase 2 always missing.
+	v := []float64{1, 2, math.NaN(), 4, 5, 6, math.NaN(), 8, 9, 10, math.NaN(), 12, 13}
+	s = models.Series{Start: start, Step: step, Values: v}
+	f = fit(t, models.Options{Period: 4}, s)
+	p := f.Predict(s.Time(14)) // phase 2, two cells after the last value
+	require.Equal(t, 13.0, p.Yhat)
+	one := f.Predict(s.Time(13)) // phase 1: cell 9 one season back
+	require.Equal(t, v[9], one.Yhat)
+	require.InDelta(t, one.Upper-one.Yhat, p.Upper-p.Yhat, 1e-9, "ceil(2/4) = 1 season")
+}
+
+// TestInSample covers times inside the training data and off the grid.
+func TestInSample(t *testing.T) {
+	values := make([]float64, 30)
+	for i := range values {
+		values[i] = float64(i)
+	}
+	s := models.Series{Start: start, Step: step, Values: values}
+	f := fit(t, models.Options{Period: 5}, s)
+
+	require.Equal(t, 24.0, f.Predict(s.Time(29)).Yhat)
+	require.Equal(t, 21.0, f.Predict(s.Time(26)).Yhat)
+	// Off-grid times snap to the nearest cell.
+	require.Equal(t, 24.0, f.Predict(s.Time(29)-step/3).Yhat)
+	require.Equal(t, 23.0, f.Predict(s.Time(28)+step/3).Yhat)
+	require.Equal(t, 25.0, f.Predict(s.Time(30)-step/3).Yhat)
+	// Only the last two periods are kept: earlier cells have no forecast,
+	// and neither do times before the data.
+	require.True(t, isNaNPoint(f.Predict(s.Time(24))))
+	require.True(t, isNaNPoint(f.Predict(s.Time(3))))
+	require.True(t, isNaNPoint(f.Predict(s.Time(-7))))
+}
+
+// TestFitDoesNotAlias checks the fit keeps its own copy of what it needs.
+func TestFitDoesNotAlias(t *testing.T) {
+	s := synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 6}.Series(start, step, 24*3)
+	f := fit(t, models.Options{Period: 24}, s)
+	before := f.Predict(s.End())
+	inside := f.Predict(s.Time(24*3 - 1))
+	for i := range s.Values {
+		s.Values[i] = 1e6
+	}
+	require.Equal(t, before, f.Predict(s.End()))
+	require.Equal(t, inside, f.Predict(s.Time(24*3-1)))
+}
+
+func TestErrors(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name string
+		s    models.Series
+		opts models.Options
+		want error
+	}{
+		{"empty", models.Series{Start: start, Step: step}, models.Options{}, models.ErrInsufficientData},
+		{"two points", models.Series{Start: start, Step: step, Values: []float64{1, 2}}, models.Options{}, models.ErrInsufficientData},
+		{"all NaN", models.Series{Start: start, Step: step, Values: []float64{nan, nan, nan, nan}}, models.Options{}, models.ErrInsufficientData},
+		{"no pairs a period apart", models.Series{Start: start, Step: step, Values: []float64{1, nan, 3, nan, 5, nan}}, models.Options{}, models.ErrInsufficientData},
+		{"period longer than data", synth.Spec{Level: 1}.Series(start, step, 10), models.Options{Period: 12}, models.ErrInsufficientData},
+		{"negative step", models.Series{Start: start, Step: -1, Values: make([]float64, 10)}, models.Options{}, models.ErrInvalidSeries},
+		{"bad width", synth.Spec{Level: 1}.Series(start, step, 10), models.Options{IntervalWidth: -1}, models.ErrInvalidOptions},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := naive.New(tc.opts).Fit(tc.s, nil)
+			require.ErrorIs(t, err, tc.want)
+			require.Nil(t, f)
+		})
+	}
+	t.Run("three points are enough", func(t *testing.T) {
+		_, err := naive.New(models.Options{}).Fit(models.Series{Start: start, Step: step, Values: []float64{1, 2, 4}}, nil)
+		require.NoError(t, err)
+	})
+}
+
+func TestDeterministicAndConcurrent(t *testing.T) {
+	m := naive.New(models.Options{})
+	s := synth.Spec{Amplitude: 1, Period: 24, Noise: 0.3, Seed: 7}.Series(start, step, 24*6)
+	want, err := m.Fit(s, nil)
+	require.NoError(t, err)
+
+	const workers = 8
+	got := make([]models.Fitted, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			got[w], errs[w] = m.Fit(s, want)
+			for i := range 100 {
+				want.Predict(s.Time(24*6 + i)) // shared Fitted, concurrent Predict
+			}
+		})
+	}
+	wg.Wait()
+	for w := range workers {
+		require.NoError(t, errs[w])
+		for i := 24 * 5; i < 24*9; i++ {
+			require.Equal(t, want.Predict(s.Time(i)), got[w].Predict(s.Time(i)))
+		}
+	}
+}
+
+func BenchmarkFit(b *testing.B) {
+	tests := []struct {
+		name string
+		step int64
+		n    int
+	}{
+		{"7d_1m", 60_000, 7 * 1440},
+		{"7d_5m", 300_000, 7 * 288},
+	}
+	for _, tc := range tests {
+		b.Run(tc.name, func(b *testing.B) {
+			perDay := float64(86_400_000 / tc.step)
+			s := synth.Spec{Level: 50, Amplitude: 10, Period: perDay, Noise: 2, Seed: 1}.Series(start, tc.step, tc.n)
+			m := naive.New(models.Options{})
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Fit(s, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
