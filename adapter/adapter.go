@@ -144,7 +144,7 @@ func (a *Adapter) Reload() (err error) {
 	if err := a.ApplyConfig(cfg); err != nil {
 		return err
 	}
-	level.Info(a.logger).Log("msg", "Configuration reloaded",
+	level.Info(a.logger).Log("msg", "Completed loading of configuration",
 		"forecasts", len(cfg.Forecasts), "remote_write", len(cfg.RemoteWrite))
 	return nil
 }

@@ -184,7 +184,9 @@ type batcher struct {
 }
 
 func (b *batcher) add(ls labels.Labels, t int64, v float64, kind string) {
-	if math.IsNaN(v) && !value.IsStaleNaN(v) || math.IsInf(v, 0) {
+	// A NaN other than the stale marker carries no information; ±Inf is
+	// kept (a zero-width band scores any deviation as +Inf).
+	if math.IsNaN(v) && !value.IsStaleNaN(v) {
 		return
 	}
 	b.buf = append(b.buf, writeback.Sample{Labels: ls, T: t, V: v})

@@ -16,6 +16,7 @@ import (
 	"github.com/go-kit/log"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/stretchr/testify/require"
@@ -181,6 +182,14 @@ remote_write:
 		require.Contains(t, []model.SampleValue{0, 1}, s.Value)
 	}
 
+	// The adapter's own metrics account for the traffic.
+	require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_received_samples_total", nil))
+	require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_dropped_samples_total", map[string]string{"reason": "unselected"}))
+	require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_writeback_samples_total", nil))
+	require.Zero(t, adapterMetric(t, adapterURL, "train_prometheus_writeback_samples_failed_total", nil))
+	require.Equal(t, 1.0, adapterMetric(t, adapterURL, "train_prometheus_ring_series", nil))
+	require.Equal(t, 1.0, adapterMetric(t, adapterURL, "train_prometheus_config_last_reload_successful", nil))
+
 	// The ancestor's way: the same forecasts on a scrape page.
 	resp, err := http.Get(adapterURL + "/forecasts")
 	require.NoError(t, err)
@@ -190,4 +199,43 @@ remote_write:
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, string(body), `e2e_sine_forecast{exported_model="sensor",instance=`)
 	require.Contains(t, string(body), `value_type="yhat_upper"`)
+}
+
+// adapterMetric scrapes the adapter's /metrics and returns the sum of the
+// samples of family name whose labels include want (0 when none).
+func adapterMetric(t *testing.T, baseURL, name string, want map[string]string) float64 {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	mf, ok := families[name]
+	if !ok {
+		return 0 // a vector with no children yet exports nothing
+	}
+	sum := 0.0
+	for _, m := range mf.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		match := true
+		for k, v := range want {
+			match = match && have[k] == v
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		case m.Untyped != nil:
+			sum += m.GetUntyped().GetValue()
+		}
+	}
+	return sum
 }

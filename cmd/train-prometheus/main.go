@@ -138,19 +138,15 @@ func serve(ctx context.Context, f flags, logger log.Logger, reg *prometheus.Regi
 	abs, _ := filepath.Abs(f.storagePath)
 	level.Info(logger).Log("msg", "Using storage path", "path", abs)
 
-	cfg, err := loadConfig(f.configFile)
-	if err != nil {
-		return fmt.Errorf("load configuration: %w", err)
-	}
 	a := adapter.New(logger, reg, adapter.Options{
 		LoadConfig: func() (*config.Config, error) { return loadConfig(f.configFile) },
 		UserAgent:  appName + "/" + version.Version,
 	})
-	if err := a.ApplyConfig(cfg); err != nil {
-		return err
+	// The first load goes through Reload too, so that the reload gauges
+	// describe it.
+	if err := a.Reload(); err != nil {
+		return fmt.Errorf("load configuration %s: %w", configName(f.configFile), err)
 	}
-	level.Info(logger).Log("msg", "Configuration loaded", "file", configName(f.configFile),
-		"forecasts", len(cfg.Forecasts), "remote_write", len(cfg.RemoteWrite))
 	defer a.Stop()
 
 	var g run.Group

@@ -152,6 +152,9 @@ func launchPrometheus(t *testing.T, bin, dir, cfgPath string, attempt int, extra
 	defer logFile.Close() // the child has its own descriptor
 
 	p.cmd = exec.Command(bin, args...)
+	// Linux only, as the project is: a test binary killed by its timeout
+	// takes its Prometheus with it.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p.cmd.Dir = dir
 	p.cmd.Stdout = logFile // *os.File: no copying goroutines
 	p.cmd.Stderr = logFile

@@ -360,3 +360,65 @@ func TestMemoryFootprint(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(Series{}), uintptr(192))
 	require.Equal(t, uintptr(64), unsafe.Sizeof(shard{}))
 }
+
+// TestAppendExtremeTimestamps checks that cell distances that overflow
+// int64 neither panic nor land in the wrong cell (found by fuzzing the
+// receiver with a 1 ms grid).
+func TestAppendExtremeTimestamps(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		first   int64
+		second  int64
+		wantErr error
+	}{
+		{"min then large", math.MinInt64, 1_700_000_000_000, nil},
+		{"min then max", math.MinInt64, math.MaxInt64, nil},
+		{"max then min", math.MaxInt64, math.MinInt64, ErrTooOld},
+		{"large then min", 1_700_000_000_000, math.MinInt64, ErrTooOld},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewStore(10, nil)
+			ser, _, err := st.GetOrCreate(labels.FromStrings("__name__", "x"), Options{Step: time.Millisecond, Window: time.Second})
+			require.NoError(t, err)
+			require.NoError(t, ser.Append(tc.first, 1))
+			require.ErrorIs(t, ser.Append(tc.second, 2), tc.wantErr)
+			want := 1.0
+			newest := tc.first
+			if tc.wantErr == nil {
+				want, newest = 2, tc.second
+			}
+			require.Equal(t, want, ser.At(newest))
+			require.Equal(t, newest, ser.LastSampleTime())
+		})
+	}
+}
+
+func TestAt(t *testing.T) {
+	st := NewStore(10, nil)
+	ser, _, err := st.GetOrCreate(labels.FromStrings("__name__", "x"), Options{Step: time.Second, Window: 4 * time.Second})
+	require.NoError(t, err)
+	require.True(t, math.IsNaN(ser.At(0)), "empty series")
+	for _, ts := range []int64{1000, 2500, 5000} { // cells 1, 2, 5; 3 and 4 are gaps
+		require.NoError(t, ser.Append(ts, float64(ts)))
+	}
+	for _, tc := range []struct {
+		t    int64
+		want float64 // NaN: no value
+	}{
+		{1500, math.NaN()}, // cell 1 fell out of the 4-cell window
+		{2000, 2500},
+		{2999, 2500},
+		{3000, math.NaN()}, // gap
+		{5000, 5000},
+		{5999, 5000},
+		{6000, math.NaN()}, // newer than head
+		{-1000, math.NaN()},
+	} {
+		got := ser.At(tc.t)
+		if math.IsNaN(tc.want) {
+			require.True(t, math.IsNaN(got), "At(%d) = %v", tc.t, got)
+			continue
+		}
+		require.Equal(t, tc.want, got, "At(%d)", tc.t)
+	}
+}

@@ -152,8 +152,10 @@ func (s *Series) Append(t int64, v float64) error {
 		s.openCell(k, t, v)
 
 	case k > s.head:
-		// Clear the cells skipped over; k itself is overwritten below.
-		a, b := s.span(s.head+1, min(k-s.head-1, s.capacity))
+		// Clear the cells skipped over; k itself is overwritten below. The
+		// distance is taken unsigned: k-s.head may exceed math.MaxInt64.
+		skipped := int64(min(uint64(k-s.head)-1, uint64(s.capacity)))
+		a, b := s.span(s.head+1, skipped)
 		fillNaN(a)
 		fillNaN(b)
 		s.openCell(k, t, v)
@@ -161,7 +163,8 @@ func (s *Series) Append(t int64, v float64) error {
 	case k == s.head && t > s.lastT:
 		s.aggregate(t, v)
 
-	case k <= s.head-s.capacity:
+	case uint64(s.head-k) >= uint64(s.capacity):
+		// k < s.head here; unsigned, as above, so extreme values cannot wrap.
 		return ErrTooOld
 
 	case k == s.head:
