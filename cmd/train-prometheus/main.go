@@ -105,6 +105,8 @@ func checkConfig(file string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// newLogger returns the filtered base logger; serve adds the timestamp and
+// caller for its own logging.
 func newLogger(w io.Writer, lvl, format string) log.Logger {
 	var logger log.Logger
 	if format == "json" {
@@ -112,9 +114,9 @@ func newLogger(w io.Writer, lvl, format string) log.Logger {
 	} else {
 		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
 	}
-	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
-	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	return level.NewFilter(logger, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
 }
+
 
 // loadConfig reads the configuration file, or the embedded example.
 func loadConfig(file string) (*config.Config, error) {
@@ -124,8 +126,13 @@ func loadConfig(file string) (*config.Config, error) {
 	return config.LoadFile(file)
 }
 
-// serve runs the adapter until SIGTERM/SIGINT or ctx ends.
-func serve(ctx context.Context, f flags, logger log.Logger, reg *prometheus.Registry) error {
+// serve runs the adapter until SIGTERM/SIGINT or ctx ends. base is the
+// logger without timestamp and caller.
+func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Registry) error {
+	logger := log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	// Libraries that log with slog (exporter-toolkit) share the output;
+	// their records carry their own time and source.
+	slogger := slog.New(sloggokit.NewGoKitHandler(log.With(base, "component", "web"), nil))
 	level.Info(logger).Log("msg", "Starting "+appName, "version", version.Info(), "build_context", version.BuildContext())
 	reg.MustRegister(
 		versioncollector.NewCollector("train_prometheus"),
@@ -190,7 +197,6 @@ func serve(ctx context.Context, f flags, logger log.Logger, reg *prometheus.Regi
 	{
 		// HTTP.
 		srv := &http.Server{Handler: a.Handler(reg), ReadHeaderTimeout: 30 * time.Second}
-		slogger := slog.New(sloggokit.NewGoKitHandler(log.With(logger, "component", "web"), nil))
 		g.Add(func() error {
 			if err := web.ListenAndServe(srv, f.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve HTTP: %w", err)
