@@ -117,7 +117,6 @@ func newLogger(w io.Writer, lvl, format string) log.Logger {
 	return level.NewFilter(logger, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
 }
 
-
 // loadConfig reads the configuration file, or the embedded example.
 func loadConfig(file string) (*config.Config, error) {
 	if file == "" {
