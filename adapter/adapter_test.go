@@ -349,9 +349,10 @@ func promLabels(kv ...string) []prompb.Label {
 }
 
 func TestRemoteWriteReceiver(t *testing.T) {
-	// The receiver bounds timestamps by the wall clock: use recent ones.
+	// The receiver bounds timestamps by the wall clock: use recent ones,
+	// one step (1m) apart so that they land in different cells.
 	ts := time.Now().Add(-time.Minute).UnixMilli()
-	samples := []prompb.Sample{{Timestamp: ts - 30_000, Value: 1}, {Timestamp: ts, Value: 2}}
+	samples := []prompb.Sample{{Timestamp: ts - 60_000, Value: 1}, {Timestamp: ts, Value: 2}}
 	const selectAll = `
 forecasts:
   - name: sines
@@ -394,7 +395,7 @@ forecasts:
 			require.Equal(t, 1, f.a.Store().Len())
 			require.Equal(t, ts, ser.LastSampleTime())
 			require.Equal(t, 2.0, ser.At(ts))
-			require.Equal(t, 1.0, ser.At(ts-30_000))
+			require.Equal(t, 1.0, ser.At(ts-60_000))
 		})
 	}
 }

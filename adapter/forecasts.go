@@ -49,7 +49,9 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(names)
 
-	format := expfmt.Negotiate(r.Header)
+	// expfmt.Negotiate never picks OpenMetrics; offer it, preferred as
+	// promhttp prefers it with EnableOpenMetrics.
+	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
 	w.Header().Set("Content-Type", string(format))
 	enc := expfmt.NewEncoder(w, format)
 	for _, n := range names {
