@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -95,6 +96,9 @@ func Load(s string) (*Config, error) {
 	if reflect.DeepEqual(*cfg, Config{}) {
 		*cfg = DefaultConfig
 	}
+	// The defaults' slices must not be shared with a loaded config.
+	cfg.Global.Models = slices.Clone(cfg.Global.Models)
+	cfg.Global.Horizons = slices.Clone(cfg.Global.Horizons)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
