@@ -16,7 +16,7 @@ ARGS      ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short lint format vet unused bench fuzz docker clean
+.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz docker clean
 
 all: lint build test
 
@@ -31,6 +31,16 @@ test: lint ## Lint, then every test with the race detector (the end-to-end test 
 
 test-short: ## Unit tests only, no external processes.
 	$(GO) test -short -count=1 ./...
+
+PROM3_VERSION ?= v0.316.0
+PROM3_BIN     ?= $(CURDIR)/.cache/prometheus3/prometheus
+
+$(PROM3_BIN):
+	GOBIN=$(dir $(PROM3_BIN)) $(GO) install -ldflags "-X github.com/prometheus/common/version.Version=3.16.0" \
+		github.com/prometheus/prometheus/cmd/prometheus@$(PROM3_VERSION)
+
+test-prometheus3: $(PROM3_BIN) ## Opt-in: the Prometheus tests against Prometheus 3 built from source (10-25 min cold).
+	PROMETHEUS_BINARY=$(PROM3_BIN) $(GO) test -race -count=1 -run 'TestEndToEnd|TestPrometheusHarness' ./cmd/train-prometheus/
 
 lint: vet ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
