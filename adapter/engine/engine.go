@@ -10,7 +10,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -280,12 +279,6 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// String describes the engine's configuration for logs.
-func (e *Engine) String() string {
-	snap := e.snap.Load()
-	return fmt.Sprintf("engine{entries=%d}", len(snap.entries))
 }
 
 // Latest calls f with every sample the last evaluation produced, series by

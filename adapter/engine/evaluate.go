@@ -38,14 +38,15 @@ func (e *Engine) Evaluate(now time.Time) int {
 		e.lastEval[entry.Name] = t
 		cells[entry] = t
 	}
+	if len(cells) == 0 {
+		e.mu.Unlock()
+		return 0
+	}
 	states := make([]*state, 0, len(e.states))
 	for _, st := range e.states {
 		states = append(states, st)
 	}
 	e.mu.Unlock()
-	if len(cells) == 0 {
-		return 0
-	}
 
 	b := &batcher{sink: e.sink, size: e.opts.BatchSize}
 	fitted := 0
