@@ -185,6 +185,11 @@ type batcher struct {
 }
 
 func (b *batcher) add(ls labels.Labels, t int64, v float64, kind string) {
+	if b.buf == nil {
+		// The sink owns each flushed batch, so every batch is a new slice;
+		// sized once, it does not grow append by append.
+		b.buf = make([]writeback.Sample, 0, b.size+64)
+	}
 	// A NaN other than the stale marker carries no information; ±Inf is
 	// kept (a zero-width band scores any deviation as +Inf).
 	if math.IsNaN(v) && !value.IsStaleNaN(v) {
