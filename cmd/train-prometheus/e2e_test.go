@@ -119,6 +119,7 @@ global:
   retrain_interval: 10s
   min_history: 36s
   evaluation_delay: 1500ms
+  staleness: 10s
   external_labels: {source: train-prometheus}
 forecasts:
   - name: sine
@@ -199,6 +200,16 @@ remote_write:
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, string(body), `e2e_sine_forecast{exported_model="sensor",instance=`)
 	require.Contains(t, string(body), `value_type="yhat_upper"`)
+
+	// When the input goes away, the output series are ended with stale
+	// markers: Prometheus then returns nothing for them at once.
+	target.Close()
+	waitFor(t, 30*time.Second, "forecast series marked stale", func() bool {
+		return len(prom.query(t, `e2e_sine_forecast`, time.Now())) == 0 &&
+			len(prom.query(t, `e2e_sine_anomaly_score`, time.Now())) == 0
+	})
+	require.NotEmpty(t, prom.query(t, `count_over_time(e2e_sine_forecast[1m])`, time.Now()),
+		"the forecasts written before remain queryable")
 }
 
 // adapterMetric scrapes the adapter's /metrics and returns the sum of the
