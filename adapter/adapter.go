@@ -145,7 +145,8 @@ func (a *Adapter) Reload() (err error) {
 		return err
 	}
 	level.Info(a.logger).Log("msg", "Completed loading of configuration",
-		"forecasts", len(cfg.Forecasts), "remote_write", len(cfg.RemoteWrite))
+		"forecasts", len(cfg.Forecasts), "remote_write", len(cfg.RemoteWrite),
+		"max_series", cfg.Limits.MaxSeries, "buffer_bytes_at_max_series", cfg.MaxBufferBytes())
 	return nil
 }
 

@@ -128,6 +128,16 @@ func (c *Config) SetDirectory(dir string) {
 	}
 }
 
+// MaxBufferBytes is the memory the ring buffers take when limits.max_series
+// series are buffered on the largest grid of any entry (8 bytes per cell).
+func (c *Config) MaxBufferBytes() int64 {
+	cells := 0
+	for _, f := range c.Forecasts {
+		cells = max(cells, f.Capacity())
+	}
+	return int64(c.Limits.MaxSeries) * int64(cells) * 8
+}
+
 // Hash identifies the configuration's content; equal files give equal hashes.
 func (c *Config) Hash() string {
 	h := sha256.Sum256([]byte(c.original))

@@ -731,3 +731,18 @@ func readTestdata(t *testing.T, name string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+func TestMaxBufferBytes(t *testing.T) {
+	cfg, err := Load(`
+limits: {max_series: 1000}
+forecasts:
+  - {name: a, match: [up], step: 1m, window: 1d}
+  - {name: b, match: [down], step: 5m, window: 7d}
+`)
+	require.NoError(t, err)
+	// Entry a holds 1d/1m = 1440 cells, entry b 7d/5m = 2016: b is the largest.
+	require.Equal(t, int64(1000*2016*8), cfg.MaxBufferBytes())
+	empty, err := Load("")
+	require.NoError(t, err)
+	require.Zero(t, empty.MaxBufferBytes())
+}
