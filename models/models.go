@@ -32,6 +32,26 @@ type Series struct {
 	Start  int64
 	Step   int64
 	Values []float64
+	// Period is the seasonal period in steps when the caller already knows
+	// it, so that several models fitted to the same data detect it once:
+	// > 0 is a period, < 0 means none was found, 0 means unknown (each model
+	// detects it). Options.Period, when set, takes precedence.
+	Period int
+}
+
+// SeasonalPeriod returns the period a model with opts uses for s: the
+// configured one, else the one s carries, else DetectPeriod over values
+// (the cells the model trains on) with opts.MaxPeriod. 0 means none.
+func (s Series) SeasonalPeriod(opts Options, values []float64) int {
+	switch {
+	case opts.Period > 0:
+		return opts.Period
+	case s.Period > 0:
+		return s.Period
+	case s.Period < 0:
+		return 0
+	}
+	return DetectPeriod(values, opts.MaxPeriod)
 }
 
 // End returns Start + len(Values)*Step: the first grid time after the data.

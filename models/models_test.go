@@ -185,3 +185,28 @@ func TestSentinelsDistinct(t *testing.T) {
 		}
 	}
 }
+
+func TestSeasonalPeriodPrecedence(t *testing.T) {
+	// A clean sine of period 24: detection finds 24.
+	values := make([]float64, 24*6)
+	for i := range values {
+		values[i] = math.Sin(2 * math.Pi * float64(i) / 24)
+	}
+	for _, tc := range []struct {
+		name   string
+		opts   models.Options
+		hint   int
+		expect int
+	}{
+		{"detected", models.Options{}, 0, 24},
+		{"hint wins over detection", models.Options{}, 12, 12},
+		{"negative hint: none", models.Options{}, -1, 0},
+		{"configured wins over hint", models.Options{Period: 8}, 12, 8},
+		{"configured wins over none", models.Options{Period: 8}, -1, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := models.Series{Start: 0, Step: 1000, Values: values, Period: tc.hint}
+			require.Equal(t, tc.expect, s.SeasonalPeriod(tc.opts, values))
+		})
+	}
+}

@@ -36,6 +36,7 @@ type Entry struct {
 	MinHistory      int64 // ms
 	Horizons        []int64
 	Threshold       float64
+	Period          int // seasonal period in steps; 0 = detect
 	Models          []models.Model
 	Ring            ring.Options
 
@@ -69,10 +70,8 @@ func CompileEntry(fc *config.ForecastConfig, index int) (*Entry, error) {
 		e.Horizons = append(e.Horizons, time.Duration(h).Milliseconds())
 		e.horizonNames = append(e.horizonNames, model.Duration(h).String())
 	}
-	opts := models.Options{
-		IntervalWidth: fc.IntervalWidth,
-		Period:        int(time.Duration(fc.SeasonalPeriod) / step),
-	}
+	e.Period = int(time.Duration(fc.SeasonalPeriod) / step)
+	opts := models.Options{IntervalWidth: fc.IntervalWidth, Period: e.Period}
 	for _, name := range fc.Models {
 		m, err := NewModel(name, opts)
 		if err != nil {

@@ -101,6 +101,13 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 
 	start, vals := st.ser.Values(j.end, buf)
 	s := models.Series{Start: start, Step: entry.Step, Values: vals}
+	if entry.Period == 0 && len(entry.Models) > 1 {
+		// Detect the period once for all models: it is most of a fit's cost.
+		s.Period = models.DetectPeriod(vals, 0)
+		if s.Period == 0 {
+			s.Period = -1
+		}
+	}
 	fits := make([]models.Fitted, len(entry.Models))
 	ok := false
 	for i, m := range entry.Models {

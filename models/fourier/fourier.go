@@ -68,7 +68,7 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	if err := m.opts.Validate(); err != nil {
 		return nil, fmt.Errorf("fit fourier: %w", err)
 	}
-	offset, values, period := m.window(s.Values)
+	offset, values, period := m.window(s)
 	observed := models.Series{Values: values}.Observed()
 	if observed < MinObserved {
 		return nil, fmt.Errorf("fit fourier: %d observed points, need %d: %w",
@@ -110,7 +110,8 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 // the seasonal period (0 if none): the observed span, shortened at its start
 // to whole seasonal periods or, with no period, to a length with only small
 // prime factors.
-func (m model) window(values []float64) (int, []float64, int) {
+func (m model) window(s models.Series) (int, []float64, int) {
+	values := s.Values
 	first, last := -1, -1
 	for i, v := range values {
 		if models.IsObserved(v) {
@@ -124,10 +125,7 @@ func (m model) window(values []float64) (int, []float64, int) {
 		return 0, nil, 0
 	}
 	span := last - first + 1
-	period := m.opts.Period
-	if period == 0 {
-		period = models.DetectPeriod(values[first:last+1], m.opts.MaxPeriod)
-	}
+	period := s.SeasonalPeriod(m.opts, values[first:last+1])
 	var keep int
 	if period > 0 && period <= span {
 		keep = span / period * period

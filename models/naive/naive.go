@@ -46,10 +46,7 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 		return nil, fmt.Errorf("fit seasonal naive: %w", err)
 	}
 	values := s.Values
-	period := m.opts.Period
-	if period == 0 {
-		period = max(1, models.DetectPeriod(values, m.opts.MaxPeriod))
-	}
+	period := max(1, s.SeasonalPeriod(m.opts, values))
 
 	var sumSq float64
 	diffs := 0
