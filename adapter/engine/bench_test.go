@@ -342,3 +342,26 @@ func BenchmarkStoreMemory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRetrainIdle measures the pass RetrainDue makes every second when
+// nothing is due: 100k fitted series, window 1h/1m (small, to keep the
+// setup short; the pass does not touch the buffers).
+func BenchmarkRetrainIdle(b *testing.B) {
+	f := newBenchFixture(b, `
+global: {step: 1m, window: 1h, retrain_interval: 15m, min_history: 10m, staleness: 100d}
+forecasts: [{name: sine, match: ['{__name__="sine"}'], models: [seasonal_naive], seasonal_period: 10m}]
+`)
+	const n = 100_000
+	f.addSeries(n)
+	f.feed(t0, t0+time.Hour.Milliseconds(), time.Minute.Milliseconds())
+	now := t0 + time.Hour.Milliseconds()
+	require.Equal(b, n, f.eng.RetrainDue(context.Background(), at(now)))
+	b.ReportAllocs()
+	for b.Loop() {
+		now += 1000
+		if k := f.eng.RetrainDue(context.Background(), at(now)); k > n/100 {
+			b.Fatalf("%d series due in an idle second", k)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/series")
+}

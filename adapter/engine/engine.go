@@ -51,10 +51,16 @@ type Engine struct {
 
 	snap atomic.Pointer[snapshot]
 
-	mu       sync.RWMutex // guards states and lastEval
+	mu       sync.RWMutex // guards everything below
 	states   map[uint64]*state
 	lastEval map[string]int64
 	lastGC   int64
+	// list holds the states as of store change count listChanges; it is
+	// rebuilt only when series came or went (or a reload changed states),
+	// so that the once-a-second pass costs nothing while the set is stable.
+	list        []*state
+	listChanges uint64
+	listValid   bool
 }
 
 // snapshot is the immutable configuration the engine runs with; a reload
@@ -136,6 +142,7 @@ func (e *Engine) ApplyConfig(cfg *config.Config) error {
 		}
 		st.reconfigure(entry)
 	}
+	e.listValid = false
 	for name := range e.lastEval {
 		if snap.entry(name) == nil {
 			delete(e.lastEval, name)
@@ -181,6 +188,15 @@ func (s *snapshot) entry(name string) *Entry {
 // sync adds a state for every buffered series the engine does not know yet
 // and forgets states whose series left the store. It returns the states.
 func (e *Engine) sync(snap *snapshot) []*state {
+	changes := e.store.Changes() // read before Range: a later change forces the next sync
+	e.mu.RLock()
+	if e.listValid && e.listChanges == changes {
+		list := e.list
+		e.mu.RUnlock()
+		return list
+	}
+	e.mu.RUnlock()
+
 	seen := make(map[uint64]struct{}, e.store.Len())
 	var added []*state
 	e.mu.RLock()
@@ -210,6 +226,7 @@ func (e *Engine) sync(snap *snapshot) []*state {
 		}
 		list = append(list, st)
 	}
+	e.list, e.listChanges, e.listValid = list, changes, true
 	e.metrics.series.Set(float64(len(e.states)))
 	return list
 }

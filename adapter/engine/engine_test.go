@@ -344,3 +344,25 @@ func TestEngineRunStops(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// TestEngineSeesSeriesComeAndGo checks that the cached series list follows
+// the store: series created after a pass are fitted at the next one, and
+// series the store removed are forgotten.
+func TestEngineSeesSeriesComeAndGo(t *testing.T) {
+	f := newFixture(t, testConfig)
+	ctx := context.Background()
+	end := t0 + 3*time.Hour.Milliseconds()
+	a := labels.FromStrings("__name__", "sine", "s", "a")
+	f.feed(a, t0, end, sine)
+	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(end)))
+	require.Zero(t, f.eng.RetrainDue(ctx, at(end+1000)))
+
+	b := labels.FromStrings("__name__", "sine", "s", "b")
+	f.feed(b, t0, end, sine)
+	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(end+2000)), "the new series is fitted at the next pass")
+	require.Equal(t, 2.0, testutil.ToFloat64(f.eng.metrics.series))
+
+	require.True(t, f.store.Delete(f.store.Get(a)))
+	f.eng.RetrainDue(ctx, at(end+3000))
+	require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.series), "the removed series is forgotten")
+}

@@ -99,6 +99,7 @@ type Store struct {
 	numSeries   atomic.Int64
 	bufferBytes atomic.Int64
 	lastRef     atomic.Uint64
+	changes     atomic.Uint64 // bumped whenever a series is created or removed
 
 	created prometheus.Counter
 	removed prometheus.Counter
@@ -133,6 +134,11 @@ func NewStore(maxSeries int, reg prometheus.Registerer) *Store {
 	})
 	return s
 }
+
+// Changes returns a number that changes whenever a series is created or
+// removed, so that a caller can tell cheaply whether the set of series is
+// the one it saw before.
+func (s *Store) Changes() uint64 { return s.changes.Load() }
 
 // SetMaxSeries changes the maximum number of series, e.g. on a configuration
 // reload (n <= 0 means no limit). Existing series are kept even when they
@@ -177,6 +183,7 @@ func (s *Store) getOrCreate(hash uint64, lset labels.Labels, opts Options) (*Ser
 	}
 	ser = newSeries(s, lset.Copy(), hash, s.lastRef.Add(1), opts)
 	sh.add(ser)
+	s.changes.Add(1)
 	s.created.Inc()
 	return ser, true, nil
 }
@@ -284,6 +291,7 @@ func (s *Store) GC(before int64) int {
 }
 
 func (s *Store) removedOne() {
+	s.changes.Add(1)
 	s.numSeries.Add(-1)
 	s.removed.Inc()
 }

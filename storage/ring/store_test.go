@@ -289,3 +289,20 @@ train_prometheus_ring_series 2
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
 }
+
+func TestStoreChanges(t *testing.T) {
+	st := NewStore(10, nil)
+	c0 := st.Changes()
+	a, created, err := st.GetOrCreate(labels.FromStrings("__name__", "a"), Options{Step: time.Second, Window: time.Minute})
+	require.NoError(t, err)
+	require.True(t, created)
+	c1 := st.Changes()
+	require.NotEqual(t, c0, c1, "creation changes the count")
+	_, created, err = st.GetOrCreate(labels.FromStrings("__name__", "a"), Options{Step: time.Second, Window: time.Minute})
+	require.NoError(t, err)
+	require.False(t, created)
+	require.NoError(t, a.Append(1000, 1))
+	require.Equal(t, c1, st.Changes(), "lookups and appends do not")
+	require.True(t, st.Delete(a))
+	require.NotEqual(t, c1, st.Changes(), "removal changes the count")
+}
