@@ -38,17 +38,23 @@ func e2ePattern(t time.Time) float64 {
 	return e2eMean + e2eAmp*math.Sin(2*math.Pi*phase)
 }
 
-// startAdapter runs serve in-process on addr with cfgYAML and returns
-// its base URL. The adapter is stopped when the test ends.
+// startAdapter runs serve in-process on addr with cfgYAML and returns its
+// base URL. The adapter is stopped when the test ends.
 func startAdapter(t *testing.T, addr, cfgYAML string) string {
 	t.Helper()
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "train-prometheus.yml")
+	cfgFile := filepath.Join(t.TempDir(), "train-prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(cfgYAML), 0o600))
+	return startAdapterFile(t, addr, cfgFile)
+}
+
+// startAdapterFile is startAdapter with the configuration in cfgFile, which
+// the caller may rewrite (to test reloads).
+func startAdapterFile(t *testing.T, addr, cfgFile string) string {
+	t.Helper()
 	listen, systemd, webCfg := []string{addr}, false, ""
 	f := flags{
 		configFile:  cfgFile,
-		storagePath: filepath.Join(dir, "data"),
+		storagePath: filepath.Join(t.TempDir(), "data"),
 		web:         &web.FlagConfig{WebListenAddresses: &listen, WebSystemdSocket: &systemd, WebConfigFile: &webCfg},
 	}
 
@@ -66,7 +72,14 @@ func startAdapter(t *testing.T, addr, cfgYAML string) string {
 		}
 	})
 	url := "http://" + addr
-	waitFor(t, 10*time.Second, "adapter ready", func() bool {
+	waitReady(t, url)
+	return url
+}
+
+// waitReady waits until url/-/ready answers 200.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "adapter ready at "+url, func() bool {
 		resp, err := http.Get(url + "/-/ready")
 		if err != nil {
 			return false
@@ -74,7 +87,6 @@ func startAdapter(t *testing.T, addr, cfgYAML string) string {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return url
 }
 
 // testWriter sends the adapter's log lines to the test log.

@@ -55,14 +55,7 @@ func TestProcessSignals(t *testing.T) {
 	})
 
 	url := "http://" + addr
-	waitFor(t, 10*time.Second, "process ready", func() bool {
-		resp, err := http.Get(url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitReady(t, url)
 	reloadOK := func() float64 {
 		return adapterMetric(t, url, "train_prometheus_config_last_reload_successful", nil)
 	}

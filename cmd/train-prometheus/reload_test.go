@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,60 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
-
-// startAdapterWithFile runs serve in-process on a free 127.0.0.1 port with
-// the configuration file cfgFile and returns its base URL. Unlike
-// startAdapter it leaves the file to the caller, who may rewrite it. The
-// adapter is stopped when the test ends.
-func startAdapterWithFile(t *testing.T, cfgFile string) string {
-	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	listen, systemd, webCfg := []string{addr}, false, ""
-	f := flags{
-		configFile:  cfgFile,
-		storagePath: filepath.Join(t.TempDir(), "data"),
-		web:         &web.FlagConfig{WebListenAddresses: &listen, WebSystemdSocket: &systemd, WebConfigFile: &webCfg},
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	logger := log.NewLogfmtLogger(log.NewSyncWriter(testWriter{t}))
-	go func() { done <- serve(ctx, f, logger, prometheus.NewRegistry()) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(15 * time.Second):
-			t.Error("adapter did not stop within 15s")
-		}
-	})
-	url := "http://" + addr
-	// Short polls: the adapter is up within milliseconds.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("adapter on %s not ready within 10s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // Configurations the reload test switches between.
 const (
@@ -129,7 +80,7 @@ func TestReloadEndpoint(t *testing.T) {
 
 	cfgFile := filepath.Join(t.TempDir(), "train-prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(reloadConfigA), 0o600))
-	url := startAdapterWithFile(t, cfgFile)
+	url := startAdapterFile(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), cfgFile)
 	const gauge = "train_prometheus_config_last_reload_successful"
 	require.Equal(t, 1.0, adapterMetric(t, url, gauge, nil), "the first load counts as a successful reload")
 
