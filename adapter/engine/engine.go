@@ -26,7 +26,8 @@ import (
 )
 
 // Sink receives the samples the engine produces. Append takes ownership of
-// the slice.
+// the slice; it may block for a while (write-back backpressure), and is
+// never called with a series lock held.
 type Sink interface {
 	Append(samples []writeback.Sample)
 }

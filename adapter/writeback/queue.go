@@ -175,9 +175,13 @@ func (q *Queue) Start() {
 	}
 }
 
-// Append queues samples without blocking. Samples stamped later than
-// Now()+MaxFuture are dropped; when a shard is full its oldest samples are
-// dropped. Both are counted. After Stop, Append does nothing.
+// Append queues samples. Samples stamped later than Now()+MaxFuture are
+// dropped and counted. When a shard is full, Append waits for it to make
+// room while the target accepts what is sent (backpressure, so a burst
+// larger than the capacity is not lost); while the target fails, before
+// Start and after Stop begins, it drops the shard's oldest samples instead
+// (counted), so an outage never blocks the caller. After Stop, Append does
+// nothing.
 func (q *Queue) Append(samples []Sample) {
 	if len(samples) == 0 {
 		return
@@ -198,12 +202,19 @@ func (q *Queue) Append(samples []Sample) {
 		}
 		s := q.shards[samples[i].Labels.Hash()%nShards]
 		s.mu.Lock()
+		// Backpressure while the target accepts samples: wait for the
+		// shard to make room rather than drop. While the target fails, or
+		// before the queue runs, the oldest samples are dropped instead, so
+		// an outage never blocks the caller and memory stays bounded.
+		for s.n == len(s.buf) && !s.failing && q.started && !q.isStopping() {
+			s.space.Wait()
+		}
 		if s.push(samples[i], wall) {
 			full++
 		} else {
 			q.m.queueLength.Inc()
 		}
-		wake := s.n == 1 || s.n >= q.maxSend
+		wake := s.n == 1 || s.full()
 		s.mu.Unlock()
 		if wake {
 			s.wake()
@@ -243,11 +254,17 @@ func (q *Queue) isStopping() bool {
 // of the queue has ended. Calling it again does nothing.
 func (q *Queue) Stop() {
 	q.stopOnce.Do(func() {
+		// Release Appends waiting for room first: they hold q.mu.RLock.
+		close(q.stopping)
+		for _, s := range q.shards {
+			s.mu.Lock()
+			s.space.Broadcast()
+			s.mu.Unlock()
+		}
 		q.mu.Lock()
 		q.stopped = true
 		started := q.started
 		q.mu.Unlock()
-		close(q.stopping)
 
 		if started {
 			deadline := time.AfterFunc(q.flushDeadline, q.cancel)

@@ -2,8 +2,11 @@ package writeback
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,4 +286,108 @@ func sampleCount(r request) int {
 		n += len(ts.Samples)
 	}
 	return n
+}
+
+// TestQueueBackpressure checks that a working but slower target makes
+// Append wait instead of dropping: a burst many times the capacity is
+// delivered whole.
+func TestQueueBackpressure(t *testing.T) {
+	rcv := newReceiver(t, func(int) response {
+		time.Sleep(5 * time.Millisecond)
+		return response{status: http.StatusNoContent}
+	})
+	cfg := testConfig(t, rcv.srv.URL, func(c *config.RemoteWriteConfig) {
+		c.QueueConfig.MaxShards = 2
+		c.QueueConfig.Capacity = 20
+		c.QueueConfig.MaxSamplesPerSend = 10
+	})
+	q, _ := newTestQueue(t, cfg, Options{}, true)
+	var burst []Sample
+	for i := range 4 {
+		burst = append(burst, samplesOf(i, 100, 1000)...)
+	}
+	q.Append(burst)
+	rcv.waitAccepted(t, len(burst))
+	require.Zero(t, testutil.ToFloat64(q.m.droppedFull))
+	for i := range 4 {
+		got := rcv.accepted()[series(i).String()]
+		require.Len(t, got, 100)
+		for k, s := range got {
+			require.Equal(t, int64(1000+k), s.Timestamp, "in order")
+		}
+	}
+}
+
+// TestQueueDropsWhileTargetFails checks that a failing target never blocks
+// Append: past the capacity the oldest samples are dropped at once.
+func TestQueueDropsWhileTargetFails(t *testing.T) {
+	rcv := newReceiver(t, func(int) response { return response{status: http.StatusServiceUnavailable} })
+	cfg := testConfig(t, rcv.srv.URL, func(c *config.RemoteWriteConfig) {
+		c.QueueConfig.MaxShards = 1
+		c.QueueConfig.Capacity = 20
+		c.QueueConfig.MaxSamplesPerSend = 10
+	})
+	q, _ := newTestQueue(t, cfg, Options{FlushDeadline: 50 * time.Millisecond}, true)
+	q.Append(samplesOf(0, 10, 1000)) // the first batch: its send fails
+	require.True(t, assertEventually(func() bool { return len(rcv.requests()) > 0 }, 5*time.Second))
+	require.True(t, assertEventually(func() bool {
+		q.shards[0].mu.Lock()
+		defer q.shards[0].mu.Unlock()
+		return q.shards[0].failing
+	}, 5*time.Second))
+
+	done := make(chan struct{})
+	go func() {
+		q.Append(samplesOf(0, 1000, 2000))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Append blocked while the target fails")
+	}
+	require.Equal(t, 20, q.Len(), "the queue holds its capacity")
+	require.GreaterOrEqual(t, testutil.ToFloat64(q.m.droppedFull), 980.0)
+}
+
+// TestQueueStopReleasesWaitingAppend checks that Stop never deadlocks with
+// an Append waiting for room.
+func TestQueueStopReleasesWaitingAppend(t *testing.T) {
+	// A target that accepts the connection and never answers.
+	var hits atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	cfg := testConfig(t, srv.URL, func(c *config.RemoteWriteConfig) {
+		c.QueueConfig.MaxShards = 1
+		c.QueueConfig.Capacity = 10
+		c.QueueConfig.MaxSamplesPerSend = 10
+		c.RemoteTimeout = model.Duration(time.Minute)
+	})
+	q, _ := newTestQueue(t, cfg, Options{FlushDeadline: 50 * time.Millisecond}, true)
+	done := make(chan struct{})
+	go func() {
+		q.Append(samplesOf(0, 100, 1000)) // waits for room: the target hangs
+		close(done)
+	}()
+	require.True(t, assertEventually(func() bool { return hits.Load() > 0 }, 5*time.Second))
+	stopped := make(chan struct{})
+	go func() {
+		q.Stop()
+		close(stopped)
+	}()
+	for _, ch := range []chan struct{}{done, stopped} {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Stop and a waiting Append deadlocked")
+		}
+	}
 }

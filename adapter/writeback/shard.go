@@ -21,6 +21,11 @@ type shard struct {
 	n      int      // samples in buf
 	oldest time.Time
 	notify chan struct{} // wakes run; capacity 1
+	// failing is set while the target fails (the shard retries a batch);
+	// space is signalled when room is made or failing is set. Append waits
+	// for room while the target works, and drops the oldest while it fails.
+	failing bool
+	space   sync.Cond
 
 	// Owned by run.
 	batch []Sample
@@ -29,13 +34,30 @@ type shard struct {
 
 // newShard returns a shard of q holding up to capacity samples.
 func newShard(q *Queue, capacity int) *shard {
-	return &shard{
+	s := &shard{
 		q:      q,
 		buf:    make([]Sample, capacity),
 		notify: make(chan struct{}, 1),
 		enc:    newEncoder(),
 	}
+	s.space.L = &s.mu
+	return s
 }
+
+// setFailing records whether the target currently fails, waking Appends
+// that wait for room so that they drop the oldest samples instead.
+func (s *shard) setFailing(failing bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failing != failing {
+		s.failing = failing
+		s.space.Broadcast()
+	}
+}
+
+// full reports whether the ring holds as many samples as it can, or a full
+// batch when the ring is larger. The caller holds s.mu.
+func (s *shard) full() bool { return s.n >= min(len(s.buf), s.q.maxSend) }
 
 // push appends s, overwriting the oldest sample when the ring is full. It
 // returns whether a sample was dropped. The caller holds s.mu.
@@ -73,6 +95,9 @@ func (s *shard) take(limit int) {
 		s.head = (s.head + 1) % len(s.buf)
 	}
 	s.n -= k
+	if k > 0 {
+		s.space.Broadcast()
+	}
 	if s.n > 0 {
 		// The rest waits for a full batch or a whole deadline from now.
 		s.oldest = time.Now()
@@ -108,7 +133,7 @@ func (s *shard) run(ctx context.Context) {
 	for {
 		stopping := s.q.isStopping()
 		n, oldest := s.state()
-		if n > 0 && (stopping || n >= maxSend || time.Since(oldest) >= deadline) {
+		if n > 0 && (stopping || n >= min(maxSend, len(s.buf)) || time.Since(oldest) >= deadline) {
 			s.take(maxSend)
 			s.sendBatch(ctx)
 			if ctx.Err() != nil {
@@ -156,6 +181,8 @@ func (s *shard) sendBatch(ctx context.Context) {
 	maxBackoff := time.Duration(q.cfg.QueueConfig.MaxBackoff)
 	for {
 		err := q.send(ctx, body)
+		_, recoverable := errors.AsType[recoverableError](err)
+		s.setFailing(recoverable)
 		if err == nil {
 			q.m.samples.Add(float64(n))
 			q.m.lastSuccess.Set(float64(q.now().UnixNano()) / 1e9)
