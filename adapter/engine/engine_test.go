@@ -366,3 +366,40 @@ func TestEngineSeesSeriesComeAndGo(t *testing.T) {
 	f.eng.RetrainDue(ctx, at(end+3000))
 	require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.series), "the removed series is forgotten")
 }
+
+func TestEngineOutputNames(t *testing.T) {
+	f := newFixture(t, testConfig+`
+output:
+  forecast_suffix: :predicted
+  anomaly_score_suffix: :score
+  anomaly_suffix: :flag
+  model_label: algo
+  value_type_label: kind
+  horizon_label: ahead
+`)
+	in := labels.FromStrings("__name__", "sine", "algo", "mine")
+	end := t0 + 3*time.Hour.Milliseconds()
+	f.feed(in, t0, end, sine)
+	f.eng.RetrainDue(context.Background(), at(end))
+	f.eng.Evaluate(at(end + 20000))
+	f.feed(in, end, end+time.Minute.Milliseconds(), sine)
+	f.eng.Evaluate(at(end + time.Minute.Milliseconds() + 20000))
+	names := map[string]bool{}
+	for _, s := range f.sink.take() {
+		names[s.Labels.Get(labels.MetricName)] = true
+		require.Contains(t, []string{"fourier", "seasonal_naive"}, s.Labels.Get("algo"))
+		require.Equal(t, "mine", s.Labels.Get("exported_algo"), "collision with the renamed model label")
+		require.False(t, s.Labels.Has("model"))
+		if s.Labels.Get(labels.MetricName) == "sine:predicted" {
+			require.Contains(t, []string{"yhat", "yhat_lower", "yhat_upper"}, s.Labels.Get("kind"))
+			require.Contains(t, []string{"", "30m"}, s.Labels.Get("ahead"))
+		}
+	}
+	require.Equal(t, map[string]bool{"sine:predicted": true, "sine:score": true, "sine:flag": true}, names)
+	// The loop guard follows the configured names.
+	n := f.eng.snap.Load().namer
+	require.True(t, n.isOutput(labels.FromStrings("__name__", "sine:predicted", "algo", "fourier")))
+	require.True(t, n.isOutput(labels.FromStrings("__name__", "sine:flag", "algo", "fourier")))
+	require.False(t, n.isOutput(labels.FromStrings("__name__", "sine_forecast", "model", "fourier")))
+	require.False(t, n.isOutput(labels.FromStrings("__name__", "sine:predicted")))
+}
