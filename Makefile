@@ -61,6 +61,7 @@ bench: ## Go benchmarks of the hot paths (see BENCHMARKS.md).
 fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzDecodeWriteRequest -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzHandler -fuzztime=$(FUZZTIME) ./adapter/receive/
+	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapter/config/
 
 docker: ## Build the container image (needs a Docker engine).
 	docker build -t $(IMAGE):$(TAG) .
