@@ -214,8 +214,15 @@ func (e *Engine) sync(snap *snapshot) []*state {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Route again with the snapshot in force now: a reload that ran since
+	// the Range above has already reconfigured the states it saw, but not
+	// these.
+	cur := e.snap.Load()
 	for _, st := range added {
-		if _, ok := e.states[st.ser.Ref()]; !ok {
+		if _, ok := e.states[st.ser.Ref()]; ok {
+			continue
+		}
+		if st.entry = cur.route(st.ser.Labels()); st.entry != nil {
 			e.states[st.ser.Ref()] = st
 		}
 	}
