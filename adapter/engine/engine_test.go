@@ -241,19 +241,50 @@ func TestEngineRetrainSpread(t *testing.T) {
 	require.Equal(t, n, f.eng.RetrainDue(ctx, at(end)), "first fits happen as soon as history suffices")
 	require.Zero(t, f.eng.RetrainDue(ctx, at(end+1000)))
 
-	// Over one retrain interval every series is refitted exactly once,
-	// spread over several slots rather than all at once.
+	// No series is refitted within half an interval of its first fit; by
+	// one and a half intervals each was refitted exactly once, at its slot,
+	// spread over several slots rather than all at once; in every interval
+	// after that, exactly once again.
 	interval := 15 * time.Minute.Milliseconds()
-	total, busySlots := 0, 0
-	for ts := end + 60000; ts <= end+interval; ts += 60000 {
-		k := f.eng.RetrainDue(ctx, at(ts))
-		total += k
-		if k > 0 {
-			busySlots++
+	pass := func(from, to int64) (total, busySlots int) {
+		for ts := from; ts <= to; ts += 60000 {
+			k := f.eng.RetrainDue(ctx, at(ts))
+			total += k
+			if k > 0 {
+				busySlots++
+			}
 		}
+		return total, busySlots
 	}
+	early, _ := pass(end+60000, end+interval/2-60000)
+	require.Zero(t, early)
+	total, busy := pass(end+interval/2, end+interval*3/2)
 	require.Equal(t, n, total)
-	require.Greater(t, busySlots, 5)
+	require.Greater(t, busy, 5)
+	total, _ = pass(end+interval*3/2+60000, end+interval*5/2)
+	require.Equal(t, n, total)
+}
+
+// TestEngineRetriesShortModels checks that a model lacking data is tried
+// again at the next step, not a whole retrain interval later.
+func TestEngineRetriesShortModels(t *testing.T) {
+	// min_history 5m = 5 cells: enough for seasonal_naive, not for fourier (8).
+	f := newFixture(t, `
+global: {step: 1m, window: 1d, retrain_interval: 15m, min_history: 5m}
+forecasts: [{name: s, match: ['{__name__="sine"}'], models: [fourier, seasonal_naive]}]
+`)
+	in := labels.FromStrings("__name__", "sine")
+	ctx := context.Background()
+	end := t0 + 5*time.Minute.Milliseconds()
+	f.feed(in, t0, end, sine)
+	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(end)))
+	require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues("fourier", "insufficient_data")))
+	for ts := end; ts < end+4*time.Minute.Milliseconds(); ts += time.Minute.Milliseconds() {
+		f.feed(in, ts, ts+time.Minute.Milliseconds(), sine)
+		f.eng.RetrainDue(ctx, at(ts+time.Minute.Milliseconds()))
+	}
+	require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues("fourier", "success")),
+		"fourier fitted once 8 cells were there")
 }
 
 func TestNextPhaseTime(t *testing.T) {

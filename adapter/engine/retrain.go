@@ -109,7 +109,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 		}
 	}
 	fits := make([]models.Fitted, len(entry.Models))
-	ok := false
+	ok, short := false, false
 	for i, m := range entry.Models {
 		var p models.Fitted
 		if i < len(prev) {
@@ -124,6 +124,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 			ok = true
 			e.metrics.fits.WithLabelValues(m.Name(), "success").Inc()
 		case errors.Is(err, models.ErrInsufficientData):
+			short = true
 			e.metrics.fits.WithLabelValues(m.Name(), "insufficient_data").Inc()
 		default:
 			e.metrics.fits.WithLabelValues(m.Name(), "error").Inc()
@@ -138,7 +139,20 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 		// Reconfigured while fitting: these fits may be for the old models.
 		return vals
 	}
-	st.nextFit = nextPhaseTime(now, entry.RetrainInterval, st.phase)
+	// The next fit is at the series' next slot. After a first fit (made as
+	// soon as min_history is there, off the slot) that slot is at least
+	// half an interval away, so the fit is not repeated seconds later. A
+	// model that lacked data is retried at the next step instead: history
+	// grows every step.
+	from := now
+	if !st.fitted || st.retrying {
+		from += entry.RetrainInterval / 2
+	}
+	st.nextFit = nextPhaseTime(from, entry.RetrainInterval, st.phase)
+	st.retrying = short
+	if short {
+		st.nextFit = min(st.nextFit, now+entry.Step)
+	}
 	if !ok {
 		return vals
 	}

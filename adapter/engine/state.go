@@ -20,6 +20,7 @@ type state struct {
 	trainEnd int64           // grid time after the last cell the fits saw
 	fitted   bool
 	fitting  bool  // a fit is running: never fit a series twice at once
+	retrying bool  // a model lacked data at the last fit: retried each step, off the slot
 	nextFit  int64 // ms; when the next scheduled fit is due
 	// nextCheck is when an unfitted series' history is counted again, so
 	// that series below min_history cost one check per step, not per pass.
@@ -59,6 +60,7 @@ func (st *state) reconfigure(entry *Entry) {
 		st.pendingT = math.MinInt64
 		st.nextFit = 0
 		st.nextCheck = 0
+		st.retrying = false
 	}
 	st.entry = entry
 	st.out = nil

@@ -93,7 +93,7 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 		n:         float64(n),
 		intercept: a,
 		slope:     b,
-		harmonics: strongest(coeff, n, m.harmonics),
+		harmonics: strongest(coeff, n, min(m.harmonics, maxHarmonics(observed))),
 	}
 
 	errs := make([]float64, 0, observed)
@@ -105,6 +105,13 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	f.halfWidth = models.ZScore(m.opts.Width()) * stat.StdDev(errs, nil)
 	return f, nil
 }
+
+// maxHarmonics bounds the harmonics fitted to n observed points: each takes
+// two degrees of freedom, and keeping them to a third of the data leaves a
+// residual to size the band from. Without the bound, 10 harmonics pass
+// exactly through a dozen points: a zero-width band that flags everything,
+// and wild extrapolation.
+func maxHarmonics(n int) int { return max(1, n/6) }
 
 // window returns the offset into values and the cells Fit trains on, and
 // the seasonal period (0 if none): the observed span, shortened at its start

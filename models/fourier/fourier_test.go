@@ -1,6 +1,7 @@
 package fourier_test
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -300,6 +301,27 @@ func BenchmarkFit(b *testing.B) {
 				if _, err := m.Fit(s, nil); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestShortHistoryKeepsABand checks that a short noisy history is not
+// over-fitted: the band keeps a width and the forecast stays near the data.
+func TestShortHistoryKeepsABand(t *testing.T) {
+	for _, n := range []int{8, 12, 20} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			spec := synth.Spec{Level: 100, Amplitude: 50, Period: 360, Noise: 5, Seed: 7}
+			s := spec.Series(start, 10_000, n)
+			f := fit(t, models.Options{}, 0, s)
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, v := range s.Values {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			for h := range 6 {
+				p := f.Predict(s.End() + int64(h)*s.Step)
+				require.Greater(t, p.Upper-p.Lower, 1.0, "band of width %v", p.Upper-p.Lower)
+				require.InDelta(t, (lo+hi)/2, p.Yhat, (hi-lo)+20, "yhat %v far outside the data [%v, %v]", p.Yhat, lo, hi)
 			}
 		})
 	}
