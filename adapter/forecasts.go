@@ -1,80 +1,135 @@
 package adapter
 
 import (
+	"bufio"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-kit/log/level"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 )
 
-// serveForecasts writes the samples of the latest evaluation in the
-// exposition format the scraper asked for, the way the Python ancestor served
-// its predicted_values_* gauges. Values carry no timestamp: a scrape stamps
-// them with its own time, as it did for the ancestor.
+// serveForecasts writes the samples of the latest evaluation as gauges, the
+// way the Python ancestor served its predicted_values_* gauges: the text
+// format, or OpenMetrics when the scraper asks for it. Values carry no
+// timestamp: a scrape stamps them with its own time, as it did for the
+// ancestor.
+//
+// The page can hold millions of lines, so it is written as a stream from the
+// samples themselves (sorted by name, then labels) rather than built as
+// client_model structures first: memory stays near the size of the sample
+// list. Names that the classic formats cannot carry (UTF-8 beyond the
+// legacy character set) are left out.
 func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
-	families := map[string]*dto.MetricFamily{}
+	var samples []writeback.Sample
 	a.engine.Latest(func(s writeback.Sample) {
-		if value.IsStaleNaN(s.V) {
-			return
+		if !value.IsStaleNaN(s.V) && legacyNames(s.Labels) {
+			samples = append(samples, s)
 		}
-		name := s.Labels.Get(labels.MetricName)
-		mf := families[name]
-		if mf == nil {
-			mf = &dto.MetricFamily{
-				Name: proto.String(name),
-				Help: proto.String("Output of train-prometheus for the series it models."),
-				Type: dto.MetricType_GAUGE.Enum(),
-			}
-			families[name] = mf
-		}
-		m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(s.V)}}
-		s.Labels.Range(func(l labels.Label) {
-			if l.Name != labels.MetricName {
-				m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(l.Name), Value: proto.String(l.Value)})
-			}
-		})
-		mf.Metric = append(mf.Metric, m)
 	})
-	names := make([]string, 0, len(families))
-	for n := range families {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	// By name first: label names that sort before __name__ (upper case)
+	// must not split a family.
+	slices.SortFunc(samples, func(x, y writeback.Sample) int {
+		if c := strings.Compare(x.Labels.Get(labels.MetricName), y.Labels.Get(labels.MetricName)); c != 0 {
+			return c
+		}
+		return labels.Compare(x.Labels, y.Labels)
+	})
 
-	// expfmt.Negotiate never picks OpenMetrics; offer it, preferred as
-	// promhttp prefers it with EnableOpenMetrics.
 	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
+	openMetrics := format.FormatType() == expfmt.TypeOpenMetrics
+	if !openMetrics {
+		format = expfmt.NewFormat(expfmt.TypeTextPlain)
+	}
 	w.Header().Set("Content-Type", string(format))
-	enc := expfmt.NewEncoder(w, format)
-	for _, n := range names {
-		mf := families[n]
-		slices.SortFunc(mf.Metric, func(x, y *dto.Metric) int { return compareLabelPairs(x.Label, y.Label) })
-		if err := enc.Encode(mf); err != nil {
-			level.Warn(a.logger).Log("msg", "Writing /forecasts failed", "err", err)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var line []byte
+	family := ""
+	for _, s := range samples {
+		name := s.Labels.Get(labels.MetricName)
+		if name != family {
+			family = name
+			line = append(line[:0], "# HELP "...)
+			line = append(line, name...)
+			line = append(line, " Output of train-prometheus for the series it models.\n# TYPE "...)
+			line = append(line, name...)
+			line = append(line, " gauge\n"...)
+			_, _ = bw.Write(line)
+		}
+		line = appendSample(line[:0], name, s.Labels, s.V)
+		if _, err := bw.Write(line); err != nil {
+			level.Debug(a.logger).Log("msg", "Writing /forecasts failed", "err", err)
 			return
 		}
 	}
-	if c, ok := enc.(expfmt.Closer); ok {
-		_ = c.Close()
+	if openMetrics {
+		_, _ = bw.WriteString("# EOF\n")
+	}
+	if err := bw.Flush(); err != nil {
+		level.Debug(a.logger).Log("msg", "Writing /forecasts failed", "err", err)
 	}
 }
 
-func compareLabelPairs(x, y []*dto.LabelPair) int {
-	for i := range min(len(x), len(y)) {
-		if c := strings.Compare(x[i].GetName(), y[i].GetName()); c != 0 {
-			return c
+// appendSample appends `name{l="v",...} value` and a newline.
+func appendSample(b []byte, name string, ls labels.Labels, v float64) []byte {
+	b = append(b, name...)
+	first := true
+	ls.Range(func(l labels.Label) {
+		if l.Name == labels.MetricName {
+			return
 		}
-		if c := strings.Compare(x[i].GetValue(), y[i].GetValue()); c != 0 {
-			return c
+		if first {
+			b = append(b, '{')
+			first = false
+		} else {
+			b = append(b, ',')
 		}
+		b = append(b, l.Name...)
+		b = append(b, '=', '"')
+		b = appendEscaped(b, l.Value)
+		b = append(b, '"')
+	})
+	if !first {
+		b = append(b, '}')
 	}
-	return len(x) - len(y)
+	b = append(b, ' ')
+	switch {
+	case math.IsInf(v, 1):
+		b = append(b, "+Inf"...)
+	case math.IsInf(v, -1):
+		b = append(b, "-Inf"...)
+	case math.IsNaN(v):
+		b = append(b, "NaN"...)
+	default:
+		b = strconv.AppendFloat(b, v, 'g', -1, 64)
+	}
+	return append(b, '\n')
+}
+
+// labelValueEscaper escapes label values for both exposition formats.
+var labelValueEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+
+func appendEscaped(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, "\\\n\"") {
+		return append(b, s...)
+	}
+	return append(b, labelValueEscaper.Replace(s)...)
+}
+
+// legacyNames reports whether the metric and label names of ls fit the
+// classic exposition formats.
+func legacyNames(ls labels.Labels) bool {
+	ok := model.LegacyValidation.IsValidMetricName(ls.Get(labels.MetricName))
+	ls.Range(func(l labels.Label) {
+		ok = ok && model.LegacyValidation.IsValidLabelName(l.Name)
+	})
+	return ok
 }

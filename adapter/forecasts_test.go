@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -379,4 +380,101 @@ func TestMetricsEndpoint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
+}
+
+// TestForecastsPageGroupsAndEscapes checks that the page stays valid with
+// several families whose label sets sort before __name__ (upper-case label
+// names) and label values that need escaping.
+func TestForecastsPageGroupsAndEscapes(t *testing.T) {
+	f := applied(t, `
+global: {step: 1m, window: 1d, min_history: 2h, evaluation_delay: 10s}
+forecasts: [{name: all, match: ['{__name__=~"a|b"}'], models: [seasonal_naive]}]
+`, Options{})
+	series := []labels.Labels{
+		labels.FromStrings("__name__", "a", "Zone", "x"),
+		labels.FromStrings("__name__", "b", "Zone", "w"),
+		labels.FromStrings("__name__", "a", "Zone", "y", "note", "say \"hi\"\\\nbye"),
+		labels.FromStrings("__name__", "b", "Zone", "z"),
+	}
+	end := t0 + 3*time.Hour.Milliseconds()
+	for _, ls := range series {
+		f.feed(t, ls, t0, end)
+	}
+	require.Equal(t, 4, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end)))
+	require.Equal(t, 4*3, f.a.Engine().Evaluate(time.UnixMilli(end+20_000)))
+
+	for _, accept := range []string{"", "application/openmetrics-text;version=1.0.0"} {
+		body := f.scrape(t, accept).Body.String()
+		// Each family's header appears once, and its lines follow it.
+		require.Equal(t, 1, strings.Count(body, "# TYPE a_forecast gauge\n"), body)
+		require.Equal(t, 1, strings.Count(body, "# TYPE b_forecast gauge\n"), body)
+		if accept != "" {
+			require.True(t, strings.HasSuffix(body, "# EOF\n"))
+			continue
+		}
+		families := parseText(t, body)
+		require.Len(t, families["a_forecast"].GetMetric(), 2*3)
+		require.Len(t, families["b_forecast"].GetMetric(), 2*3)
+		notes := map[string]bool{}
+		for _, m := range families["a_forecast"].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "note" {
+					notes[l.GetValue()] = true
+				}
+			}
+		}
+		require.Equal(t, map[string]bool{"say \"hi\"\\\nbye": true}, notes, "escaped and parsed back")
+	}
+}
+
+func TestAppendSample(t *testing.T) {
+	ls := labels.FromStrings("__name__", "m", "a", `q"\`)
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{1.5, `m{a="q\"\\"} 1.5` + "\n"},
+		{math.Inf(1), `m{a="q\"\\"} +Inf` + "\n"},
+		{math.Inf(-1), `m{a="q\"\\"} -Inf` + "\n"},
+		{1e21, `m{a="q\"\\"} 1e+21` + "\n"},
+	} {
+		require.Equal(t, tc.want, string(appendSample(nil, "m", ls, tc.v)))
+	}
+	require.Equal(t, "m 2\n", string(appendSample(nil, "m", labels.FromStrings("__name__", "m"), 2)))
+}
+
+// BenchmarkForecastsPage renders /forecasts for 10k series (16 samples each:
+// 2 models, 2 horizons).
+func BenchmarkForecastsPage(b *testing.B) {
+	src := &source{yaml: `
+global: {step: 1m, window: 3h, min_history: 2h, evaluation_delay: 10s, horizons: [0s, 30m]}
+forecasts: [{name: s, match: ['sine'], models: [fourier, seasonal_naive], seasonal_period: 1h}]
+`}
+	a := New(nil, prometheus.NewRegistry(), Options{LoadConfig: src.load})
+	b.Cleanup(a.Stop)
+	require.NoError(b, a.Reload())
+	const n = 10_000
+	end := t0 + 3*time.Hour.Milliseconds()
+	for i := range n {
+		ls := labels.FromStrings("__name__", "sine", "instance", fmt.Sprintf("host-%d:9100", i), "job", "node")
+		opts, ok := a.Engine().Route(ls)
+		require.True(b, ok)
+		ser, _, err := a.Store().GetOrCreate(ls, opts)
+		require.NoError(b, err)
+		for ts := t0; ts < end; ts += time.Minute.Milliseconds() {
+			require.NoError(b, ser.Append(ts, sine(ts)))
+		}
+	}
+	require.Equal(b, n, a.Engine().RetrainDue(context.Background(), time.UnixMilli(end)))
+	require.Equal(b, n*12, a.Engine().Evaluate(time.UnixMilli(end+20_000)))
+	h := a.Handler(prometheus.NewRegistry())
+	req := httptest.NewRequest(http.MethodGet, "/forecasts", nil)
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		size = rec.Body.Len()
+	}
+	b.ReportMetric(float64(size), "bytes/page")
 }
