@@ -3,7 +3,6 @@ package fourier_test
 import (
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,6 +11,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/fourier"
 	"github.com/train-prometheus/train-prometheus/models/internal/synth"
+	"github.com/train-prometheus/train-prometheus/models/modeltest"
 )
 
 const (
@@ -255,55 +255,12 @@ func TestHarmonics(t *testing.T) {
 	}
 }
 
-func TestConcurrentFit(t *testing.T) {
-	m := fourier.New(models.Options{}, 0)
-	s := synth.Spec{Amplitude: 1, Period: 24, Noise: 0.2, Seed: 6}.Series(start, step, 24*7)
-	want, err := m.Fit(s, nil)
-	require.NoError(t, err)
-
-	const workers = 8
-	got := make([]models.Fitted, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			got[w], errs[w] = m.Fit(s, want)
-			for i := range 100 {
-				want.Predict(s.Time(i)) // shared Fitted, concurrent Predict
-			}
-		})
-	}
-	wg.Wait()
-	for w := range workers {
-		require.NoError(t, errs[w])
-		for i := range 48 {
-			require.Equal(t, want.Predict(s.Time(i)), got[w].Predict(s.Time(i)))
-		}
-	}
+func TestConformance(t *testing.T) {
+	modeltest.Conformance(t, func(o models.Options) models.Model { return fourier.New(o, 0) })
 }
 
 func BenchmarkFit(b *testing.B) {
-	tests := []struct {
-		name string
-		step int64
-		n    int
-	}{
-		{"7d_1m", 60_000, 7 * 1440},
-		{"7d_5m", 300_000, 7 * 288},
-	}
-	for _, tc := range tests {
-		b.Run(tc.name, func(b *testing.B) {
-			perDay := float64(86_400_000 / tc.step)
-			s := synth.Spec{Level: 50, Amplitude: 10, Period: perDay, Noise: 2, Seed: 1}.Series(start, tc.step, tc.n)
-			m := fourier.New(models.Options{}, 0)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := m.Fit(s, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	modeltest.BenchmarkFit(b, fourier.New(models.Options{}, 0))
 }
 
 // TestShortHistoryKeepsABand checks that a short noisy history is not

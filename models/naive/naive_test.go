@@ -2,13 +2,13 @@ package naive_test
 
 import (
 	"math"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/internal/synth"
+	"github.com/train-prometheus/train-prometheus/models/modeltest"
 	"github.com/train-prometheus/train-prometheus/models/naive"
 )
 
@@ -236,53 +236,10 @@ func TestErrors(t *testing.T) {
 	})
 }
 
-func TestDeterministicAndConcurrent(t *testing.T) {
-	m := naive.New(models.Options{})
-	s := synth.Spec{Amplitude: 1, Period: 24, Noise: 0.3, Seed: 7}.Series(start, step, 24*6)
-	want, err := m.Fit(s, nil)
-	require.NoError(t, err)
-
-	const workers = 8
-	got := make([]models.Fitted, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			got[w], errs[w] = m.Fit(s, want)
-			for i := range 100 {
-				want.Predict(s.Time(24*6 + i)) // shared Fitted, concurrent Predict
-			}
-		})
-	}
-	wg.Wait()
-	for w := range workers {
-		require.NoError(t, errs[w])
-		for i := 24 * 5; i < 24*9; i++ {
-			require.Equal(t, want.Predict(s.Time(i)), got[w].Predict(s.Time(i)))
-		}
-	}
+func TestConformance(t *testing.T) {
+	modeltest.Conformance(t, naive.New)
 }
 
 func BenchmarkFit(b *testing.B) {
-	tests := []struct {
-		name string
-		step int64
-		n    int
-	}{
-		{"7d_1m", 60_000, 7 * 1440},
-		{"7d_5m", 300_000, 7 * 288},
-	}
-	for _, tc := range tests {
-		b.Run(tc.name, func(b *testing.B) {
-			perDay := float64(86_400_000 / tc.step)
-			s := synth.Spec{Level: 50, Amplitude: 10, Period: perDay, Noise: 2, Seed: 1}.Series(start, tc.step, tc.n)
-			m := naive.New(models.Options{})
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := m.Fit(s, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	modeltest.BenchmarkFit(b, naive.New(models.Options{}))
 }
