@@ -110,14 +110,7 @@ func TestNoisyCoverage(t *testing.T) {
 			test := 3 * int(tc.period)
 			s, future := spec.Split(start, step, tc.train, test)
 			f := fit(t, models.Options{IntervalWidth: 0.95}, 0, s)
-			inside := 0
-			for j, y := range future {
-				p := f.Predict(s.Time(tc.train + j))
-				if p.Lower <= y && y <= p.Upper {
-					inside++
-				}
-			}
-			coverage := float64(inside) / float64(test)
+			coverage := modeltest.Coverage(t, f, s, future)
 			require.GreaterOrEqual(t, coverage, 0.85)
 			require.LessOrEqual(t, coverage, 1.0)
 

@@ -182,3 +182,20 @@ func nanSlice(n int) []float64 {
 	}
 	return out
 }
+
+// Coverage returns the share of future (the values that follow s, one per
+// cell) that fall inside f's band, checking on the way that every band
+// contains its yhat.
+func Coverage(t *testing.T, f models.Fitted, s models.Series, future []float64) float64 {
+	t.Helper()
+	inside := 0
+	for j, y := range future {
+		p := f.Predict(s.End() + int64(j)*s.Step)
+		require.LessOrEqual(t, p.Lower, p.Yhat)
+		require.LessOrEqual(t, p.Yhat, p.Upper)
+		if p.Lower <= y && y <= p.Upper {
+			inside++
+		}
+	}
+	return float64(inside) / float64(len(future))
+}

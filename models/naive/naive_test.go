@@ -126,16 +126,7 @@ func TestNoisyCoverage(t *testing.T) {
 			test := tc.seasons * int(tc.period)
 			s, future := spec.Split(start, step, tc.train, test)
 			f := fit(t, models.Options{}, s)
-			inside := 0
-			for j, y := range future {
-				p := f.Predict(s.Time(tc.train + j))
-				require.LessOrEqual(t, p.Lower, p.Yhat)
-				require.LessOrEqual(t, p.Yhat, p.Upper)
-				if p.Lower <= y && y <= p.Upper {
-					inside++
-				}
-			}
-			coverage := float64(inside) / float64(test)
+			coverage := modeltest.Coverage(t, f, s, future)
 			require.GreaterOrEqual(t, coverage, 0.85)
 			require.LessOrEqual(t, coverage, 1.0)
 			// One season ahead the error is the difference of two noise
