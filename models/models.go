@@ -151,6 +151,20 @@ type Fitted interface {
 	Predict(t int64) Point
 }
 
+// Restorer is implemented by models whose fits can be saved in a snapshot
+// and restored after a restart, so that a restarted process forecasts at once
+// and warm-starts its next fit. A Fitted of such a model implements
+// encoding.BinaryMarshaler; Restore decodes what MarshalBinary wrote. The
+// encoding starts with a format version byte, and Restore refuses versions it
+// does not know (wrapping ErrUnknownFormat) rather than misread them.
+type Restorer interface {
+	Restore(data []byte) (Fitted, error)
+}
+
+// ErrUnknownFormat reports saved model state in a format this build cannot
+// read.
+var ErrUnknownFormat = errors.New("unknown model state format")
+
 // AnomalyScore returns how far actual lies from the forecast, measured in
 // half-band widths on the side of the deviation: 0 at Yhat, exactly 1 at the
 // band edge, (actual-Yhat)/(Upper-Yhat) above Yhat and
