@@ -74,11 +74,15 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	checkCmd := app.Command("check", "Check resources for validity.")
 	checkConfigCmd := checkCmd.Command("config", "Validate a configuration file.")
 	checkConfigCmd.Arg("file", "Configuration file to check.").Required().StringVar(&f.checkFile)
+	offlineCmds := addOfflineCommands(app)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %s, try --help\n", appName, err)
 		return 2
+	}
+	if code, ok := offlineCmds.run(cmd, stdout, stderr); ok {
+		return code
 	}
 	switch cmd {
 	case checkConfigCmd.FullCommand():
