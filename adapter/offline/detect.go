@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,7 +109,8 @@ func detectConfig(opts DetectOptions) (*config.Config, error) {
 		Output:    config.DefaultOutputConfig,
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("settings: %w", err)
+		// The entry is this function's own; name only the setting.
+		return nil, fmt.Errorf("settings: %s", strings.TrimPrefix(err.Error(), "forecasts[0] (detect): "))
 	}
 	return cfg, nil
 }
