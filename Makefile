@@ -16,7 +16,7 @@ ARGS      ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz docker clean
+.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz accuracy docker clean
 
 all: lint build test
 
@@ -62,6 +62,16 @@ fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzDecodeWriteRequest -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzHandler -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapter/config/
+	$(GO) test -run=NONE -fuzz=FuzzReadWide -fuzztime=$(FUZZTIME) ./adapter/offline/
+	$(GO) test -run=NONE -fuzz=FuzzReadRows -fuzztime=$(FUZZTIME) ./adapter/offline/
+
+M4_HOURLY ?= $(CURDIR)/../shared/datasets/m4-hourly/Hourly-train.csv
+
+accuracy: build ## Accuracy of every registered model on M4 hourly (last 48 points held out; see BENCHMARKS.md).
+	@echo "Models detect the seasonal period (as the server does):"
+	./$(BIN) evaluate --input $(M4_HOURLY) --holdout 48 --period 24
+	@echo; echo "Models given the period (--seasonal-period 24):"
+	./$(BIN) evaluate --input $(M4_HOURLY) --holdout 48 --period 24 --seasonal-period 24
 
 docker: ## Build the container image (needs a Docker engine).
 	docker build -t $(IMAGE):$(TAG) .
