@@ -124,6 +124,9 @@ type capture struct {
 	flag     map[int64]float64
 }
 
+var _ engine.Sink = (*capture)(nil)
+
+// Append implements engine.Sink.
 func (c *capture) Append(samples []writeback.Sample) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
