@@ -199,7 +199,9 @@ func Detect(ctx context.Context, rows []Row, opts DetectOptions) ([]Detection, t
 		flag:     map[int64]float64{},
 	}
 	store := ring.NewStore(1, nil)
-	eng := engine.New(nil, nil, store, sink, engine.Options{Workers: 1})
+	// One series writes at most a few samples per evaluation; the default
+	// batch (sized for 100k series) would allocate ~400 KB per cell.
+	eng := engine.New(nil, nil, store, sink, engine.Options{Workers: 1, BatchSize: 16})
 	if err := eng.ApplyConfig(cfg); err != nil {
 		return nil, 0, err
 	}

@@ -110,3 +110,16 @@ func TestDetectErrors(t *testing.T) {
 	_, _, err := Detect(context.Background(), []Row{{Time: 0}, {Time: 1e12}}, DetectOptions{Model: "fourier", Step: time.Second, Window: time.Hour})
 	require.ErrorContains(t, err, "use a longer step")
 }
+
+// BenchmarkDetect replays one day of 1-minute rows (default settings:
+// refits every 15m on up to the whole day, fourier).
+func BenchmarkDetect(b *testing.B) {
+	rows := syntheticRows(1440, 1704067200000, 700)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Detect(context.Background(), rows, DetectOptions{Model: "fourier"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1440, "ns/row")
+}
