@@ -88,6 +88,10 @@ func Evaluate(ctx context.Context, series []Series, opts EvaluateOptions) ([]Sco
 			return nil, fmt.Errorf("series %q (line %d) has %d values; need more than holdout %d + period %d",
 				s.ID, s.Line, len(s.Values), opts.Holdout, opts.Period)
 		}
+		if scale := eval.SeasonalNaiveScale(s.Values[:len(s.Values)-opts.Holdout], opts.Period); !(scale > 0) {
+			return nil, fmt.Errorf("series %q (line %d) repeats itself exactly every %d points before the holdout; its MASE is undefined",
+				s.ID, s.Line, opts.Period)
+		}
 	}
 
 	step := opts.Step.Milliseconds()

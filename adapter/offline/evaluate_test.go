@@ -96,6 +96,10 @@ func TestEvaluateErrors(t *testing.T) {
 	_, err := Evaluate(context.Background(), series, opts)
 	require.ErrorContains(t, err, `series "short" (line 7) has 50 values; need more than holdout 48 + period 24`)
 
+	flat := []Series{{ID: "flat", Values: make([]float64, 100), Line: 3}}
+	_, err = Evaluate(context.Background(), flat, opts)
+	require.ErrorContains(t, err, `series "flat" (line 3) repeats itself exactly every 24 points before the holdout; its MASE is undefined`)
+
 	opts.Models = []string{"fourier"}
 	_, err = Evaluate(context.Background(), readExcerpt(t), opts)
 	require.ErrorContains(t, err, "must include naive2")
