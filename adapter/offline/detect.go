@@ -168,8 +168,10 @@ func (c *capture) Append(samples []writeback.Sample) {
 // last millisecond, fitting due models on the cells before T, as any pass
 // of the live server within that cell would. A row is thus forecast only
 // by models trained on earlier cells, and scored against the forecast
-// published before its cell began. Several rows in one cell are aggregated
-// (last value) as the ring buffers do, and share the cell's output.
+// published when its cell began (or, in the first cell after a fit, when
+// none was, against that fit, also trained on earlier cells). Several rows
+// in one cell are aggregated (last value) as the ring buffers do, and share
+// the cell's output.
 func Detect(ctx context.Context, rows []Row, opts DetectOptions) ([]Detection, time.Duration, error) {
 	if len(rows) == 0 {
 		return nil, 0, ErrNoData
