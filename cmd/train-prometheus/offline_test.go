@@ -80,6 +80,7 @@ func TestOfflineDetect(t *testing.T) {
 	code, _, stderr := runTool(t, "detect", "--input", in, "--output", out, "--model", "fourier", "--threshold", "3")
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, stderr, "720 rows, step 1m, model fourier")
+	require.NotContains(t, stderr, "\r", "no progress bar when stderr is not a terminal")
 	recs := readCSV(t, out)
 	require.Len(t, recs, n+1)
 	require.Equal(t, []string{"timestamp", "value", "yhat", "yhat_lower", "yhat_upper", "anomaly_score", "anomaly"}, recs[0])
