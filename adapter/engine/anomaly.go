@@ -39,16 +39,14 @@ type choiceKey struct{ entry, choice string }
 // scored actuals fell inside the band, per entry and model, and how many
 // series each auto model choice covers.
 type quality struct {
-	inside, total map[bandKey]float64
-	choices       map[choiceKey]int
+	bands   map[*Entry][]bandTally // per model of the entry
+	choices map[choiceKey]int
 }
 
+type bandTally struct{ inside, total float64 }
+
 func newQuality() *quality {
-	return &quality{
-		inside:  map[bandKey]float64{},
-		total:   map[bandKey]float64{},
-		choices: map[choiceKey]int{},
-	}
+	return &quality{bands: map[*Entry][]bandTally{}, choices: map[choiceKey]int{}}
 }
 
 // band records whether actual lay inside model i's band p. st.mu is held.
@@ -56,10 +54,14 @@ func (q *quality) band(entry *Entry, i int, actual float64, p models.Point) {
 	if math.IsNaN(p.Lower) || math.IsNaN(p.Upper) {
 		return
 	}
-	k := bandKey{entry.Name, entry.Models[i].Name()}
-	q.total[k]++
+	t := q.bands[entry]
+	if t == nil {
+		t = make([]bandTally, len(entry.Models))
+		q.bands[entry] = t
+	}
+	t[i].total++
 	if p.Lower <= actual && actual <= p.Upper {
-		q.inside[k]++
+		t[i].inside++
 	}
 }
 
@@ -118,20 +120,25 @@ func (m *qualityMetrics) update(snap *snapshot, q *quality, now int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	tau := float64(coverageTimeConstant.Milliseconds())
-	for k, total := range q.total {
-		inside := q.inside[k]
-		m.points.WithLabelValues(k.entry, k.model, "inside").Add(inside)
-		m.points.WithLabelValues(k.entry, k.model, "outside").Add(total - inside)
-		c := m.ew[k]
-		if c == nil {
-			c = &ewCoverage{at: now}
-			m.ew[k] = c
+	for entry, tallies := range q.bands {
+		for i, t := range tallies {
+			if t.total == 0 {
+				continue
+			}
+			k := bandKey{entry.Name, entry.Models[i].Name()}
+			m.points.WithLabelValues(k.entry, k.model, "inside").Add(t.inside)
+			m.points.WithLabelValues(k.entry, k.model, "outside").Add(t.total - t.inside)
+			c := m.ew[k]
+			if c == nil {
+				c = &ewCoverage{at: now}
+				m.ew[k] = c
+			}
+			d := math.Exp(-float64(max(0, now-c.at)) / tau)
+			c.inside = c.inside*d + t.inside
+			c.total = c.total*d + t.total
+			c.at = now
+			m.coverage.WithLabelValues(k.entry, k.model).Set(c.inside / c.total)
 		}
-		d := math.Exp(-float64(max(0, now-c.at)) / tau)
-		c.inside = c.inside*d + inside
-		c.total = c.total*d + total
-		c.at = now
-		m.coverage.WithLabelValues(k.entry, k.model).Set(c.inside / c.total)
 	}
 
 	valid := map[bandKey]bool{}

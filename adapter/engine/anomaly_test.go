@@ -200,4 +200,3 @@ forecasts:
 	require.Equal(t, 1, n)
 	require.Equal(t, 1.0, choice("fourier"))
 }
-
