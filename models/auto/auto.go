@@ -2,7 +2,8 @@
 // backtests its candidate models on the most recent history of the series
 // and keeps the one with the smallest scale-free error, or an
 // inverse-error weighted combination of the best two when that does
-// better, refitted on all the data.
+// better, refitted on all the data, with its band calibrated on the
+// backtest's errors.
 //
 //	m := auto.New(opts, fourier.New(opts, 0), naive.New(opts))
 //	f, err := m.Fit(series, prev)
@@ -36,6 +37,18 @@ const (
 	// error a combination must stay below to be chosen; its weights come
 	// from the same backtest, so it has to win by a margin.
 	combineGain = 0.98
+	// minCalibrationCells is the fewest scored backtest cells the band is
+	// calibrated on; with fewer, the candidates' own band is kept.
+	minCalibrationCells = 20
+	// calibrationHorizonDivisor sets the part of each backtest horizon the
+	// band is calibrated on: its first h/calibrationHorizonDivisor cells.
+	// Forecasts are used for the time between refits, much less than a
+	// period, and errors that grow with the horizon (a wandering level)
+	// would otherwise widen the band for distances never forecast.
+	calibrationHorizonDivisor = 4
+	// minBandScale and maxBandScale bound the calibration factor of the band.
+	minBandScale = 0.5
+	maxBandScale = 10
 )
 
 // Fitted is what auto's Fit returns: a models.Fitted that reports the
@@ -80,7 +93,14 @@ var (
 // the best two forecasts has a backtest error below 98% of the best's: then
 // both are, with those weights. The chosen candidates are refitted on the
 // whole series (each warm-started from its own previous fit); the
-// prediction and band are the weighted averages of theirs. When a chosen
+// prediction and band are the weighted averages of theirs.
+//
+// The band is then calibrated out of sample: its half-widths are scaled by
+// the opts.Width() quantile of the raw anomaly scores (distance from yhat in
+// half-band widths, models.AnomalyScore) of the chosen forecast over the
+// first quarter of each backtest horizon, so that the backtest's band would
+// have covered that share of the actual values. The factor is kept within
+// [0.5, 10], and is 1 with fewer than 20 backtest cells. When a chosen
 // candidate fails the final fit the others share its weight, and when all
 // fail the next candidate by rank is tried. A series too short for any
 // origin gets the first candidate that fits.
@@ -123,6 +143,7 @@ func (m *model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) 
 
 	f, fitErrs := m.fitMembers(s, members, prevFit)
 	if f != nil {
+		f.scale = bt.bandScale(f.weights(), m.opts.Width())
 		return f, nil
 	}
 	// Every chosen candidate failed on the whole series: try the rest by rank.
@@ -132,6 +153,7 @@ func (m *model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) 
 		}
 		g, e := m.fitMembers(s, []weighted{{index: c, weight: 1}}, prevFit)
 		if g != nil {
+			g.scale = bt.bandScale(g.weights(), m.opts.Width())
 			return g, nil
 		}
 		fitErrs = append(fitErrs, e...)
@@ -148,7 +170,7 @@ type weighted struct {
 // fitMembers fits the chosen candidates on s and returns the combined fit,
 // or nil and the errors when none fits.
 func (m *model) fitMembers(s models.Series, chosen []weighted, prev *fitted) (*fitted, []error) {
-	f := &fitted{}
+	f := &fitted{scale: 1}
 	var errs []error
 	var total float64
 	for _, c := range chosen {
@@ -183,7 +205,7 @@ type backtestResult struct {
 	origins []int
 	// preds[c][o][j] is candidate c's forecast at origin o for cell
 	// origins[o]+j; nil when the candidate failed there.
-	preds [][][]float64
+	preds [][][]models.Point
 	// errs[c][o] is the scaled error of preds[c][o] (+Inf for a failure,
 	// NaN when no cell of the horizon is observed).
 	errs [][]float64
@@ -202,11 +224,11 @@ func (m *model) backtest(s models.Series, period int) *backtestResult {
 	}
 	bt := &backtestResult{
 		values: values, period: period, h: h, origins: origins,
-		preds: make([][][]float64, len(m.candidates)),
+		preds: make([][][]models.Point, len(m.candidates)),
 		errs:  make([][]float64, len(m.candidates)),
 	}
 	for c, cand := range m.candidates {
-		bt.preds[c] = make([][]float64, len(origins))
+		bt.preds[c] = make([][]models.Point, len(origins))
 		bt.errs[c] = make([]float64, len(origins))
 		for o, origin := range origins {
 			train := models.Series{Start: start, Step: s.Step, Values: values[:origin], Period: s.Period}
@@ -215,9 +237,9 @@ func (m *model) backtest(s models.Series, period int) *backtestResult {
 				bt.errs[c][o] = math.Inf(1)
 				continue
 			}
-			pred := make([]float64, min(h, len(values)-origin))
+			pred := make([]models.Point, min(h, len(values)-origin))
 			for j := range pred {
-				pred[j] = f.Predict(train.Time(origin + j)).Yhat
+				pred[j] = f.Predict(train.Time(origin + j))
 			}
 			bt.preds[c][o] = pred
 			bt.errs[c][o] = bt.scaledError(o, pred)
@@ -231,10 +253,11 @@ func (m *model) backtest(s models.Series, period int) *backtestResult {
 // absolute seasonal difference of the cells before the origin (or not
 // divided when that is 0); +Inf when a prediction is not finite, NaN when
 // no cell is observed.
-func (bt *backtestResult) scaledError(o int, pred []float64) float64 {
+func (bt *backtestResult) scaledError(o int, pred []models.Point) float64 {
 	origin := bt.origins[o]
 	var sum, n float64
-	for j, y := range pred {
+	for j, p := range pred {
+		y := p.Yhat
 		v := bt.values[origin+j]
 		if !models.IsObserved(v) {
 			continue
@@ -258,21 +281,67 @@ func (bt *backtestResult) scaledError(o int, pred []float64) float64 {
 // combinedError returns the backtest error of the weighted average of the
 // forecasts of top.
 func (bt *backtestResult) combinedError(top []weighted) float64 {
-	var total float64
-	for _, w := range top {
-		total += w.weight
-	}
 	errs := make([]float64, len(bt.origins))
 	for o := range bt.origins {
-		pred := make([]float64, len(bt.preds[top[0].index][o]))
-		for _, w := range top {
-			for j, y := range bt.preds[w.index][o] {
-				pred[j] += w.weight / total * y
-			}
-		}
-		errs[o] = bt.scaledError(o, pred)
+		errs[o] = bt.scaledError(o, bt.combined(o, top))
 	}
 	return meanError(errs)
+}
+
+// combined returns the weighted average of the forecasts of members at
+// origin o, or nil when one of them failed there.
+func (bt *backtestResult) combined(o int, members []weighted) []models.Point {
+	var total float64
+	for _, w := range members {
+		total += w.weight
+		if bt.preds[w.index][o] == nil {
+			return nil
+		}
+	}
+	out := make([]models.Point, len(bt.preds[members[0].index][o]))
+	for _, w := range members {
+		f := w.weight / total
+		for j, p := range bt.preds[w.index][o] {
+			out[j].Yhat += f * p.Yhat
+			out[j].Lower += f * p.Lower
+			out[j].Upper += f * p.Upper
+		}
+	}
+	return out
+}
+
+// bandScale returns the factor that makes the band of the weighted
+// members cover the share width of the observed backtest cells: the
+// width-quantile of their raw anomaly scores (distance from yhat in band
+// half-widths), clamped to [minBandScale, maxBandScale]; 1 with fewer
+// than minCalibrationCells scores.
+func (bt *backtestResult) bandScale(members []weighted, width float64) float64 {
+	if bt == nil {
+		return 1
+	}
+	var scores []float64
+	for o, origin := range bt.origins {
+		pred := bt.combined(o, members)
+		for j, p := range pred[:min(len(pred), max(1, bt.h/calibrationHorizonDivisor))] {
+			if s := models.AnomalyScore(bt.values[origin+j], p); !math.IsNaN(s) {
+				scores = append(scores, s)
+			}
+		}
+	}
+	if len(scores) < minCalibrationCells {
+		return 1
+	}
+	slices.Sort(scores)
+	// Linear interpolation between order statistics.
+	pos := width * float64(len(scores)-1)
+	i := int(pos)
+	q := scores[i]
+	if i+1 < len(scores) && !math.IsInf(scores[i+1], 1) {
+		q += (pos - float64(i)) * (scores[i+1] - q)
+	} else if i+1 < len(scores) && pos > float64(i) {
+		q = math.Inf(1)
+	}
+	return min(max(q, minBandScale), maxBandScale)
 }
 
 // plan returns the backtest horizon for a series of n cells with the given
@@ -390,6 +459,16 @@ type member struct {
 // is immutable after Fit.
 type fitted struct {
 	members []member
+	scale   float64 // of the band's half-widths, from the backtest
+}
+
+// weights returns the members as weighted candidate indices.
+func (f *fitted) weights() []weighted {
+	out := make([]weighted, len(f.members))
+	for i, m := range f.members {
+		out[i] = weighted{index: m.index, weight: m.weight}
+	}
+	return out
 }
 
 // Chosen returns the chosen candidates' names joined by "+".
@@ -412,8 +491,18 @@ func (f *fitted) member(name string) models.Fitted {
 }
 
 // Predict returns the weighted average of the chosen candidates' points at
-// t, over those whose point is finite (NaNPoint when none is).
+// t, over those whose point is finite (NaNPoint when none is), with the
+// band's half-widths scaled by the calibration factor.
 func (f *fitted) Predict(t int64) models.Point {
+	p := f.average(t)
+	if f.scale != 1 {
+		p.Lower = p.Yhat - f.scale*(p.Yhat-p.Lower)
+		p.Upper = p.Yhat + f.scale*(p.Upper-p.Yhat)
+	}
+	return p
+}
+
+func (f *fitted) average(t int64) models.Point {
 	if len(f.members) == 1 {
 		return f.members[0].fit.Predict(t)
 	}

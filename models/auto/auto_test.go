@@ -82,7 +82,8 @@ func TestPicksTheRightCandidate(t *testing.T) {
 			m := newAuto(models.Options{})
 			require.Equal(t, tc.want, chosen(t, m, s))
 
-			// Auto forecasts exactly what the chosen candidate does.
+			// Auto forecasts exactly what the chosen candidate does (its
+			// band is calibrated on the backtest).
 			var want models.Model = fourier.New(models.Options{}, 0)
 			if tc.want == "seasonal_naive" {
 				want = naive.New(models.Options{})
@@ -92,7 +93,10 @@ func TestPicksTheRightCandidate(t *testing.T) {
 			g, err := want.Fit(s, nil)
 			require.NoError(t, err)
 			for i := len(tc.values); i < len(tc.values)+100; i++ {
-				require.Equal(t, g.Predict(s.Time(i)), f.Predict(s.Time(i)))
+				p := f.Predict(s.Time(i))
+				require.Equal(t, g.Predict(s.Time(i)).Yhat, p.Yhat)
+				require.LessOrEqual(t, p.Lower, p.Yhat)
+				require.LessOrEqual(t, p.Yhat, p.Upper)
 			}
 		})
 	}
@@ -254,7 +258,8 @@ func FuzzRestore(f *testing.F) {
 
 // encode writes one member as MarshalBinary does.
 func encode(name string, weight float64, state []byte) []byte {
-	out := []byte{1, 1, byte(len(name))}
+	out := binary.LittleEndian.AppendUint64([]byte{1}, math.Float64bits(1))
+	out = append(out, 1, byte(len(name)))
 	out = append(out, name...)
 	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(weight))
 	out = binary.AppendUvarint(out, uint64(len(state)))
@@ -343,7 +348,10 @@ func TestCombination(t *testing.T) {
 	// Weights 1/1 and 1/2, normalised: 2/3·(7+1) + 1/3·(7-2) = 7.
 	p := f.Predict(s.End())
 	require.InDelta(t, 7, p.Yhat, 1e-9)
-	require.InDelta(t, 2.0/3*7+1.0/3*4, p.Lower, 1e-9)
+	// The averaged band is 7 ± 1; the backtest had no error at all, so it
+	// is narrowed as far as it goes: by half.
+	require.InDelta(t, 6.5, p.Lower, 1e-9)
+	require.InDelta(t, 7.5, p.Upper, 1e-9)
 }
 
 // offset forecasts the last observed value plus a fixed offset, with a band
@@ -368,3 +376,48 @@ func (o offset) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 type pointFit models.Point
 
 func (f pointFit) Predict(int64) models.Point { return models.Point(f) }
+
+// TestBandCalibration: the level model's band is ± one standard deviation
+// (68% of Gaussian noise) whatever the interval width; auto scales it from
+// the backtest so that it covers the configured share out of sample.
+func TestBandCalibration(t *testing.T) {
+	spec := synth.Spec{Level: 10, Noise: 2, Seed: 21}
+	s, future := spec.Split(start, step, 2000, 2000)
+	raw, err := level{}.Fit(s, nil)
+	require.NoError(t, err)
+	require.InDelta(t, 0.68, modeltest.Coverage(t, raw, s, future), 0.03)
+	for _, w := range []float64{0.8, 0.95} {
+		f, err := auto.New(models.Options{IntervalWidth: w}, level{}).Fit(s, nil)
+		require.NoError(t, err)
+		require.InDelta(t, w, modeltest.Coverage(t, f, s, future), 0.02, "width %v", w)
+	}
+}
+
+// TestBandCalibrationReal compares the out-of-sample coverage of fourier's
+// band, from its in-sample residual, with the band auto calibrates on its
+// backtest, averaged over series with a daily pattern whose level wanders
+// (a random walk), which the in-sample residual understates.
+func TestBandCalibrationReal(t *testing.T) {
+	const seeds = 20
+	var plain, calibrated float64
+	for seed := range uint64(seeds) {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		all := synth.Spec{Level: 50, Amplitude: 10, Period: 288, Noise: 2, Seed: seed}.Values(288 * 8)
+		drift := 0.0
+		for i := range all {
+			drift += 0.1 * rng.NormFloat64()
+			all[i] += drift
+		}
+		s := models.Series{Start: start, Step: step, Values: all[:288*7]}
+		future := all[288*7 : 288*7+48] // the next four hours
+		o := models.Options{}
+		f, err := fourier.New(o, 0).Fit(s, nil)
+		require.NoError(t, err)
+		plain += modeltest.Coverage(t, f, s, future) / seeds
+		f, err = auto.New(o, fourier.New(o, 0)).Fit(s, nil)
+		require.NoError(t, err)
+		calibrated += modeltest.Coverage(t, f, s, future) / seeds
+	}
+	t.Logf("mean coverage of the 95%% band: fourier %.3f, calibrated %.3f", plain, calibrated)
+	require.Less(t, math.Abs(calibrated-0.95), math.Abs(plain-0.95))
+}

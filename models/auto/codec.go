@@ -13,6 +13,7 @@ import (
 // formatV1 is the first byte of the encoding MarshalBinary writes:
 //
 //	byte      version (1)
+//	8 bytes   band scale (IEEE 754, little endian)
 //	uvarint   number of members
 //	per member:
 //	  uvarint  length of the name, then the name
@@ -28,6 +29,7 @@ const maxMembers = 64
 // encoding.BinaryMarshaler.
 func (f *fitted) MarshalBinary() ([]byte, error) {
 	out := []byte{formatV1}
+	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(f.scale))
 	out = binary.AppendUvarint(out, uint64(len(f.members)))
 	for _, m := range f.members {
 		bm, ok := m.fit.(encoding.BinaryMarshaler)
@@ -62,11 +64,15 @@ func (m *model) Restore(data []byte) (models.Fitted, error) {
 		return nil, fmt.Errorf("restore auto: format version %d: %w", data[0], models.ErrUnknownFormat)
 	}
 	r := reader{buf: data[1:]}
+	scale := math.Float64frombits(r.uint64())
 	n := r.uvarint()
 	if r.err == nil && (n == 0 || n > maxMembers) {
 		return nil, fmt.Errorf("restore auto: %d members: %w", n, errCorrupt)
 	}
-	f := &fitted{}
+	if r.err == nil && !(scale >= minBandScale && scale <= maxBandScale) {
+		return nil, fmt.Errorf("restore auto: band scale %v: %w", scale, errCorrupt)
+	}
+	f := &fitted{scale: scale}
 	var total float64
 	for range n {
 		name := string(r.bytes())
@@ -139,7 +145,7 @@ func (r *reader) uint64() uint64 {
 		return 0
 	}
 	if len(r.buf) < 8 {
-		r.err = fmt.Errorf("truncated weight: %w", errCorrupt)
+		r.err = fmt.Errorf("truncated number: %w", errCorrupt)
 		return 0
 	}
 	v := binary.LittleEndian.Uint64(r.buf)
