@@ -208,6 +208,7 @@ type GlobalConfig struct {
 	IntervalWidth    float64          `yaml:"interval_width,omitempty"`
 	Horizons         []model.Duration `yaml:"horizons,omitempty"`
 	AnomalyThreshold float64          `yaml:"anomaly_threshold,omitempty"`
+	Anomaly          AnomalyConfig    `yaml:",inline"`
 }
 
 // DefaultGlobalConfig holds the defaults of the global section.
@@ -219,10 +220,11 @@ var DefaultGlobalConfig = GlobalConfig{
 	EvaluationDelay:  model.Duration(10 * time.Second),
 	Staleness:        model.Duration(5 * time.Minute),
 	Aggregate:        "last",
-	Models:           []string{"fourier", "seasonal_naive"},
+	Models:           []string{"auto"},
 	IntervalWidth:    0.95,
 	Horizons:         []model.Duration{0},
 	AnomalyThreshold: 1,
+	Anomaly:          DefaultAnomalyConfig,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -250,7 +252,10 @@ func (c *GlobalConfig) Validate() error {
 	if err := validateLabelMap(c.ExternalLabels); err != nil {
 		return fmt.Errorf("external_labels: %w", err)
 	}
-	return validateModelFields(c.Aggregate, c.Models, c.IntervalWidth, c.Horizons, c.AnomalyThreshold)
+	if err := validateModelFields(c.Aggregate, c.Models, c.IntervalWidth, c.Horizons, c.AnomalyThreshold); err != nil {
+		return err
+	}
+	return c.Anomaly.validate()
 }
 
 // LimitsConfig bounds what the adapter accepts.

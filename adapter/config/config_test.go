@@ -67,6 +67,8 @@ var expectedErrors = []struct {
 	{"global_anomaly_threshold_zero.bad.yml", "global: anomaly_threshold 0 must be positive"},
 	{"global_anomaly_threshold_negative.bad.yml", "global: anomaly_threshold -1 must be positive"},
 	{"global_anomaly_threshold_nan.bad.yml", "global: anomaly_threshold NaN must be positive"},
+	{"global_anomaly_min_deviation_negative.bad.yml", "global: anomaly_min_deviation -1 must be a finite number >= 0"},
+	{"global_anomaly_direction_unknown.bad.yml", `global: anomaly_direction "sideways" is not one of [both up down]`},
 
 	// forecasts.
 	{"forecast_entry_null.bad.yml", "forecasts[0]: empty entry"},
@@ -85,7 +87,11 @@ var expectedErrors = []struct {
 	{"forecast_min_history_inherited_over_window.bad.yml", "forecasts[0] (node): min_history 2h0m0s must not exceed window 1h0m0s"},
 	{"forecast_step_eval_delay.bad.yml", "forecasts[0] (node): step 10s must be longer than global.evaluation_delay 10s"},
 	{"forecast_aggregate_unknown.bad.yml", `forecasts[0] (node): aggregate "median" is not one of`},
-	{"forecast_models_unknown.bad.yml", `forecasts[0] (node): models: unknown model "prophet" (known: [fourier seasonal_naive])`},
+	{"forecast_models_unknown.bad.yml", `forecasts[0] (node): models: unknown model "prophet" (known: [auto fourier seasonal_naive])`},
+	{"forecast_anomaly_min_deviation_nan.bad.yml", "forecasts[0] (node): anomaly_min_deviation NaN must be a finite number >= 0"},
+	{"forecast_anomaly_min_deviation_inf.bad.yml", "forecasts[0] (node): anomaly_min_deviation +Inf must be a finite number >= 0"},
+	{"forecast_anomaly_min_deviation_string.bad.yml", "cannot unmarshal !!str `lots` into float64"},
+	{"forecast_anomaly_direction_unknown.bad.yml", `forecasts[0] (node): anomaly_direction "Up" is not one of [both up down]`},
 	{"forecast_models_duplicate.bad.yml", `forecasts[0] (node): models: "seasonal_naive" listed twice`},
 	{"forecast_interval_width_one.bad.yml", "forecasts[0] (node): interval_width 1 must be between 0 and 1"},
 	{"forecast_interval_width_nan.bad.yml", "forecasts[0] (node): interval_width NaN must be between 0 and 1"},
@@ -248,10 +254,11 @@ func TestDefaultValues(t *testing.T) {
 		EvaluationDelay:  model.Duration(10 * time.Second),
 		Staleness:        model.Duration(5 * time.Minute),
 		Aggregate:        "last",
-		Models:           []string{"fourier", "seasonal_naive"},
+		Models:           []string{"auto"},
 		IntervalWidth:    0.95,
 		Horizons:         []model.Duration{0},
 		AnomalyThreshold: 1,
+		Anomaly:          AnomalyConfig{Direction: "both"},
 	}, DefaultGlobalConfig)
 	require.Equal(t, LimitsConfig{MaxSeries: 100000, MaxRequestBytes: 32 << 20}, DefaultLimitsConfig)
 	require.Equal(t, OutputConfig{
@@ -350,6 +357,7 @@ func TestForecastOverrides(t *testing.T) {
 		IntervalWidth:    0.8,
 		Horizons:         []model.Duration{0, model.Duration(30 * time.Minute)},
 		AnomalyThreshold: 2,
+		Anomaly:          AnomalyConfig{Direction: "both"},
 	}
 	require.Equal(t, global, cfg.Global)
 
@@ -369,6 +377,7 @@ func TestForecastOverrides(t *testing.T) {
 				IntervalWidth:    global.IntervalWidth,
 				Horizons:         global.Horizons,
 				AnomalyThreshold: global.AnomalyThreshold,
+				Anomaly:          global.Anomaly,
 			},
 		},
 		{
@@ -384,6 +393,7 @@ func TestForecastOverrides(t *testing.T) {
 				Horizons:         []model.Duration{0, model.Duration(time.Hour), model.Duration(24 * time.Hour)},
 				AnomalyThreshold: 3.5,
 				SeasonalPeriod:   model.Duration(24 * time.Hour),
+				Anomaly:          global.Anomaly,
 			},
 		},
 		{
@@ -399,6 +409,7 @@ func TestForecastOverrides(t *testing.T) {
 				IntervalWidth:    global.IntervalWidth,
 				Horizons:         global.Horizons,
 				AnomalyThreshold: global.AnomalyThreshold,
+				Anomaly:          global.Anomaly,
 			},
 		},
 	} {
@@ -427,6 +438,38 @@ func TestForecastOverrides(t *testing.T) {
 		HorizonLabel:       "ahead",
 	}, cfg.Output)
 	require.Equal(t, LimitsConfig{MaxSeries: 5, MaxRequestBytes: 1024}, cfg.Limits)
+}
+
+func TestAnomalyFields(t *testing.T) {
+	cfg, err := LoadFile("testdata/anomaly.good.yml")
+	require.NoError(t, err)
+	half := 0.5
+	require.Equal(t, AnomalyConfig{MinDeviation: &half, Direction: "up"}, cfg.Global.Anomaly)
+	want := map[string]struct {
+		minDev    float64
+		direction string
+	}{
+		"inherit":  {0.5, "up"},
+		"override": {2, "down"},
+		"zero":     {0, "both"},
+	}
+	require.Len(t, cfg.Forecasts, len(want))
+	for _, f := range cfg.Forecasts {
+		require.Equal(t, want[f.Name].minDev, f.Anomaly.MinDeviationValue(), f.Name)
+		require.NotNil(t, f.Anomaly.MinDeviation, "%s: resolved", f.Name)
+		require.Equal(t, want[f.Name].direction, f.Anomaly.Direction, f.Name)
+		require.Equal(t, 1.5, f.AnomalyThreshold)
+	}
+	// An inherited value is a copy.
+	*cfg.Forecasts[0].Anomaly.MinDeviation = 9
+	require.Equal(t, 0.5, cfg.Global.Anomaly.MinDeviationValue())
+
+	// Unset everywhere: 0 and both.
+	cfg, err = LoadFile("testdata/defaults.good.yml")
+	require.NoError(t, err)
+	require.Zero(t, cfg.Forecasts[0].Anomaly.MinDeviationValue())
+	require.Equal(t, "both", cfg.Forecasts[0].Anomaly.Direction)
+	require.Equal(t, []string{"auto"}, cfg.Forecasts[0].Models)
 }
 
 func TestSelects(t *testing.T) {

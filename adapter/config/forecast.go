@@ -14,7 +14,7 @@ import (
 )
 
 // KnownModels lists the model names a forecasts entry may use.
-var KnownModels = []string{"fourier", "seasonal_naive"}
+var KnownModels = []string{"auto", "fourier", "seasonal_naive"}
 
 // KnownAggregations lists how samples within one step can be combined.
 var KnownAggregations = []string{"last", "mean", "min", "max", "sum"}
@@ -38,6 +38,7 @@ type ForecastConfig struct {
 	AnomalyThreshold float64          `yaml:"anomaly_threshold,omitempty"`
 	// SeasonalPeriod fixes the seasonal period; 0 detects it from the data.
 	SeasonalPeriod model.Duration `yaml:"seasonal_period,omitempty"`
+	Anomaly        AnomalyConfig  `yaml:",inline"`
 
 	// Matchers are the parsed Match selectors: a series is selected when it
 	// satisfies every matcher of at least one selector.
@@ -131,7 +132,11 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 			return fmt.Errorf("horizons: %s is not a multiple of step %s", h, c.Step)
 		}
 	}
-	return validateModelFields(c.Aggregate, c.Models, c.IntervalWidth, c.Horizons, c.AnomalyThreshold)
+	if err := validateModelFields(c.Aggregate, c.Models, c.IntervalWidth, c.Horizons, c.AnomalyThreshold); err != nil {
+		return err
+	}
+	c.Anomaly.inherit(g.Anomaly)
+	return c.Anomaly.validate()
 }
 
 // Capacity is the number of grid cells of a ring buffer for this entry.

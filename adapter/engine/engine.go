@@ -46,6 +46,7 @@ type Options struct {
 type Engine struct {
 	logger  log.Logger
 	metrics *metrics
+	quality *qualityMetrics
 	store   *ring.Store
 	sink    Sink
 	opts    Options
@@ -92,6 +93,7 @@ func New(logger log.Logger, reg prometheus.Registerer, store *ring.Store, sink S
 	e := &Engine{
 		logger:   log.With(logger, "component", "engine"),
 		metrics:  newMetrics(reg),
+		quality:  newQualityMetrics(reg),
 		store:    store,
 		sink:     sink,
 		opts:     opts,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/auto"
 	"github.com/train-prometheus/train-prometheus/models/fourier"
 	"github.com/train-prometheus/train-prometheus/models/naive"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -22,6 +23,16 @@ func NewModel(name string, opts models.Options) (models.Model, error) {
 		return fourier.New(opts, 0), nil
 	case "seasonal_naive":
 		return naive.New(opts), nil
+	case auto.Name:
+		var candidates []models.Model
+		for _, c := range []string{"fourier", "seasonal_naive"} { // auto's candidates; their order breaks ties
+			m, err := NewModel(c, opts)
+			if err != nil {
+				return nil, err
+			}
+			candidates = append(candidates, m)
+		}
+		return auto.New(opts, candidates...), nil
 	}
 	return nil, fmt.Errorf("unknown model %q", name)
 }
@@ -36,6 +47,7 @@ type Entry struct {
 	MinHistory      int64 // ms
 	Horizons        []int64
 	Threshold       float64
+	Anomaly         models.AnomalyRule
 	Period          int // seasonal period in steps; 0 = detect
 	Models          []models.Model
 	Ring            ring.Options
@@ -70,6 +82,11 @@ func CompileEntry(fc *config.ForecastConfig, index int) (*Entry, error) {
 		e.Horizons = append(e.Horizons, time.Duration(h).Milliseconds())
 		e.horizonNames = append(e.horizonNames, model.Duration(h).String())
 	}
+	dir, err := models.ParseDirection(fc.Anomaly.Direction)
+	if err != nil {
+		return nil, fmt.Errorf("entry %s: %w", fc.Name, err)
+	}
+	e.Anomaly = models.AnomalyRule{Threshold: fc.AnomalyThreshold, MinDeviation: fc.Anomaly.MinDeviationValue(), Direction: dir}
 	e.Period = int(time.Duration(fc.SeasonalPeriod) / step)
 	opts := models.Options{IntervalWidth: fc.IntervalWidth, Period: e.Period}
 	for _, name := range fc.Models {

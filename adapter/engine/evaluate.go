@@ -18,7 +18,8 @@ import (
 //
 //   - forecasts for T + h for each horizon h are stamped T;
 //   - the actual value of C is scored against the forecast published for C,
-//     and the score and 0/1 flag are stamped C;
+//     and the score and 0/1 flag are stamped C (see models.AnomalyRule;
+//     the score windows are per series and model, in the state);
 //   - series without a sample for the staleness period get a stale marker
 //     on each of their output series, once.
 //
@@ -49,14 +50,16 @@ func (e *Engine) Evaluate(now time.Time) int {
 	e.mu.Unlock()
 
 	b := &batcher{sink: e.sink, size: e.opts.BatchSize}
+	q := newQuality()
 	fitted := 0
 	for _, st := range states {
 		st.mu.Lock()
 		if st.fitted {
 			fitted++
 		}
+		q.choose(st)
 		if t, ok := cells[st.entry]; ok {
-			e.evaluateSeries(snap, st, t, ms, b)
+			e.evaluateSeries(snap, st, t, ms, b, q)
 		}
 		st.mu.Unlock()
 		if len(b.buf) >= b.size {
@@ -68,13 +71,14 @@ func (e *Engine) Evaluate(now time.Time) int {
 		e.metrics.samplesOut.WithLabelValues(kind).Add(float64(n))
 	}
 	e.metrics.fitted.Set(float64(fitted))
+	e.quality.update(snap, q, ms)
 	e.metrics.evaluations.Inc()
 	e.metrics.evalDuration.Observe(time.Since(start).Seconds())
 	return b.total
 }
 
 // evaluateSeries writes one series' output for open cell t. st.mu is held.
-func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batcher) {
+func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batcher, q *quality) {
 	entry := st.entry
 	mark := len(b.buf)
 	defer func() { st.latest = append(st.latest[:0], b.buf[mark:]...) }()
@@ -109,12 +113,13 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 				default:
 					continue
 				}
-				score := models.AnomalyScore(actual, p)
-				if math.IsNaN(score) {
+				score, ok := st.scoreCell(i, c, actual, p)
+				if !ok {
 					continue
 				}
+				q.band(entry, i, actual, p)
 				flag := 0.0
-				if score >= entry.Threshold {
+				if entry.Anomaly.Anomalous(score) {
 					flag = 1
 					e.metrics.anomalies.Inc()
 				}

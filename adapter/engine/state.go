@@ -29,6 +29,7 @@ type state struct {
 	out      *outputs
 	pending  []models.Point // per model: the published forecast for pendingT
 	pendingT int64
+	windows  []models.ScoreWindow // per model: recent raw anomaly scores
 	// Newest timestamps written, so output samples strictly increase per series.
 	lastForecastT int64
 	lastScoreT    int64
@@ -58,6 +59,7 @@ func (st *state) reconfigure(entry *Entry) {
 		st.fitted = false
 		st.pending = nil
 		st.pendingT = math.MinInt64
+		st.windows = nil
 		st.nextFit = 0
 		st.nextCheck = 0
 		st.retrying = false

@@ -137,7 +137,7 @@ forecasts:
   - name: sine
     match: ['e2e_sine']
     aggregate: last
-    models: [fourier, seasonal_naive]
+    models: [auto, seasonal_naive]
     interval_width: 0.95
     horizons: [0s, 8s]
 remote_write:
@@ -153,7 +153,7 @@ remote_write:
 	// Labels: originals kept, collision renamed, added and external labels set.
 	for _, s := range prom.query(t, yhat, time.Now()) {
 		require.Equal(t, model.LabelValue("sensor"), s.Metric["exported_model"], s.Metric.String())
-		require.Contains(t, []model.LabelValue{"fourier", "seasonal_naive"}, s.Metric["model"])
+		require.Contains(t, []model.LabelValue{"auto", "seasonal_naive"}, s.Metric["model"])
 		require.Equal(t, model.LabelValue("e2e"), s.Metric["job"])
 		require.Equal(t, model.LabelValue("train-prometheus"), s.Metric["source"])
 	}
@@ -165,7 +165,7 @@ remote_write:
 	time.Sleep(12 * time.Second)
 	end := time.Now().Truncate(e2eStep)
 	r := v1.Range{Start: end.Add(-10 * e2eStep), End: end, Step: e2eStep}
-	for _, m := range []string{"seasonal_naive", "fourier"} {
+	for _, m := range []string{"seasonal_naive", "auto"} {
 		series := prom.queryRange(t, fmt.Sprintf(`e2e_sine_forecast{model=%q,value_type="yhat",horizon=""}`, m), r)
 		require.Len(t, series, 1, m)
 		var sumErr float64
@@ -197,6 +197,9 @@ remote_write:
 
 	// The adapter's own metrics account for the traffic.
 	require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_received_samples_total", nil))
+	require.Equal(t, 1.0, adapterMetric(t, adapterURL, "train_prometheus_engine_auto_choice_series", map[string]string{"forecast": "sine"}),
+		"auto's choice for the one series")
+	require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_engine_band_scored_points_total", map[string]string{"forecast": "sine", "model": "auto"}))
 	require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_dropped_samples_total", map[string]string{"reason": "unselected"}))
 	require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_writeback_samples_total", nil))
 	require.Zero(t, adapterMetric(t, adapterURL, "train_prometheus_writeback_samples_failed_total", nil))

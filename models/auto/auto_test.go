@@ -1,0 +1,423 @@
+package auto_test
+
+import (
+	"encoding"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/auto"
+	"github.com/train-prometheus/train-prometheus/models/fourier"
+	"github.com/train-prometheus/train-prometheus/models/internal/synth"
+	"github.com/train-prometheus/train-prometheus/models/modeltest"
+	"github.com/train-prometheus/train-prometheus/models/naive"
+)
+
+const (
+	start = int64(1_700_000_000_000)
+	step  = int64(300_000)
+)
+
+func newAuto(o models.Options) models.Model {
+	return auto.New(o, fourier.New(o, 0), naive.New(o))
+}
+
+func TestConformance(t *testing.T) {
+	modeltest.Conformance(t, newAuto)
+}
+
+func BenchmarkFit(b *testing.B) {
+	modeltest.BenchmarkFit(b, newAuto(models.Options{}))
+}
+
+func TestName(t *testing.T) {
+	require.Equal(t, "auto", newAuto(models.Options{}).Name())
+}
+
+func chosen(t *testing.T, m models.Model, s models.Series) string {
+	t.Helper()
+	f, err := m.Fit(s, nil)
+	require.NoError(t, err)
+	af, ok := f.(auto.Fitted)
+	require.True(t, ok, "%T does not report its choice", f)
+	return af.Chosen()
+}
+
+// TestPicksTheRightCandidate fits series on which one candidate is clearly
+// right and checks that auto chooses it alone and forecasts as well as it.
+func TestPicksTheRightCandidate(t *testing.T) {
+	// A noisy sine: fourier averages the noise away, seasonal naive copies
+	// it from one period back.
+	sine := synth.Spec{Level: 50, Amplitude: 10, Period: 288, Noise: 2, Seed: 7}
+	// A jagged pattern repeated exactly: seasonal naive is exact, ten
+	// harmonics are not.
+	rng := rand.New(rand.NewPCG(1, 2))
+	pattern := make([]float64, 96)
+	for i := range pattern {
+		pattern[i] = 100 * rng.Float64()
+	}
+	jagged := make([]float64, 96*10)
+	for i := range jagged {
+		jagged[i] = pattern[i%96]
+	}
+
+	tests := []struct {
+		name   string
+		values []float64
+		want   string
+		next   func(i int) float64
+	}{
+		{"noisy sine: fourier", sine.Values(288 * 7), "fourier", sine.Clean},
+		{"jagged season: seasonal_naive", jagged, "seasonal_naive", func(i int) float64 { return pattern[i%96] }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := models.Series{Start: start, Step: step, Values: tc.values}
+			m := newAuto(models.Options{})
+			require.Equal(t, tc.want, chosen(t, m, s))
+
+			// Auto forecasts exactly what the chosen candidate does (its
+			// band is calibrated on the backtest).
+			var want models.Model = fourier.New(models.Options{}, 0)
+			if tc.want == "seasonal_naive" {
+				want = naive.New(models.Options{})
+			}
+			f, err := m.Fit(s, nil)
+			require.NoError(t, err)
+			g, err := want.Fit(s, nil)
+			require.NoError(t, err)
+			for i := len(tc.values); i < len(tc.values)+100; i++ {
+				p := f.Predict(s.Time(i))
+				require.Equal(t, g.Predict(s.Time(i)).Yhat, p.Yhat)
+				require.LessOrEqual(t, p.Lower, p.Yhat)
+				require.LessOrEqual(t, p.Yhat, p.Upper)
+			}
+		})
+	}
+}
+
+// TestRedecidesAtEachFit changes the series between fits: the choice follows.
+func TestRedecidesAtEachFit(t *testing.T) {
+	m := auto.New(models.Options{}, level{}, naive.New(models.Options{}))
+	noise := synth.Spec{Level: 10, Noise: 1, Seed: 3}.Series(start, step, 2000)
+	require.Equal(t, "level", chosen(t, m, noise))
+
+	// A random walk: the last value beats the mean.
+	rng := rand.New(rand.NewPCG(5, 6))
+	walk := make([]float64, 2000)
+	for i := 1; i < len(walk); i++ {
+		walk[i] = walk[i-1] + rng.NormFloat64()
+	}
+	require.Equal(t, "seasonal_naive", chosen(t, m, models.Series{Start: start, Step: step, Values: walk}))
+}
+
+// TestPeriodDetectedOnce checks that auto hands one detected period to
+// every candidate fit, including the backtest fits.
+func TestPeriodDetectedOnce(t *testing.T) {
+	rec := &periodRecorder{}
+	s := synth.Spec{Level: 5, Amplitude: 3, Period: 48, Noise: 0.5, Seed: 9}.Series(start, step, 48*8)
+	_, err := auto.New(models.Options{}, rec).Fit(s, nil)
+	require.NoError(t, err)
+	require.Greater(t, len(rec.periods), 1, "backtest and final fits")
+	for _, p := range rec.periods {
+		require.Equal(t, 48, p)
+	}
+
+	// A given period wins, and no period is passed as -1 (none, do not detect).
+	rec.periods = nil
+	_, err = auto.New(models.Options{Period: 24}, rec).Fit(s, nil)
+	require.NoError(t, err)
+	require.Equal(t, 24, rec.periods[0])
+	rec.periods = nil
+	flat := synth.Spec{Level: 5, Noise: 1, Seed: 2}.Series(start, step, 500)
+	_, err = auto.New(models.Options{}, rec).Fit(flat, nil)
+	require.NoError(t, err)
+	require.Equal(t, -1, rec.periods[0])
+}
+
+// TestShortSeries has no room for a backtest: the first candidate that fits wins.
+func TestShortSeries(t *testing.T) {
+	s := models.Series{Start: start, Step: step, Values: []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}
+	require.Equal(t, "fourier", chosen(t, newAuto(models.Options{}), s))
+
+	// The first candidate lacks data: the next one is used.
+	s.Values = s.Values[:4]
+	require.Equal(t, "seasonal_naive", chosen(t, newAuto(models.Options{}), s))
+
+	// No candidate fits: the error says why.
+	s.Values = []float64{1, math.NaN(), 2}
+	_, err := auto.New(models.Options{}, fourier.New(models.Options{}, 0)).Fit(s, nil)
+	require.ErrorIs(t, err, models.ErrInsufficientData)
+}
+
+func TestNoCandidates(t *testing.T) {
+	_, err := auto.New(models.Options{}).Fit(synth.Spec{Level: 1, Noise: 1}.Series(start, step, 100), nil)
+	require.ErrorIs(t, err, models.ErrInvalidOptions)
+}
+
+// TestFailingCandidateRankedLast: a candidate that errors is never chosen.
+func TestFailingCandidateRankedLast(t *testing.T) {
+	m := auto.New(models.Options{}, failing{}, level{})
+	require.Equal(t, "level", chosen(t, m, synth.Spec{Level: 3, Noise: 1, Seed: 1}.Series(start, step, 500)))
+}
+
+func TestWarmStart(t *testing.T) {
+	rec := &periodRecorder{}
+	m := auto.New(models.Options{}, rec)
+	s := synth.Spec{Level: 5, Noise: 1, Seed: 2}.Series(start, step, 200)
+	f, err := m.Fit(s, nil)
+	require.NoError(t, err)
+	rec.prevs = nil
+	_, err = m.Fit(s, f)
+	require.NoError(t, err)
+	// Backtest fits start cold; the final fit gets the member's previous fit.
+	require.NotNil(t, rec.prevs[len(rec.prevs)-1])
+	for _, p := range rec.prevs[:len(rec.prevs)-1] {
+		require.Nil(t, p)
+	}
+}
+
+func TestMarshalRestore(t *testing.T) {
+	m := auto.New(models.Options{}, fourier.New(models.Options{}, 0), level{})
+	s := synth.Spec{Level: 10, Noise: 1, Seed: 3}.Series(start, step, 2000)
+	f, err := m.Fit(s, nil)
+	require.NoError(t, err)
+	require.Equal(t, "level", f.(auto.Fitted).Chosen())
+
+	data, err := f.(encoding.BinaryMarshaler).MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(1), data[0], "format version")
+	g, err := m.(models.Restorer).Restore(data)
+	require.NoError(t, err)
+	require.Equal(t, "level", g.(auto.Fitted).Chosen())
+	for i := range 10 {
+		ts := s.End() + int64(i)*step
+		require.Equal(t, f.Predict(ts), g.Predict(ts))
+	}
+
+	t.Run("candidate without marshaler", func(t *testing.T) {
+		sine := synth.Spec{Level: 50, Amplitude: 10, Period: 288, Noise: 2, Seed: 7}.Series(start, step, 288*7)
+		f, err := m.Fit(sine, nil)
+		require.NoError(t, err)
+		require.Equal(t, "fourier", f.(auto.Fitted).Chosen())
+		_, err = f.(encoding.BinaryMarshaler).MarshalBinary()
+		require.ErrorContains(t, err, `candidate "fourier" cannot be saved`)
+	})
+	t.Run("candidate without restorer", func(t *testing.T) {
+		_, err := m.(models.Restorer).Restore(encode("fourier", 1, nil))
+		require.ErrorContains(t, err, `candidate "fourier" cannot restore saved state`)
+	})
+	t.Run("unknown candidate", func(t *testing.T) {
+		_, err := m.(models.Restorer).Restore(encode("prophet", 1, nil))
+		require.ErrorContains(t, err, `"prophet" is not a candidate`)
+	})
+	t.Run("unknown version", func(t *testing.T) {
+		_, err := m.(models.Restorer).Restore([]byte{9, 1})
+		require.ErrorIs(t, err, models.ErrUnknownFormat)
+	})
+	t.Run("corrupt", func(t *testing.T) {
+		for i := range len(data) - 1 {
+			_, err := m.(models.Restorer).Restore(data[:i])
+			require.Error(t, err, "truncated to %d bytes", i)
+		}
+		_, err := m.(models.Restorer).Restore(append(data[:len(data):len(data)], 0))
+		require.ErrorContains(t, err, "trailing bytes")
+		_, err = m.(models.Restorer).Restore(encode("level", -1, []byte{1, 0, 0, 0, 0, 0, 0, 0, 0}))
+		require.ErrorContains(t, err, "weight -1")
+	})
+}
+
+func FuzzRestore(f *testing.F) {
+	m := auto.New(models.Options{}, fourier.New(models.Options{}, 0), level{})
+	fit, err := m.Fit(synth.Spec{Level: 10, Noise: 1, Seed: 3}.Series(start, step, 500), nil)
+	require.NoError(f, err)
+	data, err := fit.(encoding.BinaryMarshaler).MarshalBinary()
+	require.NoError(f, err)
+	f.Add(data)
+	f.Add([]byte{1})
+	f.Add([]byte{1, 0})
+	f.Add(encode("fourier", 1, nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		g, err := m.(models.Restorer).Restore(data)
+		if err != nil {
+			return
+		}
+		_ = g.Predict(start)
+		_ = g.(auto.Fitted).Chosen()
+	})
+}
+
+// encode writes one member as MarshalBinary does.
+func encode(name string, weight float64, state []byte) []byte {
+	out := binary.LittleEndian.AppendUint64([]byte{1}, math.Float64bits(1))
+	out = append(out, 1, byte(len(name)))
+	out = append(out, name...)
+	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(weight))
+	out = binary.AppendUvarint(out, uint64(len(state)))
+	return append(out, state...)
+}
+
+// level forecasts the mean of the series with a band of ± one standard
+// deviation; it can be saved and restored.
+type level struct{}
+
+func (level) Name() string { return "level" }
+
+func (level) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
+	var sum, sq, n float64
+	for _, v := range s.Values {
+		if models.IsObserved(v) {
+			sum += v
+			sq += v * v
+			n++
+		}
+	}
+	if n < 2 {
+		return nil, models.ErrInsufficientData
+	}
+	mean := sum / n
+	return levelFit{mean: mean, sd: math.Sqrt(max(0, sq/n-mean*mean))}, nil
+}
+
+func (level) Restore(data []byte) (models.Fitted, error) {
+	if len(data) != 17 || data[0] != 1 {
+		return nil, fmt.Errorf("restore level: %w", models.ErrUnknownFormat)
+	}
+	return levelFit{
+		mean: math.Float64frombits(binary.LittleEndian.Uint64(data[1:])),
+		sd:   math.Float64frombits(binary.LittleEndian.Uint64(data[9:])),
+	}, nil
+}
+
+type levelFit struct{ mean, sd float64 }
+
+func (f levelFit) Predict(int64) models.Point {
+	return models.Point{Yhat: f.mean, Lower: f.mean - f.sd, Upper: f.mean + f.sd}
+}
+
+func (f levelFit) MarshalBinary() ([]byte, error) {
+	out := []byte{1}
+	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(f.mean))
+	return binary.LittleEndian.AppendUint64(out, math.Float64bits(f.sd)), nil
+}
+
+// periodRecorder is the level model, recording the period and previous fit
+// it is given. It is not safe for concurrent use.
+type periodRecorder struct {
+	periods []int
+	prevs   []models.Fitted
+}
+
+func (*periodRecorder) Name() string { return "recorder" }
+
+func (r *periodRecorder) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
+	r.periods = append(r.periods, s.Period)
+	r.prevs = append(r.prevs, prev)
+	return level{}.Fit(s, nil)
+}
+
+// failing never fits.
+type failing struct{}
+
+func (failing) Name() string { return "failing" }
+
+func (failing) Fit(models.Series, models.Fitted) (models.Fitted, error) {
+	return nil, errors.New("broken")
+}
+
+// TestCombination: two candidates biased in opposite directions average to
+// the truth, so auto combines them with inverse-error weights.
+func TestCombination(t *testing.T) {
+	m := auto.New(models.Options{}, offset{"up", 1}, offset{"down", -2}, offset{"far", 10})
+	s := models.Series{Start: start, Step: step, Values: make([]float64, 500)}
+	for i := range s.Values {
+		s.Values[i] = 7
+	}
+	f, err := m.Fit(s, nil)
+	require.NoError(t, err)
+	require.Equal(t, "up+down", f.(auto.Fitted).Chosen())
+	// Weights 1/1 and 1/2, normalised: 2/3·(7+1) + 1/3·(7-2) = 7.
+	p := f.Predict(s.End())
+	require.InDelta(t, 7, p.Yhat, 1e-9)
+	// The averaged band is 7 ± 1; the backtest had no error at all, so it
+	// is narrowed as far as it goes: by half.
+	require.InDelta(t, 6.5, p.Lower, 1e-9)
+	require.InDelta(t, 7.5, p.Upper, 1e-9)
+}
+
+// offset forecasts the last observed value plus a fixed offset, with a band
+// of ± 1 around that.
+type offset struct {
+	name string
+	by   float64
+}
+
+func (o offset) Name() string { return o.name }
+
+func (o offset) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
+	for i := len(s.Values) - 1; i >= 0; i-- {
+		if v := s.Values[i]; models.IsObserved(v) {
+			y := v + o.by
+			return pointFit(models.Point{Yhat: y, Lower: y - 1, Upper: y + 1}), nil
+		}
+	}
+	return nil, models.ErrInsufficientData
+}
+
+type pointFit models.Point
+
+func (f pointFit) Predict(int64) models.Point { return models.Point(f) }
+
+// TestBandCalibration: the level model's band is ± one standard deviation
+// (68% of Gaussian noise) whatever the interval width; auto scales it from
+// the backtest so that it covers the configured share out of sample.
+func TestBandCalibration(t *testing.T) {
+	spec := synth.Spec{Level: 10, Noise: 2, Seed: 21}
+	s, future := spec.Split(start, step, 2000, 2000)
+	raw, err := level{}.Fit(s, nil)
+	require.NoError(t, err)
+	require.InDelta(t, 0.68, modeltest.Coverage(t, raw, s, future), 0.03)
+	for _, w := range []float64{0.8, 0.95} {
+		f, err := auto.New(models.Options{IntervalWidth: w}, level{}).Fit(s, nil)
+		require.NoError(t, err)
+		require.InDelta(t, w, modeltest.Coverage(t, f, s, future), 0.02, "width %v", w)
+	}
+}
+
+// TestBandCalibrationReal compares the out-of-sample coverage of fourier's
+// band, from its in-sample residual, with the band auto calibrates on its
+// backtest, averaged over series with a daily pattern whose level wanders
+// (a random walk), which the in-sample residual understates.
+func TestBandCalibrationReal(t *testing.T) {
+	const seeds = 20
+	var plain, calibrated float64
+	for seed := range uint64(seeds) {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		all := synth.Spec{Level: 50, Amplitude: 10, Period: 288, Noise: 2, Seed: seed}.Values(288 * 8)
+		drift := 0.0
+		for i := range all {
+			drift += 0.1 * rng.NormFloat64()
+			all[i] += drift
+		}
+		s := models.Series{Start: start, Step: step, Values: all[:288*7]}
+		future := all[288*7 : 288*7+48] // the next four hours
+		o := models.Options{}
+		f, err := fourier.New(o, 0).Fit(s, nil)
+		require.NoError(t, err)
+		plain += modeltest.Coverage(t, f, s, future) / seeds
+		f, err = auto.New(o, fourier.New(o, 0)).Fit(s, nil)
+		require.NoError(t, err)
+		calibrated += modeltest.Coverage(t, f, s, future) / seeds
+	}
+	t.Logf("mean coverage of the 95%% band: fourier %.3f, calibrated %.3f", plain, calibrated)
+	require.Less(t, math.Abs(calibrated-0.95), math.Abs(plain-0.95))
+}
