@@ -39,7 +39,7 @@ func readCSV(t *testing.T, path string) [][]string {
 
 // writeSeriesFile writes timestamp,value rows one minute apart in the
 // three accepted timestamp formats: an hourly cycle of amplitude 5 with
-// ±0.5 of uniform noise, plus 40 at row spike.
+// ±0.5 of uniform noise, plus 40 on the burst rows from spike on.
 func writeSeriesFile(t *testing.T, path string, n, spike int, edit func(i int, v float64) float64) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -48,7 +48,7 @@ func writeSeriesFile(t *testing.T, path string, n, spike int, edit func(i int, v
 	const t0 = 1704067200 // 2024-01-01T00:00:00Z
 	for i := range n {
 		v := 10 + 5*math.Sin(2*math.Pi*float64(i)/60) + rng.Float64() - 0.5
-		if i == spike {
+		if spike >= 0 && i >= spike && i < spike+burst {
 			v += 40
 		}
 		if edit != nil {
@@ -69,7 +69,12 @@ func writeSeriesFile(t *testing.T, path string, n, spike int, edit func(i int, v
 	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
 }
 
-// TestOfflineDetect runs detect end to end: the injected spike is flagged,
+// burst is how many consecutive rows a test anomaly lasts: the anomaly
+// score ignores one or two outliers (models.AnomalyRule) and flags three
+// within five steps.
+const burst = 5
+
+// TestOfflineDetect runs detect end to end: the injected burst is flagged,
 // clean rows away from the warm-up are not, and the output is causal: a
 // change to a later row changes no earlier output line.
 func TestOfflineDetect(t *testing.T) {
@@ -87,9 +92,10 @@ func TestOfflineDetect(t *testing.T) {
 	rows := recs[1:]
 	require.Equal(t, "2024-01-01T00:01:00Z", rows[1][0], "timestamps are echoed as written")
 	require.Equal(t, []string{"", "", "", "", ""}, rows[0][2:], "no model before min_history")
-	require.Equal(t, "1", rows[spike][6], "the spike is an anomaly: %v", rows[spike])
+	require.Equal(t, "0", rows[spike][6], "one bad row alone is not an anomaly: %v", rows[spike])
+	require.Equal(t, "1", rows[spike+burst-1][6], "the burst is an anomaly: %v", rows[spike+burst-1])
 	for i := 180; i < n; i++ {
-		if i != spike {
+		if i < spike || i >= spike+burst+2 {
 			require.Equal(t, "0", rows[i][6], "row %d: %v", i, rows[i])
 		}
 	}
@@ -97,7 +103,7 @@ func TestOfflineDetect(t *testing.T) {
 	// Causality: make a later row absurd; every earlier line stays the same.
 	in2, out2 := filepath.Join(dir, "in2.csv"), filepath.Join(dir, "out2.csv")
 	writeSeriesFile(t, in2, n, spike, func(i int, v float64) float64 {
-		if i == changed {
+		if i >= changed && i < changed+burst {
 			return v + 1000
 		}
 		return v
@@ -106,7 +112,7 @@ func TestOfflineDetect(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	rows2 := readCSV(t, out2)[1:]
 	require.Equal(t, rows[:changed], rows2[:changed])
-	require.Equal(t, "1", rows2[changed][6], "the changed row is flagged")
+	require.Equal(t, "1", rows2[changed+burst-1][6], "the changed rows are flagged")
 	require.NotEqual(t, rows[changed+30], rows2[changed+30], "later forecasts saw the change")
 }
 
