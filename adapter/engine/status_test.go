@@ -103,7 +103,7 @@ func TestFirstTrainingLog(t *testing.T) {
 	f := newFixture(t, testConfig)
 	var buf syncBuffer
 	f.eng.logger = log.NewLogfmtLogger(&buf) // every level
-	f.eng.progressEvery = time.Nanosecond // every tick of the pass logs progress
+	f.eng.progressEvery = time.Nanosecond    // every tick of the pass logs progress
 	now := t0 + 3*time.Hour.Milliseconds()
 	for _, job := range []string{"a", "b", "c"} {
 		f.feed(labels.FromStrings("__name__", "sine", "job", job), t0, now, sine)
