@@ -331,3 +331,40 @@ func TestDeployExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestOcDeployKustomization renders what `make oc_deploy` applies: the
+// OpenShift overlay in the namespace and with the image the Makefile
+// variables name.
+func TestOcDeployKustomization(t *testing.T) {
+	// As the Makefile does: written two levels below the repository root.
+	root, err := filepath.Abs(filepath.Join(deployDir, ".."))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, ".cache"), 0o755))
+	dir, err := os.MkdirTemp(filepath.Join(root, ".cache"), "oc_deploy_test")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	out, err := exec.Command(filepath.Join(deployDir, "kubernetes/kustomization-for.sh"),
+		"../../deploy/kubernetes/overlays/openshift", "forecasting", "quay.io/acme/train-prometheus", "v1.2.3").Output()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), out, 0o600))
+	v := newValidator(t)
+	kinds := map[string]bool{}
+	for _, doc := range kustomize(t, dir) {
+		res := v.ValidateResource(resource.Resource{Path: "oc_deploy", Bytes: doc})
+		require.Equal(t, validator.Valid, res.Status, "%v\n%s", res.Err, doc)
+		var m struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
+		require.NoError(t, sigsyaml.Unmarshal(doc, &m))
+		require.Equal(t, "forecasting", m.Metadata.Namespace, "%s", m.Kind)
+		kinds[m.Kind] = true
+		if m.Kind == "StatefulSet" {
+			require.Contains(t, string(doc), "image: quay.io/acme/train-prometheus:v1.2.3")
+			require.NotContains(t, string(doc), "runAsUser")
+		}
+	}
+	require.True(t, kinds["StatefulSet"] && kinds["ConfigMap"] && kinds["Service"] && kinds["ServiceMonitor"], "%v", kinds)
+}
