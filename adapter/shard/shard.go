@@ -106,25 +106,28 @@ func (s Shard) Owns(lset labels.Labels) bool {
 // labels by (all labels, in name order, when by is empty): a missing label
 // counts as the empty value, as in relabeling.
 func Hash(lset labels.Labels, by []string) uint64 {
-	var b strings.Builder
+	// On the stack for usual label sets: this runs once per series of
+	// every remote-write request.
+	var arr [512]byte
+	b := arr[:0]
 	if len(by) == 0 {
 		first := true
 		lset.Range(func(l labels.Label) {
 			if !first {
-				b.WriteString(separator)
+				b = append(b, separator...)
 			}
 			first = false
-			b.WriteString(l.Value)
+			b = append(b, l.Value...)
 		})
 	} else {
 		for i, name := range by {
 			if i > 0 {
-				b.WriteString(separator)
+				b = append(b, separator...)
 			}
-			b.WriteString(lset.Get(name))
+			b = append(b, lset.Get(name)...)
 		}
 	}
-	sum := md5.Sum([]byte(b.String()))
+	sum := md5.Sum(b)
 	return binary.BigEndian.Uint64(sum[8:])
 }
 

@@ -164,3 +164,12 @@ func BenchmarkOwns(b *testing.B) {
 		s.Owns(lset)
 	}
 }
+
+func BenchmarkOwnsBy(b *testing.B) {
+	lset := labels.FromStrings("__name__", "node_cpu_seconds_total", "cpu", "3", "instance", "10.0.0.1:9100", "job", "node", "mode", "idle")
+	s := Shard{Index: 1, Total: 3, By: []string{"job", "instance"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Owns(lset)
+	}
+}

@@ -137,7 +137,8 @@ func newGaugeTarget(n int) *httptest.Server {
 
 // TestShardedReplicasHashmod has a real Prometheus route each series to its
 // owner with hashmod relabeling, one remote_write per replica: no replica
-// receives a series it does not own, and each series is forecast once.
+// receives a series it does not own, each series is forecast once, and the
+// forecasts of all replicas land in that Prometheus.
 func TestShardedReplicasHashmod(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus and three adapters")
@@ -159,7 +160,7 @@ func TestShardedReplicasHashmod(t *testing.T) {
       - {regex: __tmp_shard, action: labeldrop}
 `, addrs[i], replicas, i)
 	}
-	startPrometheus(t, fmt.Sprintf(`
+	prom := startPrometheus(t, fmt.Sprintf(`
 global:
   scrape_interval: 1s
 scrape_configs:
@@ -167,8 +168,13 @@ scrape_configs:
     static_configs: [{targets: ['%s']}]
 remote_write:%s`, strings.TrimPrefix(target.URL, "http://"), rw.String()))
 
+	// All replicas write their forecasts back into the same Prometheus.
 	cfgFile := filepath.Join(t.TempDir(), "tp.yml")
-	require.NoError(t, os.WriteFile(cfgFile, []byte(shardConfig), 0o600))
+	require.NoError(t, os.WriteFile(cfgFile, []byte(shardConfig+fmt.Sprintf(`
+remote_write:
+  - url: %s/api/v1/write
+    queue_config: {batch_send_deadline: 1s}
+`, prom.URL)), 0o600))
 	urls := make([]string, replicas)
 	for i := range urls {
 		urls[i] = startAdapterFlags(t, addrs[i], cfgFile, func(f *flags) {
@@ -180,6 +186,14 @@ remote_write:%s`, strings.TrimPrefix(target.URL, "http://"), rw.String()))
 	})
 	for s, o := range forecastOwners(t, urls) {
 		require.Len(t, o, 1, "series s=%s forecast by replicas %v", s, o)
+	}
+	// In Prometheus: one yhat series per input series, none written twice.
+	q := `count by (s) (shard_series_forecast{value_type="yhat"})`
+	waitFor(t, 30*time.Second, "every series' forecast in Prometheus", func() bool {
+		return len(prom.query(t, q, time.Now())) == nSeries
+	})
+	for _, v := range prom.query(t, q, time.Now()) {
+		require.Equal(t, 1.0, float64(v.Value), "series s=%s", v.Metric["s"])
 	}
 	for i, u := range urls {
 		require.Positive(t, adapterMetric(t, u, "train_prometheus_received_samples_total", nil), "replica %d", i)
