@@ -1,14 +1,18 @@
 package adapter
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/models"
@@ -136,4 +140,32 @@ func TestBuildChart(t *testing.T) {
 	require.Equal(t, maxChartCells, c.Cells, "history is cut")
 	require.Zero(t, c.Ahead, "no forecast without a fit")
 	require.Empty(t, c.Band)
+}
+
+// BenchmarkStatusIndex renders the series list over 10k tracked series (not
+// fitted: the list's cost is the copy, the sort and the first 200 rows).
+func BenchmarkStatusIndex(b *testing.B) {
+	end := t0 + time.Hour.Milliseconds()
+	f := &fixture{reg: prometheus.NewRegistry(), src: &source{yaml: baseConfig}}
+	f.a = New(nil, f.reg, Options{LoadConfig: f.src.load, Now: func() time.Time { return time.UnixMilli(end) }})
+	b.Cleanup(f.a.Stop)
+	f.h = f.a.Handler(f.reg)
+	require.NoError(b, f.a.Reload())
+	for i := range 10000 {
+		lset := labels.FromStrings("__name__", "sine", "instance", fmt.Sprintf("host-%d:9100", i), "job", "node")
+		opts, _ := f.a.Engine().Route(lset)
+		ser, _, err := f.a.Store().GetOrCreate(lset, opts)
+		require.NoError(b, err)
+		require.NoError(b, ser.Append(end-60_000, 1))
+	}
+	f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end))
+	require.Len(b, f.a.Engine().Status(), 10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/?q=host-1", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
 }

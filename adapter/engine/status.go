@@ -29,7 +29,8 @@ type SeriesStatus struct {
 	TrainEnd   int64 // ms; the fits saw the cells before it
 	Stale      bool
 	Horizons   []int64 // ms
-	// Latest is what the last evaluation wrote for the series.
+	// Latest is what the last evaluation wrote for the series (only from
+	// SeriesHistory: the list leaves it out, to stay cheap at many series).
 	Latest []writeback.Sample
 }
 
@@ -60,7 +61,7 @@ func (e *Engine) Status() []SeriesStatus {
 	e.mu.RUnlock()
 	out := make([]SeriesStatus, 0, len(states))
 	for _, st := range states {
-		out = append(out, st.status())
+		out = append(out, st.status(false))
 	}
 	slices.SortFunc(out, func(a, b SeriesStatus) int { return labels.Compare(a.Labels, b.Labels) })
 	return out
@@ -76,10 +77,10 @@ func (e *Engine) SeriesHistory(ref uint64, end int64) (st SeriesStatus, start in
 		return SeriesStatus{}, 0, nil, false
 	}
 	start, vals = s.ser.Values(end, nil)
-	return s.status(), start, vals, true
+	return s.status(true), start, vals, true
 }
 
-func (st *state) status() SeriesStatus {
+func (st *state) status(latest bool) SeriesStatus {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := SeriesStatus{
@@ -93,7 +94,9 @@ func (st *state) status() SeriesStatus {
 		TrainEnd:   st.trainEnd,
 		Stale:      st.stale,
 		Horizons:   st.entry.Horizons,
-		Latest:     slices.Clone(st.latest),
+	}
+	if latest {
+		s.Latest = slices.Clone(st.latest)
 	}
 	if st.lastFitAt != 0 {
 		s.LastFit = time.UnixMilli(st.lastFitAt)
