@@ -1,5 +1,5 @@
 # Multi-stage build of train-prometheus: a static binary on a busybox base,
-# running as nobody. (No Docker engine runs where this was written; the file
+# running as nobody (65534). (No Docker engine runs where this was written; the file
 # is kept correct by reading and by `make build`, which runs the same
 # `go build` command.)
 FROM golang:1.26 AS build
@@ -20,7 +20,8 @@ LABEL org.opencontainers.image.title="train-prometheus" \
 COPY --from=build /out/train-prometheus /bin/train-prometheus
 COPY --from=build --chown=nobody:nobody /out/etc/train-prometheus.yml /etc/train-prometheus/train-prometheus.yml
 COPY --from=build --chown=nobody:nobody /out/data /train-prometheus
-USER nobody
+# Numeric, so that Kubernetes can verify runAsNonRoot (65534 is nobody).
+USER 65534:65534
 EXPOSE 9201
 VOLUME ["/etc/train-prometheus", "/train-prometheus"]
 WORKDIR /train-prometheus

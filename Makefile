@@ -13,10 +13,15 @@ LDFLAGS   := -s -w \
 IMAGE     ?= train-prometheus
 TAG       ?= $(VERSION)
 ARGS      ?=
+NAMESPACE ?= train-prometheus
+OC        ?= oc
+DOCKER    ?= docker
+CONFIG    ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz accuracy docker clean
+.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz accuracy docker clean \
+	docker_build docker_run oc_deploy oc_delete_all deploy-schemas
 
 all: lint build test
 
@@ -74,7 +79,30 @@ accuracy: build ## Accuracy of every registered model on M4 hourly (last 48 poin
 	./$(BIN) evaluate --input $(M4_HOURLY) --holdout 48 --period 24 --seasonal-period 24
 
 docker: ## Build the container image (needs a Docker engine).
-	docker build -t $(IMAGE):$(TAG) .
+	$(DOCKER) build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(TAG) .
+
+# The Python ancestor's targets, same names (no Docker engine or oc ran where
+# these were written: they are checked by reading, and the kustomization
+# oc_deploy applies is rendered by TestOcDeployKustomization).
+docker_build: docker ## Build $(IMAGE):$(TAG), as the ancestor's docker_build did.
+
+docker_run: ## Run $(IMAGE):$(TAG) on :9201; CONFIG=file mounts your configuration instead of the example.
+	$(DOCKER) run -ti --rm -p 9201:9201 -v train-prometheus-data:/train-prometheus \
+		$(if $(CONFIG),-v $(abspath $(CONFIG)):/etc/train-prometheus/train-prometheus.yml:ro) $(IMAGE):$(TAG)
+
+oc_deploy: ## Deploy to OpenShift: deploy/kubernetes/overlays/openshift into $(NAMESPACE) with image $(IMAGE):$(TAG).
+	$(OC) get namespace $(NAMESPACE) >/dev/null 2>&1 || $(OC) new-project $(NAMESPACE)
+	mkdir -p .cache/oc_deploy
+	deploy/kubernetes/kustomization-for.sh ../../deploy/kubernetes/overlays/openshift $(NAMESPACE) $(IMAGE) $(TAG) \
+		> .cache/oc_deploy/kustomization.yaml
+	$(OC) apply -k .cache/oc_deploy
+
+oc_delete_all: ## Remove what oc_deploy created (the PVCs too).
+	$(OC) delete -n $(NAMESPACE) statefulset,service,configmap,serviceaccount,poddisruptionbudget,servicemonitor,pvc \
+		-l app.kubernetes.io/name=train-prometheus
+
+deploy-schemas: ## Regenerate deploy/schemas from Kubernetes' OpenAPI spec and prometheus-operator's CRDs.
+	$(GO) run deploy/schemas/generate.go
 
 clean:
 	rm -f $(BIN)

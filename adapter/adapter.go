@@ -19,6 +19,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/adapter/receive"
+	"github.com/train-prometheus/train-prometheus/adapter/shard"
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -33,6 +34,8 @@ type Options struct {
 	UserAgent string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Shard is this replica's share of the series; the zero value owns all.
+	Shard shard.Shard
 }
 
 // Adapter wires the parts together.
@@ -66,6 +69,9 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	a.queues = writeback.NewManager(logger, reg, writeback.Options{UserAgent: opts.UserAgent, Now: opts.Now})
 	a.engine = engine.New(logger, reg, a.store, a.queues, engine.Options{Now: opts.Now})
 	a.receive = receive.NewHandler(logger, reg, a.store, a.engine, config.DefaultLimitsConfig.MaxRequestBytes)
+	if opts.Shard.Enabled() {
+		a.receive.SetOwner(opts.Shard.Owns)
+	}
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{

@@ -2,7 +2,6 @@ package adapter
 
 import (
 	"fmt"
-	"html"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,20 +37,7 @@ func (a *Adapter) Handler(gatherer prometheus.Gatherer) http.Handler {
 		fmt.Fprintln(w, "Configuration reloaded.")
 	})
 	mux.HandleFunc("GET /{$}", a.serveIndex)
+	mux.HandleFunc("GET /series", a.serveSeries)
+	mux.HandleFunc("GET /config", a.serveConfig)
 	return mux
-}
-
-func (a *Adapter) serveIndex(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!doctype html><html><head><title>train-prometheus</title></head><body>
-<h1>train-prometheus</h1>
-<p>%d series buffered.</p>
-<ul>
-<li><a href="forecasts">/forecasts</a>: latest forecasts and anomaly values (exposition format)</li>
-<li><a href="metrics">/metrics</a>: the adapter's own metrics</li>
-<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
-</ul>
-<p>Remote write endpoint: <code>%s</code></p>
-</body></html>
-`, a.store.Len(), html.EscapeString("/api/v1/write"))
 }

@@ -17,6 +17,12 @@ type OutputConfig struct {
 	ModelLabel         string `yaml:"model_label,omitempty"`
 	ValueTypeLabel     string `yaml:"value_type_label,omitempty"`
 	HorizonLabel       string `yaml:"horizon_label,omitempty"`
+	// Preset, when set, replaces the naming scheme: PresetAncestor (see
+	// output_preset.go).
+	Preset string `yaml:"preset,omitempty"`
+	// NameLabel keeps the input series' name in a label under a preset
+	// that drops it; empty keeps nothing, as the ancestor did.
+	NameLabel string `yaml:"name_label,omitempty"`
 }
 
 // DefaultOutputConfig holds the default series names.
@@ -80,5 +86,5 @@ func (c *OutputConfig) Validate() error {
 	if len(seenL) != 3 {
 		return errors.New("label names must differ")
 	}
-	return nil
+	return c.validatePreset()
 }

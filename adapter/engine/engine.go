@@ -53,6 +53,9 @@ type Engine struct {
 
 	snap atomic.Pointer[snapshot]
 
+	progressEvery time.Duration // how often long retrain passes log progress
+	firstTraining atomic.Bool   // the first training was logged
+
 	mu       sync.RWMutex // guards everything below
 	states   map[uint64]*state
 	lastEval map[string]int64
@@ -99,6 +102,8 @@ func New(logger log.Logger, reg prometheus.Registerer, store *ring.Store, sink S
 		opts:     opts,
 		states:   map[uint64]*state{},
 		lastEval: map[string]int64{},
+
+		progressEvery: defaultProgressEvery,
 	}
 	e.snap.Store(&snapshot{})
 	return e

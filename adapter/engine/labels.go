@@ -33,6 +33,9 @@ type outputs struct {
 // isOutput reports whether lset looks like a series the adapter writes: a
 // name with one of the output suffixes and the model label set.
 func (n namer) isOutput(lset labels.Labels) bool {
+	if n.out.Preset == config.PresetAncestor {
+		return strings.HasPrefix(lset.Get(labels.MetricName), config.AncestorPrefix)
+	}
 	if n.out.ModelLabel == "" || !lset.Has(n.out.ModelLabel) {
 		return false
 	}
@@ -43,6 +46,9 @@ func (n namer) isOutput(lset labels.Labels) bool {
 }
 
 func (n namer) build(orig labels.Labels, e *Entry) *outputs {
+	if n.out.Preset == config.PresetAncestor {
+		return n.buildAncestor(orig, e)
+	}
 	o := &outputs{}
 	name := orig.Get(labels.MetricName)
 	b := labels.NewBuilder(labels.EmptyLabels())

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,8 +18,9 @@ const gcInterval = time.Minute
 
 // job is one series to fit, with the grid end its training data stops at.
 type job struct {
-	st  *state
-	end int64
+	st    *state
+	end   int64
+	first bool // the series' first fit
 }
 
 // RetrainDue fits every series that is due at now and returns when all
@@ -52,7 +54,7 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 		}
 		if due {
 			st.fitting = true
-			jobs = append(jobs, job{st: st, end: end})
+			jobs = append(jobs, job{st: st, end: end, first: !st.fitted})
 		}
 		st.mu.Unlock()
 	}
@@ -61,6 +63,8 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 		return 0
 	}
 
+	prog := e.startProgress(jobs)
+	defer prog.finish()
 	ch := make(chan job)
 	var wg sync.WaitGroup
 	for range min(e.opts.Workers, len(jobs)) {
@@ -70,6 +74,7 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 			var buf []float64
 			for j := range ch {
 				buf = e.fit(j, ms, buf)
+				prog.done.Add(1)
 			}
 		}()
 	}
@@ -110,6 +115,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	}
 	fits := make([]models.Fitted, len(entry.Models))
 	ok, short := false, false
+	var fitErrs []string
 	for i, m := range entry.Models {
 		var p models.Fitted
 		if i < len(prev) {
@@ -126,8 +132,10 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 		case errors.Is(err, models.ErrInsufficientData):
 			short = true
 			e.metrics.fits.WithLabelValues(m.Name(), "insufficient_data").Inc()
+			fitErrs = append(fitErrs, m.Name()+": "+err.Error())
 		default:
 			e.metrics.fits.WithLabelValues(m.Name(), "error").Inc()
+			fitErrs = append(fitErrs, m.Name()+": "+err.Error())
 			level.Warn(e.logger).Log("msg", "Fit failed", "series", st.ser.Labels().String(), "model", m.Name(), "err", err)
 		}
 	}
@@ -135,6 +143,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.fitting = false
+	st.lastFitAt, st.lastFitErr = now, strings.Join(fitErrs, "; ")
 	if st.entry != entry {
 		// Reconfigured while fitting: these fits may be for the old models.
 		return vals

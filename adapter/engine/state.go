@@ -35,6 +35,9 @@ type state struct {
 	lastScoreT    int64
 	stale         bool
 	latest        []writeback.Sample // what the last evaluation wrote, for /forecasts
+	// For the status page: when the last fit ran (ms) and how it failed.
+	lastFitAt  int64
+	lastFitErr string
 }
 
 func newState(ser *ring.Series, entry *Entry) *state {

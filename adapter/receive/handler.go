@@ -48,6 +48,7 @@ type Handler struct {
 	store  *ring.Store
 	limits atomic.Pointer[limits]
 	now    func() time.Time // time.Now, replaced in tests.
+	owns   func(labels.Labels) bool
 
 	requests *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -99,6 +100,11 @@ func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 	h.SetLimits(router, maxRequestBytes)
 	return h
 }
+
+// SetOwner makes the handler keep only the selected series for which owns
+// is true (this replica's shard); the others are dropped and counted with
+// reason not_owned. Call it before serving; nil keeps every series.
+func (h *Handler) SetOwner(owns func(labels.Labels) bool) { h.owns = owns }
 
 // SetLimits replaces the router and the request size limit, e.g. on a
 // configuration reload. It is safe to call concurrently with ServeHTTP:

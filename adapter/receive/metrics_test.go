@@ -42,6 +42,7 @@ train_prometheus_dropped_samples_total{reason="histogram"} 0
 train_prometheus_dropped_samples_total{reason="invalid"} 0
 train_prometheus_dropped_samples_total{reason="max_series"} 0
 train_prometheus_dropped_samples_total{reason="nan"} 0
+train_prometheus_dropped_samples_total{reason="not_owned"} 0
 train_prometheus_dropped_samples_total{reason="out_of_bounds"} 0
 train_prometheus_dropped_samples_total{reason="too_old"} 0
 train_prometheus_dropped_samples_total{reason="unselected"} 0

@@ -39,6 +39,8 @@ const (
 	// reasonOutOfBounds: timestamps before the epoch or more than maxAhead
 	// after the receiver's clock.
 	reasonOutOfBounds
+	// reasonNotOwned: the series belongs to another replica's shard.
+	reasonNotOwned
 	// reasonError: the store refused the sample for another reason, such as
 	// invalid ring options from the router.
 	reasonError
@@ -64,6 +66,8 @@ func (r reason) String() string {
 		return "histogram"
 	case reasonOutOfBounds:
 		return "out_of_bounds"
+	case reasonNotOwned:
+		return "not_owned"
 	case reasonError:
 		return "error"
 	}
@@ -127,6 +131,10 @@ func (h *Handler) write(st *stats, series []prompb.TimeSeries, router Router) {
 		opts, ok := router.Route(lset)
 		if !ok {
 			st.dropped[reasonUnselected] += len(ts.Samples)
+			continue
+		}
+		if h.owns != nil && !h.owns(lset) {
+			st.dropped[reasonNotOwned] += len(ts.Samples)
 			continue
 		}
 		h.appendSamples(st, lset, opts, ts.Samples)

@@ -51,11 +51,22 @@ func startAdapter(t *testing.T, addr, cfgYAML string) string {
 // the caller may rewrite (to test reloads).
 func startAdapterFile(t *testing.T, addr, cfgFile string) string {
 	t.Helper()
+	return startAdapterFlags(t, addr, cfgFile, nil)
+}
+
+// startAdapterFlags is startAdapterFile with flags changed by set, if not nil.
+func startAdapterFlags(t *testing.T, addr, cfgFile string, set func(*flags)) string {
+	t.Helper()
 	listen, systemd, webCfg := []string{addr}, false, ""
 	f := flags{
 		configFile:  cfgFile,
 		storagePath: filepath.Join(t.TempDir(), "data"),
 		web:         &web.FlagConfig{WebListenAddresses: &listen, WebSystemdSocket: &systemd, WebConfigFile: &webCfg},
+		shardTotal:  1,
+		shardIndex:  -1,
+	}
+	if set != nil {
+		set(&f)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

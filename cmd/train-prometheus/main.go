@@ -31,6 +31,7 @@ import (
 
 	"github.com/train-prometheus/train-prometheus/adapter"
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/adapter/shard"
 )
 
 const appName = "train-prometheus"
@@ -48,6 +49,9 @@ type flags struct {
 	logFormat   string
 	web         *web.FlagConfig
 	checkFile   string
+	shardIndex  int
+	shardTotal  int
+	shardBy     string
 }
 
 func main() {
@@ -68,6 +72,11 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages: logfmt, json.").
 		Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
+	app.Flag("shard.total", "Number of replicas the series are split among (1: no sharding).").Default("1").IntVar(&f.shardTotal)
+	app.Flag("shard.index", "This replica's shard, 0 to shard.total-1. Negative: the N of a hostname ending in -N (a StatefulSet ordinal).").
+		Default("-1").IntVar(&f.shardIndex)
+	app.Flag("shard.by", "Comma-separated labels whose values are hashed to pick a series' shard, as source_labels of hashmod relabeling. Empty: all labels.").
+		StringVar(&f.shardBy)
 	f.web = kingpinflag.AddFlags(app, ":9201")
 
 	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
@@ -148,9 +157,17 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 	abs, _ := filepath.Abs(f.storagePath)
 	level.Info(logger).Log("msg", "Using storage path", "path", abs)
 
+	sh, err := newShard(f)
+	if err != nil {
+		return err
+	}
+	if sh.Enabled() {
+		level.Info(logger).Log("msg", "Keeping only this replica's shard of the series", "shard", sh.String())
+	}
 	a := adapter.New(logger, reg, adapter.Options{
 		LoadConfig: func() (*config.Config, error) { return loadConfig(f.configFile) },
 		UserAgent:  appName + "/" + version.Version,
+		Shard:      sh,
 	})
 	// The first load goes through Reload too, so that the reload gauges
 	// describe it.
@@ -212,6 +229,19 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 		})
 	}
 	return g.Run()
+}
+
+// newShard builds the replica's shard from the flags and the hostname.
+func newShard(f flags) (shard.Shard, error) {
+	by, err := shard.ParseLabels(f.shardBy)
+	if err != nil {
+		return shard.Shard{}, fmt.Errorf("parse --shard.by: %w", err)
+	}
+	host := os.Getenv("HOSTNAME")
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	return shard.New(f.shardIndex, f.shardTotal, by, host)
 }
 
 func configName(file string) string {

@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+
+	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/models"
+)
+
+// SeriesStatus is what the status page shows of one tracked series: a copy
+// taken under the series' lock.
+type SeriesStatus struct {
+	Ref    uint64
+	Labels labels.Labels
+	Entry  string
+	Step   int64 // ms
+	Models []ModelStatus
+	// LastFit is when the last fit ran (zero before the first one), and
+	// LastFitErr how its models failed ("" when all fitted).
+	LastFit    time.Time
+	LastFitErr string
+	Fitting    bool
+	Fitted     bool
+	TrainEnd   int64 // ms; the fits saw the cells before it
+	Stale      bool
+	Horizons   []int64 // ms
+	// Latest is what the last evaluation wrote for the series (only from
+	// SeriesHistory: the list leaves it out, to stay cheap at many series).
+	Latest []writeback.Sample
+}
+
+// ModelStatus is one model of a series.
+type ModelStatus struct {
+	Name string
+	// Chosen is what the fit reports it chose (a model that picks among
+	// others implements interface{ Chosen() string }); else Name.
+	Chosen string
+	// Fit is nil until the model has fitted. It is safe to Predict with.
+	Fit models.Fitted
+	// Score and Anomaly are the latest anomaly score and 0/1 flag written,
+	// stamped ScoreT; NaN when none was written by the last evaluation.
+	Score, Anomaly float64
+	ScoreT         int64
+}
+
+// Status returns every tracked series, sorted by labels.
+func (e *Engine) Status() []SeriesStatus {
+	e.mu.RLock()
+	states := make([]*state, 0, len(e.states))
+	for _, st := range e.states {
+		states = append(states, st)
+	}
+	e.mu.RUnlock()
+	out := make([]SeriesStatus, 0, len(states))
+	for _, st := range states {
+		out = append(out, st.status(false))
+	}
+	slices.SortFunc(out, func(a, b SeriesStatus) int { return labels.Compare(a.Labels, b.Labels) })
+	return out
+}
+
+// SeriesHistory returns the status of the series ref and its buffered
+// cells before end (ms): the grid time of the first cell and the values.
+func (e *Engine) SeriesHistory(ref uint64, end int64) (st SeriesStatus, start int64, vals []float64, ok bool) {
+	e.mu.RLock()
+	s, ok := e.states[ref]
+	e.mu.RUnlock()
+	if !ok {
+		return SeriesStatus{}, 0, nil, false
+	}
+	start, vals = s.ser.Values(end, nil)
+	return s.status(true), start, vals, true
+}
+
+func (st *state) status(latest bool) SeriesStatus {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := SeriesStatus{
+		Ref:        st.ser.Ref(),
+		Labels:     st.ser.Labels(),
+		Entry:      st.entry.Name,
+		Step:       st.entry.Step,
+		LastFitErr: st.lastFitErr,
+		Fitting:    st.fitting,
+		Fitted:     st.fitted,
+		TrainEnd:   st.trainEnd,
+		Stale:      st.stale,
+		Horizons:   st.entry.Horizons,
+	}
+	if latest {
+		s.Latest = slices.Clone(st.latest)
+	}
+	if st.lastFitAt != 0 {
+		s.LastFit = time.UnixMilli(st.lastFitAt)
+	}
+	for i, m := range st.entry.Models {
+		ms := ModelStatus{Name: m.Name(), Chosen: m.Name(), Score: math.NaN(), Anomaly: math.NaN()}
+		if i < len(st.fits) && st.fits[i] != nil {
+			ms.Fit = st.fits[i]
+			if c, ok := ms.Fit.(chooser); ok {
+				ms.Chosen = c.Chosen()
+			}
+		}
+		if st.out != nil && i < len(st.out.score) {
+			for _, smp := range st.latest {
+				if value.IsStaleNaN(smp.V) {
+					continue
+				}
+				switch {
+				case labels.Equal(smp.Labels, st.out.score[i]):
+					ms.Score, ms.ScoreT = smp.V, smp.T
+				case labels.Equal(smp.Labels, st.out.flag[i]):
+					ms.Anomaly = smp.V
+				}
+			}
+		}
+		s.Models = append(s.Models, ms)
+	}
+	return s
+}

@@ -1,0 +1,328 @@
+package adapter
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v2"
+
+	"github.com/train-prometheus/train-prometheus/adapter/engine"
+)
+
+// The status pages: server-rendered, no scripts, no external assets.
+//
+//go:embed ui/*.html
+var uiFS embed.FS
+
+var uiTemplates = template.Must(template.New("ui").Funcs(template.FuncMap{
+	"add": func(a, b float64) float64 { return a + b },
+	"sub": func(a, b float64) float64 { return a - b },
+}).ParseFS(uiFS, "ui/*.html"))
+
+// maxRows bounds the series listed on the index page.
+const maxRows = 200
+
+// page is what every status page shows in its header and footer.
+type page struct {
+	Title string
+	Now   string
+	Shard string
+}
+
+func (a *Adapter) page(title string) page {
+	p := page{Title: title, Now: a.opts.Now().UTC().Format(time.RFC3339)}
+	if a.opts.Shard.Enabled() {
+		p.Shard = a.opts.Shard.String()
+	}
+	return p
+}
+
+// render executes a template into a buffer first, so that a failure gives
+// a clean 500 rather than half a page.
+func (a *Adapter) render(w http.ResponseWriter, name string, data any) {
+	var buf bytes.Buffer
+	if err := uiTemplates.ExecuteTemplate(&buf, name, data); err != nil {
+		level.Error(a.logger).Log("msg", "Rendering status page failed", "page", name, "err", err)
+		http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// modelCell is one model of a series in a table.
+type modelCell struct {
+	Name, Chosen string
+	Fitted       bool
+	HasScore     bool
+	Score        string
+	ScoreAt      string
+	Anomaly      bool
+}
+
+// seriesRow is one series in a table.
+type seriesRow struct {
+	Ref     uint64
+	Labels  string
+	Entry   string
+	Models  []modelCell
+	LastFit string
+	Err     string
+	Fitting bool
+	Stale   bool
+	anomaly bool
+}
+
+func newSeriesRow(s engine.SeriesStatus, now time.Time) seriesRow {
+	r := seriesRow{
+		Ref: s.Ref, Labels: seriesString(s.Labels), Entry: s.Entry,
+		LastFit: "never", Err: s.LastFitErr, Fitting: s.Fitting, Stale: s.Stale,
+	}
+	if !s.LastFit.IsZero() {
+		r.LastFit = formatAge(now.Sub(s.LastFit)) + " ago"
+	}
+	for _, m := range s.Models {
+		c := modelCell{Name: m.Name, Chosen: m.Chosen, Fitted: m.Fit != nil}
+		if !math.IsNaN(m.Score) {
+			c.HasScore = true
+			c.Score = formatValue(m.Score)
+			c.ScoreAt = time.UnixMilli(m.ScoreT).UTC().Format(time.RFC3339)
+			c.Anomaly = m.Anomaly == 1
+			r.anomaly = r.anomaly || c.Anomaly
+		}
+		r.Models = append(r.Models, c)
+	}
+	return r
+}
+
+// seriesString prints labels the way PromQL shows a series:
+// name{label="value", ...}.
+func seriesString(ls labels.Labels) string {
+	var b strings.Builder
+	b.WriteString(ls.Get(labels.MetricName))
+	b.WriteByte('{')
+	first := true
+	ls.Range(func(l labels.Label) {
+		if l.Name == labels.MetricName {
+			return
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		first = false
+		b.WriteString(l.Name)
+		b.WriteString("=")
+		b.WriteString(strconv.Quote(l.Value))
+	})
+	b.WriteByte('}')
+	return b.String()
+}
+
+// formatAge prints a duration to the second, or "0s".
+func formatAge(d time.Duration) string {
+	if d < time.Second {
+		return "0s"
+	}
+	return model.Duration(d.Truncate(time.Second)).String()
+}
+
+// seriesFilter returns the filter for the search q: a series selector when
+// q holds a brace, else a case-insensitive substring of the labels.
+func seriesFilter(q string) (func(labels.Labels, string) bool, error) {
+	q = strings.TrimSpace(q)
+	switch {
+	case q == "":
+		return func(labels.Labels, string) bool { return true }, nil
+	case strings.Contains(q, "{"):
+		ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(q)
+		if err != nil {
+			return nil, fmt.Errorf("parse selector: %w", err)
+		}
+		return func(ls labels.Labels, _ string) bool {
+			for _, m := range ms {
+				if !m.Matches(ls.Get(m.Name)) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	}
+	lower := strings.ToLower(q)
+	return func(_ labels.Labels, s string) bool { return strings.Contains(strings.ToLower(s), lower) }, nil
+}
+
+// serveIndex lists the tracked series, with search.
+func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
+	now := a.opts.Now()
+	data := struct {
+		page
+		Buffered, Tracked, Fitted, Anomalous int
+		Query, QueryErr                      string
+		AnomalousOnly                        bool
+		Matched, Shown                       int
+		Rows                                 []seriesRow
+	}{page: a.page("Series"), Buffered: a.store.Len(), Query: r.FormValue("q"), AnomalousOnly: r.FormValue("anomalous") != ""}
+	filter, err := seriesFilter(data.Query)
+	if err != nil {
+		data.QueryErr = err.Error()
+		filter = func(labels.Labels, string) bool { return false }
+	}
+	for _, s := range a.engine.Status() {
+		data.Tracked++
+		if s.Fitted {
+			data.Fitted++
+		}
+		row := newSeriesRow(s, now)
+		if row.anomaly {
+			data.Anomalous++
+		}
+		if !filter(s.Labels, row.Labels) || (data.AnomalousOnly && !row.anomaly) {
+			continue
+		}
+		data.Matched++
+		if len(data.Rows) < maxRows {
+			data.Rows = append(data.Rows, row)
+		}
+	}
+	data.Shown = len(data.Rows)
+	a.render(w, "index", data)
+}
+
+// serveSeries shows one series: its models, a chart and the latest output.
+func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
+	ref, err := strconv.ParseUint(r.FormValue("ref"), 10, 64)
+	if err != nil {
+		http.Error(w, "parse ref: a series reference from the series list is required", http.StatusBadRequest)
+		return
+	}
+	now := a.opts.Now()
+	// The open cell is included: the chart reaches now.
+	s, start, vals, ok := a.engine.SeriesHistory(ref, math.MaxInt64)
+	if !ok {
+		http.Error(w, "series not found: it may have been removed, or the adapter restarted", http.StatusNotFound)
+		return
+	}
+	data := struct {
+		page
+		Row       seriesRow
+		Step      string
+		TrainEnd  string
+		Model     int
+		ModelName string
+		Chart     *chart
+		Latest    []latestRow
+	}{page: a.page(seriesString(s.Labels)), Row: newSeriesRow(s, now), Step: model.Duration(time.Duration(s.Step) * time.Millisecond).String(), Model: -1}
+	if s.Fitted {
+		data.TrainEnd = time.UnixMilli(s.TrainEnd).UTC().Format(time.RFC3339)
+	}
+	// The model asked for, else the first fitted one.
+	if m, err := strconv.Atoi(r.FormValue("model")); err == nil && m >= 0 && m < len(s.Models) {
+		data.Model = m
+	} else {
+		for i, m := range s.Models {
+			if m.Fit != nil {
+				data.Model = i
+				break
+			}
+		}
+	}
+	if data.Model >= 0 {
+		m := s.Models[data.Model]
+		data.ModelName = m.Name
+		if m.Chosen != m.Name {
+			data.ModelName += " → " + m.Chosen
+		}
+		data.Chart = buildChart(start, s.Step, vals, m.Fit, chartAhead(s, len(vals)), now.UnixMilli())
+	} else {
+		data.Chart = buildChart(start, s.Step, vals, nil, 0, now.UnixMilli())
+	}
+	for _, smp := range s.Latest {
+		data.Latest = append(data.Latest, latestRow{
+			Labels: seriesString(smp.Labels), Time: time.UnixMilli(smp.T).UTC().Format(time.RFC3339), Value: formatValue(smp.V),
+		})
+	}
+	a.render(w, "series", data)
+}
+
+type latestRow struct{ Labels, Time, Value string }
+
+// chartAhead is how many cells of forecast the chart shows past the
+// history: the longest horizon, and at least a quarter of the history.
+func chartAhead(s engine.SeriesStatus, cells int) int {
+	ahead := min(cells, maxChartCells) / 4
+	for _, h := range s.Horizons {
+		ahead = max(ahead, int(h/s.Step)+1)
+	}
+	return ahead
+}
+
+// targetRow is one write-back target on the config page.
+type targetRow struct {
+	Name, URL                      string
+	Health, HealthClass            string
+	Queued, Capacity               int
+	FillPx                         int
+	Sent, Failed, Dropped, Retried string
+	LastSuccess                    string
+}
+
+// serveConfig shows the write-back targets' health and the loaded
+// configuration, secrets hidden.
+func (a *Adapter) serveConfig(w http.ResponseWriter, _ *http.Request) {
+	now := a.opts.Now()
+	data := struct {
+		page
+		Targets []targetRow
+		YAML    string
+		Hash    string
+	}{page: a.page("Config and targets")}
+	if cfg := a.Config(); cfg != nil {
+		// config.Secret marshals as <secret>, URLs without their password.
+		out, err := yaml.Marshal(cfg)
+		if err != nil {
+			data.YAML = "marshal config: " + err.Error()
+		} else {
+			data.YAML = string(out)
+		}
+		data.Hash = cfg.Hash()[:12]
+	} else {
+		data.YAML = "(no configuration loaded yet)"
+	}
+	for _, t := range a.queues.Status() {
+		row := targetRow{
+			Name: t.Name, URL: t.URL, Queued: t.Queued, Capacity: t.Capacity,
+			Sent: formatValue(t.Sent), Failed: formatValue(t.Failed), Dropped: formatValue(t.Dropped), Retried: formatValue(t.Retried),
+			LastSuccess: "never",
+		}
+		if t.Capacity > 0 {
+			row.FillPx = min(80, 80*t.Queued/t.Capacity)
+		}
+		if !t.LastSuccess.IsZero() {
+			row.LastSuccess = formatAge(now.Sub(t.LastSuccess)) + " ago"
+		}
+		// The counters tell about the past; health is about now.
+		switch {
+		case t.Capacity > 0 && t.Queued*10 >= t.Capacity*9:
+			row.Health, row.HealthClass = "backlogged: queue nearly full", "err"
+		case !t.LastSuccess.IsZero():
+			row.Health, row.HealthClass = "up", "ok"
+		case t.Queued > 0 || t.Retried > 0 || t.Failed > 0:
+			row.Health, row.HealthClass = "no request accepted yet", "err"
+		default:
+			row.Health, row.HealthClass = "idle: nothing sent yet", "muted"
+		}
+		data.Targets = append(data.Targets, row)
+	}
+	a.render(w, "config", data)
+}

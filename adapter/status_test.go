@@ -1,0 +1,171 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/models"
+)
+
+// secretConfig is baseConfig with a write-back target that has secrets.
+const secretConfig = baseConfig + `
+remote_write:
+  - url: http://user:urlpass@127.0.0.1:1/api/v1/write
+    name: mimir
+    headers: {X-Scope-OrgID: team-a}
+    basic_auth: {username: tp, password: hunter2}
+`
+
+// statusFixture is an adapter whose clock is 20s after a fit of three
+// hours of the sine, so that the status pages have data.
+func statusFixture(t *testing.T, cfg string) *fixture {
+	t.Helper()
+	end := t0 + 3*time.Hour.Milliseconds()
+	f := applied(t, cfg, Options{Now: func() time.Time { return time.UnixMilli(end + 20_000) }})
+	f.fitted(t)
+	return f
+}
+
+func (f *fixture) get(t *testing.T, target string, want int) string {
+	t.Helper()
+	rec := f.do(t, http.MethodGet, target, nil, nil)
+	require.Equal(t, want, rec.Code, rec.Body.String())
+	if want == http.StatusOK {
+		require.Equal(t, "text/html; charset=utf-8", rec.Header().Get("Content-Type"))
+	}
+	return rec.Body.String()
+}
+
+func TestStatusIndex(t *testing.T) {
+	f := statusFixture(t, baseConfig)
+	ref := f.a.Engine().Status()[0].Ref
+
+	body := f.get(t, "/", http.StatusOK)
+	require.Contains(t, body, "1 tracked, 1 fitted")
+	require.Contains(t, body, fmt.Sprintf(`href="series?ref=%d"`, ref))
+	require.Contains(t, body, "sine{instance=&#34;a&#34;, job=&#34;app&#34;}")
+	require.Contains(t, body, "fourier")
+	require.Contains(t, body, "20s ago")
+	require.NotContains(t, body, "<script")
+
+	for _, tc := range []struct {
+		q, anomalous string
+		matched      int
+		err          string
+	}{
+		{q: "APP", matched: 1},
+		{q: "nomatch", matched: 0},
+		{q: `{job="app", __name__=~"si.*"}`, matched: 1},
+		{q: `{job="other"}`, matched: 0},
+		{q: `{job=`, err: "parse selector"},
+		{anomalous: "1", matched: 0},
+	} {
+		t.Run(tc.q+tc.anomalous, func(t *testing.T) {
+			body := f.get(t, "/?q="+url.QueryEscape(tc.q)+"&anomalous="+tc.anomalous, http.StatusOK)
+			if tc.err != "" {
+				require.Contains(t, body, tc.err)
+				return
+			}
+			require.Contains(t, body, fmt.Sprintf(`<p class="muted" id="count">%d series match`, tc.matched))
+			require.Equal(t, tc.matched, strings.Count(body, `href="series?ref=`))
+		})
+	}
+}
+
+func TestStatusSeries(t *testing.T) {
+	f := statusFixture(t, baseConfig)
+	ref := f.a.Engine().Status()[0].Ref
+	body := f.get(t, fmt.Sprintf("/series?ref=%d", ref), http.StatusOK)
+	for _, want := range []string{`<svg id="chart"`, `class="actual"`, `class="band"`, `class="yhat"`, `class="now"`, "History and forecast (fourier)", "sine_forecast"} {
+		require.Contains(t, body, want)
+	}
+	body = f.get(t, fmt.Sprintf("/series?ref=%d&model=1", ref), http.StatusOK)
+	require.Contains(t, body, "History and forecast (seasonal_naive)")
+
+	require.Contains(t, f.get(t, "/series?ref=x", http.StatusBadRequest), "series reference")
+	require.Contains(t, f.get(t, "/series?ref=999999", http.StatusNotFound), "series not found")
+}
+
+func TestStatusConfig(t *testing.T) {
+	f := statusFixture(t, secretConfig)
+	body := f.get(t, "/config", http.StatusOK)
+	require.NotContains(t, body, "hunter2")
+	require.NotContains(t, body, "urlpass")
+	require.Contains(t, body, "password: &lt;secret&gt;")
+	require.Contains(t, body, "X-Scope-OrgID: team-a")
+	require.Contains(t, body, "<td>mimir</td>")
+	require.Contains(t, body, "user:xxxxx@127.0.0.1:1")
+	require.Contains(t, body, "step: 1m")
+	// The fit's evaluation was queued for the unreachable target.
+	require.Contains(t, body, "no request accepted yet")
+
+	f = newFixture(t, baseConfig, Options{})
+	require.Contains(t, f.get(t, "/config", http.StatusOK), "no configuration loaded yet")
+}
+
+// linear is a fit whose forecast is a line with a band of ±1.
+type linear struct{}
+
+func (linear) Predict(t int64) models.Point {
+	v := float64(t) / 1000
+	return models.Point{Yhat: v, Lower: v - 1, Upper: v + 1}
+}
+
+func TestBuildChart(t *testing.T) {
+	vals := []float64{0, 1, math.NaN(), 3, 40, 5}
+	c := buildChart(0, 1000, vals, linear{}, 2, 3000)
+	require.NotNil(t, c)
+	require.Equal(t, 2, strings.Count(c.Actual, "M"), "a gap splits the line: %s", c.Actual)
+	require.Equal(t, 1, strings.Count(c.Yhat, "M"))
+	require.Equal(t, 1, strings.Count(c.Band, "Z"))
+	require.Len(t, c.Anomalies, 1, "40 lies outside [3, 5]")
+	require.Equal(t, 40.0, c.Anomalies[0].V)
+	require.Equal(t, math.Round(c.PlotLeft+(c.PlotRight-c.PlotLeft)*3/7), c.NowX)
+	require.Equal(t, 6, c.Cells)
+	require.Equal(t, 2, c.Ahead)
+
+	require.Nil(t, buildChart(0, 1000, []float64{math.NaN(), math.NaN()}, nil, 0, 0), "nothing to draw")
+	c = buildChart(0, 1000, make([]float64, 5000), nil, 100, 0)
+	require.Equal(t, maxChartCells, c.Cells, "history is cut")
+	require.Zero(t, c.Ahead, "no forecast without a fit")
+	require.Empty(t, c.Band)
+}
+
+// BenchmarkStatusIndex renders the series list over 10k tracked series (not
+// fitted: the list's cost is the copy, the sort and the first 200 rows).
+func BenchmarkStatusIndex(b *testing.B) {
+	end := t0 + time.Hour.Milliseconds()
+	f := &fixture{reg: prometheus.NewRegistry(), src: &source{yaml: baseConfig}}
+	f.a = New(nil, f.reg, Options{LoadConfig: f.src.load, Now: func() time.Time { return time.UnixMilli(end) }})
+	b.Cleanup(f.a.Stop)
+	f.h = f.a.Handler(f.reg)
+	require.NoError(b, f.a.Reload())
+	for i := range 10000 {
+		lset := labels.FromStrings("__name__", "sine", "instance", fmt.Sprintf("host-%d:9100", i), "job", "node")
+		opts, _ := f.a.Engine().Route(lset)
+		ser, _, err := f.a.Store().GetOrCreate(lset, opts)
+		require.NoError(b, err)
+		require.NoError(b, ser.Append(end-60_000, 1))
+	}
+	f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end))
+	require.Len(b, f.a.Engine().Status(), 10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/?q=host-1", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}
