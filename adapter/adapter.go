@@ -19,6 +19,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/adapter/receive"
+	"github.com/train-prometheus/train-prometheus/adapter/remoteread"
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -43,6 +44,9 @@ type Adapter struct {
 	engine  *engine.Engine
 	queues  *writeback.Manager
 	receive *receive.Handler
+	// Remote read: the backfill client and the forecast server.
+	backfill *remoteread.Backfiller
+	read     *remoteread.Server
 
 	cfg   atomic.Pointer[config.Config]
 	ready atomic.Bool
@@ -66,6 +70,8 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	a.queues = writeback.NewManager(logger, reg, writeback.Options{UserAgent: opts.UserAgent, Now: opts.Now})
 	a.engine = engine.New(logger, reg, a.store, a.queues, engine.Options{Now: opts.Now})
 	a.receive = receive.NewHandler(logger, reg, a.store, a.engine, config.DefaultLimitsConfig.MaxRequestBytes)
+	a.backfill = remoteread.NewBackfiller(logger, reg, a.store, a.engine, remoteread.BackfillOptions{Now: opts.Now, UserAgent: opts.UserAgent})
+	a.read = remoteread.NewServer(logger, reg, a.store, a.engine, opts.Now)
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{
@@ -100,6 +106,8 @@ func (a *Adapter) ApplyConfig(cfg *config.Config) error {
 			return nil
 		}},
 		{"remote_write", func(c *config.Config) error { return a.queues.ApplyConfig(c.RemoteWrite) }},
+		{"remote_read", a.backfill.ApplyConfig},
+		{"remote_read_server", a.read.ApplyConfig},
 	}
 	var errs []error
 	for _, ap := range appliers {
@@ -159,9 +167,16 @@ func (a *Adapter) Engine() *engine.Engine { return a.engine }
 // Store returns the ring buffers.
 func (a *Adapter) Store() *ring.Store { return a.store }
 
-// Run runs the engine until ctx is done.
+// Run runs the engine and the remote-read backfills until ctx is done.
 func (a *Adapter) Run(ctx context.Context) error {
-	return a.engine.Run(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.backfill.Run(ctx) // logs its own errors
+	}()
+	err := a.engine.Run(ctx)
+	<-done
+	return err
 }
 
 // Stop flushes and stops the write-back queues.
