@@ -61,6 +61,7 @@ remote_read_server:
 type fixture struct {
 	t     *testing.T
 	cfg   *config.Config
+	yaml  string
 	store *ring.Store
 	eng   *engine.Engine
 	now   int64
@@ -70,7 +71,7 @@ func newFixture(t *testing.T, cfgYAML string, now int64) *fixture {
 	t.Helper()
 	cfg, err := config.Load(cfgYAML)
 	require.NoError(t, err)
-	f := &fixture{t: t, cfg: cfg, store: ring.NewStore(1000, nil), now: now}
+	f := &fixture{t: t, cfg: cfg, yaml: cfgYAML, store: ring.NewStore(1000, nil), now: now}
 	f.eng = engine.New(nil, nil, f.store, nil, engine.Options{Workers: 1, Now: f.clock})
 	require.NoError(t, f.eng.ApplyConfig(cfg))
 	return f
@@ -152,3 +153,6 @@ func iterate(data []byte, f func(int64, float64)) error {
 	}
 	return it.Err()
 }
+
+// loadWith loads a configuration, as the adapter does.
+func loadWith(s string) (*config.Config, error) { return config.Load(s) }

@@ -183,4 +183,3 @@ func TestEncodeChunksRoundTrip(t *testing.T) {
 	require.Len(t, got, 301)
 	require.False(t, math.IsNaN(got[0]))
 }
-
