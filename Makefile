@@ -62,7 +62,7 @@ fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzDecodeWriteRequest -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzHandler -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapter/config/
-	$(GO) test -run=NONE -fuzz=FuzzDecodeStreamed -fuzztime=$(FUZZTIME) ./adapter/remoteread/
+	$(GO) test -run=NONE -fuzz=^FuzzDecodeStreamed$$ -fuzztime=$(FUZZTIME) ./adapter/remoteread/
 	$(GO) test -run=NONE -fuzz=FuzzDecodeStreamedFrame -fuzztime=$(FUZZTIME) ./adapter/remoteread/
 	$(GO) test -run=NONE -fuzz=FuzzDecodeSamples -fuzztime=$(FUZZTIME) ./adapter/remoteread/
 	$(GO) test -run=NONE -fuzz=FuzzDecodeReadRequest -fuzztime=$(FUZZTIME) ./adapter/remoteread/
