@@ -86,7 +86,7 @@ func (b *Backfiller) ApplyConfig(cfg *config.Config) error {
 		if err != nil {
 			return err
 		}
-		sources = append(sources, &source{b: b, cfg: rc, client: c})
+		sources = append(sources, &source{b: b, cfg: rc, client: c, filled: map[uint64]struct{}{}})
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -137,6 +137,9 @@ type source struct {
 	b      *Backfiller
 	cfg    *config.RemoteReadConfig
 	client *Client
+
+	mu     sync.Mutex
+	filled map[uint64]struct{} // refs this source backfilled: not looked up again
 }
 
 // job is one read request: queries and whether a series may only be filled
@@ -195,13 +198,23 @@ func (s *source) run(ctx context.Context, cfg *config.Config) {
 		}
 		var fresh []*ring.Series
 		current := make(map[uint64]struct{}, len(seen))
+		s.mu.Lock()
 		s.b.store.Range(func(ser *ring.Series) bool {
-			current[ser.Ref()] = struct{}{}
-			if _, ok := seen[ser.Ref()]; !ok {
+			ref := ser.Ref()
+			current[ref] = struct{}{}
+			_, old := seen[ref]
+			_, done := s.filled[ref]
+			if !old && !done {
 				fresh = append(fresh, ser)
 			}
 			return true
 		})
+		for ref := range s.filled {
+			if _, ok := current[ref]; !ok {
+				delete(s.filled, ref)
+			}
+		}
+		s.mu.Unlock()
 		seen = current
 		now := s.b.opts.Now().UnixMilli()
 		for len(fresh) > 0 {
@@ -330,6 +343,9 @@ func (s *source) fill(acc *accumulator) {
 		level.Warn(s.b.logger).Log("msg", "Cannot backfill series", "remote_name", s.cfg.Name, "series", acc.lset.String(), "err", err)
 		return
 	}
+	s.mu.Lock()
+	s.filled[ser.Ref()] = struct{}{}
+	s.mu.Unlock()
 	n, err := ser.Fill(acc.start, vals)
 	if err != nil {
 		return // removed meanwhile
