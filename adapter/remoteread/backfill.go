@@ -2,8 +2,9 @@ package remoteread
 
 import (
 	"context"
-	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -90,7 +91,7 @@ func (b *Backfiller) ApplyConfig(cfg *config.Config) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.cfg != nil && fmt.Sprint(b.cfg.RemoteRead, b.cfg.Forecasts) == fmt.Sprint(cfg.RemoteRead, cfg.Forecasts) {
+	if b.cfg != nil && sameBackfill(b.cfg, cfg) {
 		return nil
 	}
 	b.cfg, b.sources = cfg, sources
@@ -142,11 +143,12 @@ type source struct {
 	filled map[uint64]struct{} // refs this source backfilled: not looked up again
 }
 
-// job is one read request: queries and whether a series may only be filled
+// job is one read request: the queries, built anew for every attempt (a
+// retry asks up to the new now), and whether a series may only be filled
 // for the forecasts entry with index entry (-1: any entry).
 type job struct {
-	queries []*prompb.Query
-	entry   int
+	build func(now int64) []*prompb.Query
+	entry int
 }
 
 func (s *source) run(ctx context.Context, cfg *config.Config) {
@@ -168,18 +170,17 @@ func (s *source) run(ctx context.Context, cfg *config.Config) {
 		seen[ser.Ref()] = struct{}{}
 		return true
 	})
-	now := s.b.opts.Now().UnixMilli()
 	for i, fc := range cfg.Forecasts {
-		step := time.Duration(fc.Step).Milliseconds()
-		from, to := s.span(now, step, time.Duration(fc.Window).Milliseconds())
-		for _, sel := range fc.Matchers {
-			q, err := toQuery(from, to, sel)
-			if err != nil {
-				level.Error(s.b.logger).Log("msg", "Cannot backfill entry", "remote_name", s.cfg.Name, "entry", fc.Name, "err", err)
-				continue
+		start(job{entry: i, build: func(now int64) []*prompb.Query {
+			// One request per entry, one query per selector.
+			step := time.Duration(fc.Step).Milliseconds()
+			from, to := s.span(now, step, time.Duration(fc.Window).Milliseconds())
+			var qs []*prompb.Query
+			for _, sel := range fc.Matchers {
+				qs = append(qs, toQuery(from, to, sel))
 			}
-			start(job{queries: []*prompb.Query{q}, entry: i})
-		}
+			return qs
+		}})
 	}
 
 	changes := s.b.store.Changes()
@@ -216,12 +217,10 @@ func (s *source) run(ctx context.Context, cfg *config.Config) {
 		}
 		s.mu.Unlock()
 		seen = current
-		now := s.b.opts.Now().UnixMilli()
 		for len(fresh) > 0 {
 			n := min(len(fresh), seriesPerRequest)
-			if j, ok := s.seriesJob(fresh[:n], now); ok {
-				start(j)
-			}
+			batch := fresh[:n]
+			start(job{entry: -1, build: func(now int64) []*prompb.Query { return s.seriesQueries(batch, now) }})
 			fresh = fresh[n:]
 		}
 	}
@@ -239,14 +238,13 @@ func (s *source) span(now, step, window int64) (from, to int64) {
 	return end - hist/step*step, end - 1
 }
 
-// seriesJob builds one request for series that appeared after the start.
-// Without read_recent a series is read only up to its oldest cell.
-func (s *source) seriesJob(series []*ring.Series, now int64) (job, bool) {
-	j := job{entry: -1}
+// seriesQueries builds the queries for series that appeared after the
+// start. Without read_recent a series is read only up to its oldest cell.
+func (s *source) seriesQueries(series []*ring.Series, now int64) []*prompb.Query {
+	var qs []*prompb.Query
 	for _, ser := range series {
 		o := ser.Options()
-		step := o.Step.Milliseconds()
-		from, to := s.span(now, step, o.Window.Milliseconds())
+		from, to := s.span(now, o.Step.Milliseconds(), o.Window.Milliseconds())
 		if oldest, ok := ser.Oldest(); ok && !s.cfg.ReadRecent {
 			to = min(to, oldest-1)
 		}
@@ -257,13 +255,9 @@ func (s *source) seriesJob(series []*ring.Series, now int64) (job, bool) {
 		ser.Labels().Range(func(l labels.Label) {
 			ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, l.Name, l.Value))
 		})
-		q, err := toQuery(from, to, ms)
-		if err != nil {
-			continue
-		}
-		j.queries = append(j.queries, q)
+		qs = append(qs, toQuery(from, to, ms))
 	}
-	return j, len(j.queries) > 0
+	return qs
 }
 
 // runJob runs one job, retrying recoverable failures with capped
@@ -276,8 +270,13 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job) {
 		case <-ctx.Done():
 			return
 		}
+		queries := j.build(s.b.opts.Now().UnixMilli())
+		if len(queries) == 0 {
+			<-sem
+			return
+		}
 		start := time.Now()
-		err := s.read(ctx, j)
+		err := s.read(ctx, queries, j.entry)
 		<-sem
 		s.b.metrics.duration.WithLabelValues(s.cfg.Name).Observe(time.Since(start).Seconds())
 		if err == nil || ctx.Err() != nil {
@@ -285,10 +284,10 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job) {
 		}
 		s.b.metrics.failures.WithLabelValues(s.cfg.Name).Inc()
 		if !IsRecoverable(err) {
-			level.Error(s.b.logger).Log("msg", "Backfill failed, not retrying", "remote_name", s.cfg.Name, "queries", len(j.queries), "err", err)
+			level.Error(s.b.logger).Log("msg", "Backfill failed, not retrying", "remote_name", s.cfg.Name, "queries", len(queries), "err", err)
 			return
 		}
-		level.Warn(s.b.logger).Log("msg", "Backfill failed, retrying", "remote_name", s.cfg.Name, "queries", len(j.queries), "backoff", backoff, "err", err)
+		level.Warn(s.b.logger).Log("msg", "Backfill failed, retrying", "remote_name", s.cfg.Name, "queries", len(queries), "backoff", backoff, "err", err)
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
@@ -298,9 +297,12 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job) {
 	}
 }
 
-// read runs one request and fills the ring buffers series by series.
-func (s *source) read(ctx context.Context, j job) error {
+// read runs one request and fills the ring buffers series by series. A
+// series answered by several queries (overlapping selectors) is filled
+// from the first.
+func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int) error {
 	var acc accumulator
+	done := map[uint64]struct{}{}
 	flush := func() {
 		if !acc.active {
 			return
@@ -308,18 +310,21 @@ func (s *source) read(ctx context.Context, j job) error {
 		acc.active = false
 		s.fill(&acc)
 	}
-	err := s.client.Read(ctx, j.queries, func(qi int, lset labels.Labels, t int64, v float64) error {
+	err := s.client.Read(ctx, queries, func(qi int, lset labels.Labels, t int64, v float64) error {
 		if (!acc.active && !acc.skip) || acc.qi != qi || !labels.Equal(acc.lset, lset) {
 			flush()
 			acc.skip = false
+			h := lset.Hash()
+			_, dup := done[h]
+			done[h] = struct{}{}
 			opts, ok := s.b.engine.Route(lset)
-			if !ok || (j.entry >= 0 && opts.Group != j.entry) {
+			if dup || !ok || (entry >= 0 && opts.Group != entry) {
 				// Not selected, or owned by an earlier entry, whose own
 				// query fills it.
 				acc.skip, acc.lset, acc.qi = true, lset.Copy(), qi
 				return nil
 			}
-			q := j.queries[qi]
+			q := queries[qi]
 			acc.reset(qi, lset, opts, q.StartTimestampMs, q.EndTimestampMs)
 		}
 		if !acc.skip {
@@ -346,6 +351,11 @@ func (s *source) fill(acc *accumulator) {
 	s.mu.Lock()
 	s.filled[ser.Ref()] = struct{}{}
 	s.mu.Unlock()
+	if oldest, ok := ser.Oldest(); ok && !s.cfg.ReadRecent {
+		// Only before the live data, as Prometheus reads a remote only
+		// before its local storage without read_recent.
+		vals = vals[:max(0, min(len(vals), int((oldest-acc.start)/acc.step)))]
+	}
 	n, err := ser.Fill(acc.start, vals)
 	if err != nil {
 		return // removed meanwhile
@@ -426,25 +436,12 @@ func (a *accumulator) values() []float64 {
 	return a.vals
 }
 
-func toQuery(from, to int64, ms []*labels.Matcher) (*prompb.Query, error) {
+func toQuery(from, to int64, ms []*labels.Matcher) *prompb.Query {
 	q := &prompb.Query{StartTimestampMs: from, EndTimestampMs: to}
 	for _, m := range ms {
-		var t prompb.LabelMatcher_Type
-		switch m.Type {
-		case labels.MatchEqual:
-			t = prompb.LabelMatcher_EQ
-		case labels.MatchNotEqual:
-			t = prompb.LabelMatcher_NEQ
-		case labels.MatchRegexp:
-			t = prompb.LabelMatcher_RE
-		case labels.MatchNotRegexp:
-			t = prompb.LabelMatcher_NRE
-		default:
-			return nil, fmt.Errorf("unknown matcher type %d", m.Type)
-		}
-		q.Matchers = append(q.Matchers, &prompb.LabelMatcher{Type: t, Name: m.Name, Value: m.Value})
+		q.Matchers = append(q.Matchers, &prompb.LabelMatcher{Type: protoMatchType(m.Type), Name: m.Name, Value: m.Value})
 	}
-	return q, nil
+	return q
 }
 
 // floorDiv divides rounding towards minus infinity.
@@ -454,4 +451,36 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+func protoMatchType(t labels.MatchType) prompb.LabelMatcher_Type {
+	switch t {
+	case labels.MatchNotEqual:
+		return prompb.LabelMatcher_NEQ
+	case labels.MatchRegexp:
+		return prompb.LabelMatcher_RE
+	case labels.MatchNotRegexp:
+		return prompb.LabelMatcher_NRE
+	}
+	return prompb.LabelMatcher_EQ
+}
+
+// sameBackfill reports whether a and b backfill the same way: the same
+// sources and the same selectors on the same grids.
+func sameBackfill(a, b *config.Config) bool {
+	if len(a.RemoteRead) != len(b.RemoteRead) || len(a.Forecasts) != len(b.Forecasts) {
+		return false
+	}
+	for i := range a.RemoteRead {
+		if !reflect.DeepEqual(*a.RemoteRead[i], *b.RemoteRead[i]) {
+			return false
+		}
+	}
+	for i, fa := range a.Forecasts {
+		fb := b.Forecasts[i]
+		if !slices.Equal(fa.Match, fb.Match) || fa.Step != fb.Step || fa.Window != fb.Window || fa.Aggregate != fb.Aggregate {
+			return false
+		}
+	}
+	return true
 }

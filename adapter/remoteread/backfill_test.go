@@ -295,3 +295,73 @@ forecasts:
 		})
 	}
 }
+
+func TestBackfillReadRecentFalse(t *testing.T) {
+	now := t0 + 8*60*minute
+	src := newTestSource(true)
+	src.add(summedA, t0, now, 15000, func(int64) float64 { return 1 })
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+
+	f := newFixture(t, testConfig, now)
+	// Live data with a gap: without read_recent only the cells before the
+	// oldest live cell are read, the gap stays.
+	ser := f.feed(summedA, now-10*minute, now-5*minute, func(int64) float64 { return 1 })
+	require.NoError(t, ser.Append(now-minute, 1))
+	b := startBackfill(t, f, ts.URL, "")
+	waitUntil(t, "backfill", func() bool { return b.metric("series") == 1 })
+	_, vals := ser.Values(math.MaxInt64, nil)
+	require.Len(t, vals, 360)
+	require.Equal(t, 350.0, b.metric("cells"))
+	for i, v := range vals[:350] {
+		require.Equal(t, 4.0, v, "cell %d", i)
+	}
+	require.True(t, math.IsNaN(vals[356]), "the gap in the live data is not read")
+}
+
+func TestBackfillOverlappingSelectors(t *testing.T) {
+	now := t0 + 8*60*minute
+	src := newTestSource(true)
+	src.add(sineA, t0, now, 15000, sine)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+	f := newFixture(t, `
+global: {step: 1m, window: 6h, min_history: 2h}
+forecasts:
+  - {name: sine, match: ['sine', '{job="a"}']}
+`, now)
+	b := startBackfill(t, f, ts.URL, "")
+	waitUntil(t, "backfill", func() bool { return b.metric("series") == 1 })
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, 1.0, b.metric("series"), "filled once")
+	require.Equal(t, 360.0, b.metric("cells"))
+	require.Len(t, src.queries(), 2, "one request, one query per selector")
+	src.mu.Lock()
+	require.Len(t, src.requests, 1)
+	src.mu.Unlock()
+}
+
+func TestBackfillReload(t *testing.T) {
+	now := t0 + 8*60*minute
+	src := newTestSource(true)
+	src.add(sineA, t0, now, 15000, sine)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+	b := startBackfill(t, newFixture(t, testConfig, now), ts.URL, "")
+	waitUntil(t, "backfill", func() bool { return len(src.queries()) == 2 })
+
+	// The same file loaded again: nothing is read again.
+	same, err := loadWith(b.yaml + fmt.Sprintf("remote_read:\n  - {url: %s, name: src, min_backoff: 10ms, max_backoff: 20ms}\n", ts.URL))
+	require.NoError(t, err)
+	require.NoError(t, b.bf.ApplyConfig(same))
+	time.Sleep(100 * time.Millisecond)
+	require.Len(t, src.queries(), 2)
+
+	// A changed source starts over.
+	changed, err := loadWith(b.yaml + fmt.Sprintf("remote_read:\n  - {url: %s, name: src, backfill_history: 1h}\n", ts.URL))
+	require.NoError(t, err)
+	require.NoError(t, b.bf.ApplyConfig(changed))
+	waitUntil(t, "read again", func() bool { return len(src.queries()) == 4 })
+	q := src.queries()[3]
+	require.Equal(t, int64(60*minute-1), q.EndTimestampMs-q.StartTimestampMs)
+}
