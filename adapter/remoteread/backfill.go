@@ -152,6 +152,7 @@ type job struct {
 }
 
 func (s *source) run(ctx context.Context, cfg *config.Config) {
+	staleness := time.Duration(cfg.Global.Staleness).Milliseconds()
 	sem := make(chan struct{}, s.cfg.MaxConcurrentRequests)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -159,7 +160,7 @@ func (s *source) run(ctx context.Context, cfg *config.Config) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.runJob(ctx, sem, j)
+			s.runJob(ctx, sem, j, staleness)
 		}()
 	}
 
@@ -262,7 +263,7 @@ func (s *source) seriesQueries(series []*ring.Series, now int64) []*prompb.Query
 
 // runJob runs one job, retrying recoverable failures with capped
 // exponential backoff until it succeeds or ctx ends.
-func (s *source) runJob(ctx context.Context, sem chan struct{}, j job) {
+func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness int64) {
 	backoff := time.Duration(s.cfg.MinBackoff)
 	for {
 		select {
@@ -270,13 +271,14 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job) {
 		case <-ctx.Done():
 			return
 		}
-		queries := j.build(s.b.opts.Now().UnixMilli())
+		now := s.b.opts.Now().UnixMilli()
+		queries := j.build(now)
 		if len(queries) == 0 {
 			<-sem
 			return
 		}
 		start := time.Now()
-		err := s.read(ctx, queries, j.entry)
+		err := s.read(ctx, queries, j.entry, now-staleness)
 		<-sem
 		s.b.metrics.duration.WithLabelValues(s.cfg.Name).Observe(time.Since(start).Seconds())
 		if err == nil || ctx.Err() != nil {
@@ -299,8 +301,10 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job) {
 
 // read runs one request and fills the ring buffers series by series. A
 // series answered by several queries (overlapping selectors) is filled
-// from the first.
-func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int) error {
+// from the first. A series not buffered yet whose newest sample is before
+// staleBefore is left out: it ended, and would only be buffered until the
+// garbage collection removes it, without a forecast.
+func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, staleBefore int64) error {
 	var acc accumulator
 	done := map[uint64]struct{}{}
 	flush := func() {
@@ -308,7 +312,7 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int) e
 			return
 		}
 		acc.active = false
-		s.fill(&acc)
+		s.fill(&acc, staleBefore)
 	}
 	err := s.client.Read(ctx, queries, func(qi int, lset labels.Labels, t int64, v float64) error {
 		if (!acc.active && !acc.skip) || acc.qi != qi || !labels.Equal(acc.lset, lset) {
@@ -337,9 +341,9 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int) e
 }
 
 // fill writes one accumulated series into its ring buffer.
-func (s *source) fill(acc *accumulator) {
+func (s *source) fill(acc *accumulator, staleBefore int64) {
 	vals := acc.values()
-	if acc.samples == 0 {
+	if acc.samples == 0 || (acc.lastT < staleBefore && s.b.store.Get(acc.lset) == nil) {
 		return
 	}
 	ser, _, err := s.b.store.GetOrCreate(acc.lset, acc.opts)
@@ -380,6 +384,7 @@ type accumulator struct {
 	vals         []float64
 	counts       []int32
 	samples      int
+	lastT        int64 // newest sample added
 }
 
 func (a *accumulator) reset(qi int, lset labels.Labels, opts ring.Options, from, to int64) {
@@ -394,6 +399,7 @@ func (a *accumulator) reset(qi int, lset labels.Labels, opts ring.Options, from,
 		a.counts = append(a.counts, 0)
 	}
 	a.samples = 0
+	a.lastT = math.MinInt64
 }
 
 func (a *accumulator) add(t int64, v float64) {
@@ -405,6 +411,7 @@ func (a *accumulator) add(t int64, v float64) {
 		return
 	}
 	a.samples++
+	a.lastT = max(a.lastT, t)
 	p, c := &a.vals[k], &a.counts[k]
 	*c++
 	if *c == 1 {

@@ -365,3 +365,18 @@ func TestBackfillReload(t *testing.T) {
 	q := src.queries()[3]
 	require.Equal(t, int64(60*minute-1), q.EndTimestampMs-q.StartTimestampMs)
 }
+
+func TestBackfillSkipsEndedSeries(t *testing.T) {
+	now := t0 + 8*60*minute
+	src := newTestSource(true)
+	ended := labels.FromStrings("__name__", "sine", "job", "ended")
+	src.add(ended, t0, now-10*minute, 15000, sine) // silent for longer than staleness (5m)
+	src.add(sineA, t0, now, 15000, sine)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+	b := startBackfill(t, newFixture(t, testConfig, now), ts.URL, "")
+	waitUntil(t, "backfill", func() bool { return b.metric("series") == 1 })
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, 1, b.store.Len())
+	require.Nil(t, b.store.Get(ended), "a series that ended is not buffered")
+}

@@ -40,6 +40,7 @@ const samplesPerChunk = 120
 type serverSettings struct {
 	cfg      config.RemoteReadServerConfig
 	maxBytes int
+	suffix   string // output.forecast_suffix
 }
 
 // Server is the http.Handler of POST /api/v1/read: it answers Prometheus'
@@ -81,14 +82,14 @@ func NewServer(logger log.Logger, reg prometheus.Registerer, store *ring.Store, 
 			Help: "Total number of samples returned by the remote-read endpoint.",
 		}),
 	}
-	s.settings.Store(&serverSettings{cfg: config.DefaultRemoteReadServerConfig, maxBytes: config.DefaultLimitsConfig.MaxRequestBytes})
+	s.settings.Store(&serverSettings{cfg: config.DefaultRemoteReadServerConfig, maxBytes: config.DefaultLimitsConfig.MaxRequestBytes, suffix: config.DefaultOutputConfig.ForecastSuffix})
 	return s
 }
 
 // ApplyConfig takes the remote_read_server section and the request size
 // limit of cfg.
 func (s *Server) ApplyConfig(cfg *config.Config) error {
-	s.settings.Store(&serverSettings{cfg: cfg.RemoteReadServer, maxBytes: cfg.Limits.MaxRequestBytes})
+	s.settings.Store(&serverSettings{cfg: cfg.RemoteReadServer, maxBytes: cfg.Limits.MaxRequestBytes, suffix: cfg.Output.ForecastSuffix})
 	return nil
 }
 
@@ -264,6 +265,30 @@ func toMatchers(qi int, pms []*prompb.LabelMatcher) ([]*labels.Matcher, error) {
 	return ms, nil
 }
 
+// nameFilter returns a check of an input series against the query's
+// matchers on the metric name, applied to the name of its forecast series,
+// so that output labels are built only for inputs that can match.
+func nameFilter(ms []*labels.Matcher, suffix string) func(labels.Labels) bool {
+	var names []*labels.Matcher
+	for _, m := range ms {
+		if m.Name == labels.MetricName {
+			names = append(names, m)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return func(input labels.Labels) bool {
+		name := input.Get(labels.MetricName) + suffix
+		for _, m := range names {
+			if !m.Matches(name) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 func matchesAll(ms []*labels.Matcher, lset labels.Labels) bool {
 	for _, m := range ms {
 		if !m.Matches(lset.Get(m.Name)) {
@@ -303,7 +328,7 @@ func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings) ([][]*serie
 			return nSeries <= st.cfg.MaxSeries && nSamples <= st.cfg.MaxSamples
 		}
 		within := true
-		s.fc.Forecasts(nil, func(fc engine.Forecast) bool {
+		s.fc.Forecasts(nameFilter(ms, st.suffix), func(fc engine.Forecast) bool {
 			from := floorDiv(now, fc.Step) * fc.Step
 			if fc.Written != math.MinInt64 {
 				from = fc.Written + fc.Step
