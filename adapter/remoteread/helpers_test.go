@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	neturl "net/url"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ remote_read_server:
 
 // fixture is a real store and engine with the test configuration.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	cfg   *config.Config
 	yaml  string
 	store *ring.Store
@@ -67,7 +68,7 @@ type fixture struct {
 	now   int64
 }
 
-func newFixture(t *testing.T, cfgYAML string, now int64) *fixture {
+func newFixture(t testing.TB, cfgYAML string, now int64) *fixture {
 	t.Helper()
 	cfg, err := config.Load(cfgYAML)
 	require.NoError(t, err)
@@ -156,3 +157,17 @@ func iterate(data []byte, f func(int64, float64)) error {
 
 // loadWith loads a configuration, as the adapter does.
 func loadWith(s string) (*config.Config, error) { return config.Load(s) }
+
+// ringOpts are the options of a 1m grid over a day.
+var ringOpts = ring.Options{Step: time.Minute, Window: 24 * time.Hour}
+
+// benchFitted returns a fixture with n sine series fitted at now.
+func benchFitted(b *testing.B, n int) *fixture {
+	now := t0 + 4*60*minute
+	f := newFixture(b, testConfig, now)
+	for i := range n {
+		f.feed(labels.FromStrings("__name__", "sine", "instance", strconv.Itoa(i)), t0, now, sine)
+	}
+	require.Equal(b, n, f.eng.RetrainDue(context.Background(), f.clock()))
+	return f
+}
