@@ -2,6 +2,7 @@ package remoteread
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -305,14 +306,23 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness
 // staleBefore is left out: it ended, and would only be buffered until the
 // garbage collection removes it, without a forecast.
 func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, staleBefore int64) error {
-	var acc accumulator
-	done := map[uint64]struct{}{}
+	var (
+		acc      accumulator
+		done     = map[uint64]struct{}{}
+		refused  int
+		firstErr error
+	)
 	flush := func() {
 		if !acc.active {
 			return
 		}
 		acc.active = false
-		s.fill(&acc, staleBefore)
+		if err := s.fill(&acc, staleBefore); err != nil {
+			refused++
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
 	}
 	err := s.client.Read(ctx, queries, func(qi int, lset labels.Labels, t int64, v float64) error {
 		if (!acc.active && !acc.skip) || acc.qi != qi || !labels.Equal(acc.lset, lset) {
@@ -337,20 +347,23 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, s
 		return nil
 	})
 	flush()
+	if refused > 0 {
+		s.b.metrics.failures.WithLabelValues(s.cfg.Name).Add(float64(refused))
+		level.Warn(s.b.logger).Log("msg", "Series not backfilled", "remote_name", s.cfg.Name, "series", refused, "first_err", firstErr)
+	}
 	return err
 }
 
-// fill writes one accumulated series into its ring buffer.
-func (s *source) fill(acc *accumulator, staleBefore int64) {
+// fill writes one accumulated series into its ring buffer. It fails only
+// when the store refuses the series (max_series).
+func (s *source) fill(acc *accumulator, staleBefore int64) error {
 	vals := acc.values()
 	if acc.samples == 0 || (acc.lastT < staleBefore && s.b.store.Get(acc.lset) == nil) {
-		return
+		return nil
 	}
 	ser, _, err := s.b.store.GetOrCreate(acc.lset, acc.opts)
 	if err != nil {
-		s.b.metrics.failures.WithLabelValues(s.cfg.Name).Inc()
-		level.Warn(s.b.logger).Log("msg", "Cannot backfill series", "remote_name", s.cfg.Name, "series", acc.lset.String(), "err", err)
-		return
+		return fmt.Errorf("series %s: %w", acc.lset, err)
 	}
 	s.mu.Lock()
 	s.filled[ser.Ref()] = struct{}{}
@@ -361,15 +374,14 @@ func (s *source) fill(acc *accumulator, staleBefore int64) {
 		vals = vals[:max(0, min(len(vals), int((oldest-acc.start)/acc.step)))]
 	}
 	n, err := ser.Fill(acc.start, vals)
-	if err != nil {
-		return // removed meanwhile
+	if err != nil || n == 0 {
+		return nil // removed meanwhile, or nothing was missing
 	}
 	s.b.metrics.series.WithLabelValues(s.cfg.Name).Inc()
 	s.b.metrics.samples.WithLabelValues(s.cfg.Name).Add(float64(acc.samples))
 	s.b.metrics.cells.WithLabelValues(s.cfg.Name).Add(float64(n))
-	if n > 0 {
-		s.b.engine.Wake(ser.Ref())
-	}
+	s.b.engine.Wake(ser.Ref())
+	return nil
 }
 
 // accumulator aggregates the samples of one series into grid cells with

@@ -380,3 +380,19 @@ func TestBackfillSkipsEndedSeries(t *testing.T) {
 	require.Equal(t, 1, b.store.Len())
 	require.Nil(t, b.store.Get(ended), "a series that ended is not buffered")
 }
+
+func TestBackfillMaxSeries(t *testing.T) {
+	now := t0 + 8*60*minute
+	src := newTestSource(true)
+	for i := range 5 {
+		src.add(labels.FromStrings("__name__", "sine", "i", fmt.Sprint(i)), t0, now, 60000, sine)
+	}
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+	f := newFixture(t, testConfig, now)
+	f.store.SetMaxSeries(3)
+	b := startBackfill(t, f, ts.URL, "")
+	waitUntil(t, "backfill", func() bool { return b.metric("series") == 3 && b.metric("failures") == 2 })
+	require.Equal(t, 3, f.store.Len())
+	require.Len(t, src.queries(), 2, "refused series are not retried")
+}

@@ -18,11 +18,11 @@ func newBackfillMetrics(reg prometheus.Registerer) *backfillMetrics {
 	return &backfillMetrics{
 		series: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "train_prometheus_backfill_series_total",
-			Help: "Total number of series backfilled from remote-read sources.",
+			Help: "Total number of series that received backfilled cells from remote-read sources.",
 		}, []string{"remote_name"}),
 		samples: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "train_prometheus_backfill_samples_total",
-			Help: "Total number of samples read from remote-read sources for backfilling.",
+			Help: "Total number of samples read from remote-read sources into series that received backfilled cells.",
 		}, []string{"remote_name"}),
 		cells: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "train_prometheus_backfill_cells_filled_total",
@@ -30,7 +30,7 @@ func newBackfillMetrics(reg prometheus.Registerer) *backfillMetrics {
 		}, []string{"remote_name"}),
 		failures: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "train_prometheus_backfill_failures_total",
-			Help: "Total number of failed backfill read requests and series.",
+			Help: "Total number of failed backfill read requests, and of series the ring buffers refused (max_series).",
 		}, []string{"remote_name"}),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "train_prometheus_backfill_request_duration_seconds",
