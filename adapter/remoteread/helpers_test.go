@@ -6,8 +6,8 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	neturl "net/url"
+	"strconv"
 	"testing"
 	"time"
 
