@@ -56,7 +56,7 @@ type Server struct {
 	settings atomic.Pointer[serverSettings]
 
 	requests *prometheus.CounterVec
-	served   prometheus.Counter
+	served   *prometheus.CounterVec
 }
 
 // NewServer returns the remote-read handler. now nil means time.Now.
@@ -77,10 +77,10 @@ func NewServer(logger log.Logger, reg prometheus.Registerer, store *ring.Store, 
 			Name: "train_prometheus_remote_read_requests_total",
 			Help: "Total number of remote-read requests answered, by HTTP status code.",
 		}, []string{"code"}),
-		served: f.NewCounter(prometheus.CounterOpts{
+		served: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "train_prometheus_remote_read_samples_total",
-			Help: "Total number of samples returned by the remote-read endpoint.",
-		}),
+			Help: "Total number of samples returned by the remote-read endpoint, by response type.",
+		}, []string{"response_type"}),
 	}
 	s.settings.Store(&serverSettings{cfg: config.DefaultRemoteReadServerConfig, maxBytes: config.DefaultLimitsConfig.MaxRequestBytes, suffix: config.DefaultOutputConfig.ForecastSuffix})
 	return s
@@ -407,7 +407,7 @@ func (s *Server) respond(w http.ResponseWriter, rt prompb.ReadRequest_ResponseTy
 	w.Header().Set("Content-Type", contentTypeSamples)
 	w.Header().Set("Content-Encoding", "snappy")
 	_, err = w.Write(snappy.Encode(nil, raw))
-	s.served.Add(float64(total))
+	s.served.WithLabelValues("samples").Add(float64(total))
 	return err
 }
 
@@ -440,7 +440,7 @@ func (s *Server) respondStreamed(w http.ResponseWriter, answer [][]*series) erro
 			}
 		}
 	}
-	s.served.Add(float64(total))
+	s.served.WithLabelValues("streamed_xor_chunks").Add(float64(total))
 	return nil
 }
 

@@ -59,7 +59,8 @@ func TestServerForecastAhead(t *testing.T) {
 	// Counted once each answer is written, which may be just after the
 	// client has read it.
 	waitUntil(t, "requests counted", func() bool {
-		return testutil.ToFloat64(srv.requests.WithLabelValues("200")) == 4 && testutil.ToFloat64(srv.served) == 4*3*121
+		return testutil.ToFloat64(srv.requests.WithLabelValues("200")) == 4 && testutil.ToFloat64(srv.served.WithLabelValues("samples")) == 1*3*121 &&
+			testutil.ToFloat64(srv.served.WithLabelValues("streamed_xor_chunks")) == 3*3*121 // the client asks for streams
 	})
 }
 

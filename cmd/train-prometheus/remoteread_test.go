@@ -136,6 +136,10 @@ remote_read:
 		// Without the required matcher Prometheus does not ask the adapter.
 		require.Empty(t, prom.queryRange(t, `rr_sine_forecast`, r))
 		require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_remote_read_requests_total", map[string]string{"code": "200"}))
+		// Prometheus 2.42 asks for SAMPLES, 3.x for STREAMED_XOR_CHUNKS first.
+		for _, rt := range []string{"samples", "streamed_xor_chunks"} {
+			t.Logf("%s samples served: %g", rt, adapterMetric(t, adapterURL, "train_prometheus_remote_read_samples_total", map[string]string{"response_type": rt}))
+		}
 	})
 }
 
