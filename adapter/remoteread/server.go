@@ -319,11 +319,15 @@ func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings) ([][]*serie
 		labelsOnly := q.Hints != nil && q.Hints.Func == "series"
 		var out []*series
 		add := func(sr *series) bool {
+			n := sr.count()
+			if n == 0 {
+				return true // as a TSDB, only series with samples in the range
+			}
 			if labelsOnly {
-				sr.to, sr.raw = sr.from-1, nil
+				sr.to, sr.raw, n = sr.from-1, nil, 0
 			}
 			nSeries++
-			nSamples += sr.count()
+			nSamples += n
 			out = append(out, sr)
 			return nSeries <= st.cfg.MaxSeries && nSamples <= st.cfg.MaxSamples
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
@@ -112,9 +114,27 @@ func TestServerMatchersHintsAndRaw(t *testing.T) {
 	q.Hints = &prompb.ReadHints{Func: "series"}
 	resp := post(t, ts.URL, &prompb.ReadRequest{Queries: []*prompb.Query{q}})
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	n := 0
-	require.NoError(t, DecodeSamples(resp.Body, 1<<20, func(int, labels.Labels, int64, float64) error { n++; return nil }))
-	require.Zero(t, n)
+	var res prompb.ReadResponse
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	raw, err := snappy.Decode(nil, body)
+	require.NoError(t, err)
+	require.NoError(t, proto.Unmarshal(raw, &res))
+	require.Len(t, res.Results, 1)
+	require.Len(t, res.Results[0].Timeseries, 6, "the labels of every matching series")
+	for _, tsr := range res.Results[0].Timeseries {
+		require.Empty(t, tsr.Samples)
+	}
+
+	// A range with no forecast in it returns no series at all.
+	resp = post(t, ts.URL, &prompb.ReadRequest{Queries: []*prompb.Query{query(f.now-60*minute, f.now-30*minute, eq("__name__", "sine_forecast"))}})
+	body, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	raw, err = snappy.Decode(nil, body)
+	require.NoError(t, err)
+	res.Reset()
+	require.NoError(t, proto.Unmarshal(raw, &res))
+	require.Empty(t, res.Results[0].Timeseries)
 }
 
 func TestServerErrors(t *testing.T) {
