@@ -3,7 +3,9 @@ package ring
 import (
 	"math"
 	"testing"
+	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 )
 
@@ -162,4 +164,38 @@ func TestOldestAndBufferBytes(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, 20*sec, got)
 	require.Equal(t, int64(5*8), st.BufferBytes())
+}
+
+// TestFillConcurrentWithAppend races a backfill against live appends over
+// the same cells: every cell ends up holding exactly one of the two, and a
+// live sample is accepted only for a cell the fill did not take.
+func TestFillConcurrentWithAppend(t *testing.T) {
+	st := NewStore(0, nil)
+	ser, _, err := st.GetOrCreate(labels.FromStrings("__name__", "x"), Options{Step: time.Second, Window: 1000 * time.Second})
+	require.NoError(t, err)
+	hist := make([]float64, 1000)
+	for i := range hist {
+		hist[i] = 2
+	}
+	accepted := make([]bool, 1000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 1000 {
+			accepted[i] = ser.Append(int64(i)*sec, 1) == nil
+		}
+	}()
+	_, err = ser.Fill(0, hist)
+	require.NoError(t, err)
+	<-done
+	start, vals := ser.Values(math.MaxInt64, nil)
+	require.Zero(t, start)
+	require.Len(t, vals, 1000)
+	for i, v := range vals {
+		if accepted[i] {
+			require.Equal(t, 1.0, v, "cell %d: an accepted live sample is kept", i)
+		} else {
+			require.Equal(t, 2.0, v, "cell %d: a refused live sample left the backfill", i)
+		}
+	}
 }
