@@ -45,7 +45,7 @@ $(PROM3_BIN):
 		github.com/prometheus/prometheus/cmd/prometheus@$(PROM3_VERSION)
 
 test-prometheus3: $(PROM3_BIN) ## Opt-in: the Prometheus tests against Prometheus 3 built from source (10-25 min cold).
-	PROMETHEUS_BINARY=$(PROM3_BIN) $(GO) test -race -count=1 -run 'TestEndToEnd|TestPrometheusHarness' ./cmd/train-prometheus/
+	PROMETHEUS_BINARY=$(PROM3_BIN) $(GO) test -race -count=1 -run 'TestEndToEnd|TestPrometheusHarness|TestRemoteReadBothWays' ./cmd/train-prometheus/
 
 lint: vet ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -69,6 +69,10 @@ fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapter/config/
 	$(GO) test -run=NONE -fuzz=FuzzReadWide -fuzztime=$(FUZZTIME) ./adapter/offline/
 	$(GO) test -run=NONE -fuzz=FuzzReadRows -fuzztime=$(FUZZTIME) ./adapter/offline/
+	$(GO) test -run=NONE -fuzz=^FuzzDecodeStreamed$$ -fuzztime=$(FUZZTIME) ./adapter/remoteread/
+	$(GO) test -run=NONE -fuzz=FuzzDecodeStreamedFrame -fuzztime=$(FUZZTIME) ./adapter/remoteread/
+	$(GO) test -run=NONE -fuzz=FuzzDecodeSamples -fuzztime=$(FUZZTIME) ./adapter/remoteread/
+	$(GO) test -run=NONE -fuzz=FuzzDecodeReadRequest -fuzztime=$(FUZZTIME) ./adapter/remoteread/
 
 M4_HOURLY ?= $(CURDIR)/../shared/datasets/m4-hourly/Hourly-train.csv
 

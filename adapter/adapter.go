@@ -19,6 +19,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/adapter/receive"
+	"github.com/train-prometheus/train-prometheus/adapter/remoteread"
 	"github.com/train-prometheus/train-prometheus/adapter/shard"
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -46,6 +47,9 @@ type Adapter struct {
 	engine  *engine.Engine
 	queues  *writeback.Manager
 	receive *receive.Handler
+	// Remote read: the backfill client and the forecast server.
+	backfill *remoteread.Backfiller
+	read     *remoteread.Server
 
 	cfg   atomic.Pointer[config.Config]
 	ready atomic.Bool
@@ -72,6 +76,8 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	if opts.Shard.Enabled() {
 		a.receive.SetOwner(opts.Shard.Owns)
 	}
+	a.backfill = remoteread.NewBackfiller(logger, reg, a.store, a.engine, remoteread.BackfillOptions{Now: opts.Now, UserAgent: opts.UserAgent})
+	a.read = remoteread.NewServer(logger, reg, a.store, a.engine, opts.Now)
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{
@@ -106,6 +112,8 @@ func (a *Adapter) ApplyConfig(cfg *config.Config) error {
 			return nil
 		}},
 		{"remote_write", func(c *config.Config) error { return a.queues.ApplyConfig(c.RemoteWrite) }},
+		{"remote_read", a.backfill.ApplyConfig},
+		{"remote_read_server", a.read.ApplyConfig},
 	}
 	var errs []error
 	for _, ap := range appliers {
@@ -165,9 +173,16 @@ func (a *Adapter) Engine() *engine.Engine { return a.engine }
 // Store returns the ring buffers.
 func (a *Adapter) Store() *ring.Store { return a.store }
 
-// Run runs the engine until ctx is done.
+// Run runs the engine and the remote-read backfills until ctx is done.
 func (a *Adapter) Run(ctx context.Context) error {
-	return a.engine.Run(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.backfill.Run(ctx) // logs its own errors
+	}()
+	err := a.engine.Run(ctx)
+	<-done
+	return err
 }
 
 // Stop flushes and stops the write-back queues.

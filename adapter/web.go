@@ -12,6 +12,7 @@ import (
 func (a *Adapter) Handler(gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/write", a.receive)
+	mux.Handle("/api/v1/read", a.read)
 	mux.HandleFunc("GET /forecasts", a.serveForecasts)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {

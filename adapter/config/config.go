@@ -31,6 +31,9 @@ type Config struct {
 	Limits      LimitsConfig         `yaml:"limits,omitempty"`
 	Output      OutputConfig         `yaml:"output,omitempty"`
 
+	RemoteRead       []*RemoteReadConfig    `yaml:"remote_read,omitempty"`
+	RemoteReadServer RemoteReadServerConfig `yaml:"remote_read_server,omitempty"`
+
 	// original is the file's text, used for the hash that tells reloads apart.
 	original string
 }
@@ -40,6 +43,8 @@ var DefaultConfig = Config{
 	Global: DefaultGlobalConfig,
 	Limits: DefaultLimitsConfig,
 	Output: DefaultOutputConfig,
+
+	RemoteReadServer: DefaultRemoteReadServerConfig,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -126,6 +131,9 @@ func (c *Config) SetDirectory(dir string) {
 	for _, rw := range c.RemoteWrite {
 		rw.HTTPClientConfig.SetDirectory(dir)
 	}
+	for _, rr := range c.RemoteRead {
+		rr.HTTPClientConfig.SetDirectory(dir)
+	}
 }
 
 // MaxBufferBytes is the memory the ring buffers take when limits.max_series
@@ -185,7 +193,7 @@ func (c *Config) Validate() error {
 		}
 		rwNames[rw.Name] = struct{}{}
 	}
-	return nil
+	return c.validateRemoteRead()
 }
 
 // GlobalConfig holds the defaults of every forecasts entry and the labels

@@ -36,6 +36,14 @@
 // Append does not count dropped samples: callers count them by reason from
 // the returned sentinel errors.
 //
+// # Backfilling
+//
+// Series.Fill writes whole, already aggregated cells (history read from
+// elsewhere) in one call. Only NaN cells are filled, so live data wins; a
+// fill past the head advances it and makes the end of the new head cell the
+// newest accepted timestamp, so live samples later sent for filled cells are
+// refused with ErrOutOfOrder instead of being aggregated twice.
+//
 // # Reading
 //
 // Series.Values copies the window oldest first, starting at the later of the

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/train-prometheus/train-prometheus/models"
+)
+
+// Wake makes the series with ref due for a fit at the next retrain pass
+// (at most a second away), for example after a backfill gave it history: an
+// unfitted series has its min_history checked again at once instead of at
+// the next step, and a fitted one is refitted on the longer history.
+func (e *Engine) Wake(ref uint64) {
+	e.mu.RLock()
+	st := e.states[ref]
+	e.mu.RUnlock()
+	if st == nil {
+		// Not synced yet: a new state is checked on the next pass anyway.
+		return
+	}
+	now := e.opts.Now().UnixMilli()
+	st.mu.Lock()
+	st.nextCheck = 0
+	if st.fitted {
+		st.nextFit = min(st.nextFit, now)
+	}
+	st.mu.Unlock()
+}
+
+// Forecast is what the remote-read server needs to answer for one model of
+// one buffered series: the labels of its yhat, yhat_lower and yhat_upper
+// series (without a horizon label), the fitted model, and the grid.
+type Forecast struct {
+	Labels [3]labels.Labels // yhat, yhat_lower, yhat_upper
+	Fitted models.Fitted
+	Step   int64 // ms
+	// Written is the newest grid time whose forecast was written back, or
+	// math.MinInt64; the server answers after it.
+	Written int64
+}
+
+// Forecasts calls f for every fitted model of every series until f returns
+// false. keep, when not nil, is asked first with the labels of the input
+// series, so that the output labels are built only for series that can
+// match. Fitted models are safe for concurrent use.
+func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast) bool) {
+	snap := e.snap.Load()
+	e.mu.RLock()
+	states := make([]*state, 0, len(e.states))
+	for _, st := range e.states {
+		states = append(states, st)
+	}
+	e.mu.RUnlock()
+
+	b := labels.NewBuilder(labels.EmptyLabels())
+	for _, st := range states {
+		if keep != nil && !keep(st.ser.Labels()) {
+			continue
+		}
+		st.mu.Lock()
+		entry, fits, written := st.entry, st.fits, st.lastForecastT
+		fitted := st.fitted
+		st.mu.Unlock()
+		if !fitted {
+			continue
+		}
+		orig := st.ser.Labels()
+		name := orig.Get(labels.MetricName) + snap.namer.out.ForecastSuffix
+		for i, fit := range fits {
+			if fit == nil || i >= len(entry.Models) {
+				continue
+			}
+			fc := Forecast{Fitted: fit, Step: entry.Step, Written: written}
+			for v, vt := range valueTypes {
+				add := []labels.Label{{Name: snap.namer.out.ModelLabel, Value: entry.Models[i].Name()}, {Name: snap.namer.out.ValueTypeLabel, Value: vt}}
+				fc.Labels[v] = snap.namer.series(b, orig, name, add)
+			}
+			if !f(fc) {
+				return
+			}
+		}
+	}
+}

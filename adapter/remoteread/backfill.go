@@ -1,0 +1,505 @@
+package remoteread
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
+)
+
+// Engine is what the backfiller needs from the engine: the routing of
+// series to forecasts entries (the receiver's rule, so a backfilled series
+// lands where its live samples would) and a way to have a filled series
+// fitted at once.
+type Engine interface {
+	Route(lset labels.Labels) (ring.Options, bool)
+	Wake(ref uint64)
+}
+
+// pollInterval is how often the backfiller looks for series that appeared
+// through remote write.
+const pollInterval = time.Second
+
+// seriesPerRequest is how many new series one read request asks for.
+const seriesPerRequest = 64
+
+// BackfillOptions tune a Backfiller.
+type BackfillOptions struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// UserAgent is sent with every read request.
+	UserAgent string
+}
+
+// Backfiller fills the ring buffers with history read from remote-read
+// sources: once per forecasts entry when a configuration is applied, and
+// once for every series that appears later. It runs beside ingestion and
+// never blocks it: each fill takes one series' lock for one copy.
+type Backfiller struct {
+	logger  log.Logger
+	store   *ring.Store
+	engine  Engine
+	opts    BackfillOptions
+	metrics *backfillMetrics
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	sources []*source
+	changed chan struct{}
+}
+
+// NewBackfiller returns a backfiller over store; it does nothing until a
+// configuration with remote_read entries is applied and Run is called.
+func NewBackfiller(logger log.Logger, reg prometheus.Registerer, store *ring.Store, eng Engine, opts BackfillOptions) *Backfiller {
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Backfiller{
+		logger:  log.With(logger, "component", "backfill"),
+		store:   store,
+		engine:  eng,
+		opts:    opts,
+		metrics: newBackfillMetrics(reg),
+		changed: make(chan struct{}, 1),
+	}
+}
+
+// ApplyConfig builds a client per remote_read entry. Running backfills are
+// restarted when the remote_read list or the forecasts entries changed.
+func (b *Backfiller) ApplyConfig(cfg *config.Config) error {
+	var sources []*source
+	for _, rc := range cfg.RemoteRead {
+		c, err := NewClient(rc, b.opts.UserAgent)
+		if err != nil {
+			return err
+		}
+		sources = append(sources, &source{b: b, cfg: rc, client: c, filled: map[uint64]struct{}{}})
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cfg != nil && sameBackfill(b.cfg, cfg) {
+		return nil
+	}
+	b.cfg, b.sources = cfg, sources
+	select {
+	case b.changed <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Run backfills until ctx is done, starting over on every configuration
+// change.
+func (b *Backfiller) Run(ctx context.Context) error {
+	var (
+		wg     sync.WaitGroup
+		cancel = func() {}
+	)
+	defer func() { cancel(); wg.Wait() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-b.changed:
+		}
+		cancel()
+		wg.Wait()
+		b.mu.Lock()
+		cfg, sources := b.cfg, b.sources
+		b.mu.Unlock()
+		gctx, stop := context.WithCancel(ctx)
+		cancel = stop
+		for _, s := range sources {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.run(gctx, cfg)
+			}()
+		}
+	}
+}
+
+// source backfills from one remote_read entry.
+type source struct {
+	b      *Backfiller
+	cfg    *config.RemoteReadConfig
+	client *Client
+
+	mu     sync.Mutex
+	filled map[uint64]struct{} // refs this source backfilled: not looked up again
+}
+
+// job is one read request: the queries, built anew for every attempt (a
+// retry asks up to the new now), and whether a series may only be filled
+// for the forecasts entry with index entry (-1: any entry).
+type job struct {
+	build func(now int64) []*prompb.Query
+	entry int
+}
+
+func (s *source) run(ctx context.Context, cfg *config.Config) {
+	staleness := time.Duration(cfg.Global.Staleness).Milliseconds()
+	sem := make(chan struct{}, s.cfg.MaxConcurrentRequests)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func(j job) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runJob(ctx, sem, j, staleness)
+		}()
+	}
+
+	// The series the store holds when the entry queries start are covered
+	// by them; later ones are looked up one by one.
+	seen := map[uint64]struct{}{}
+	s.b.store.Range(func(ser *ring.Series) bool {
+		seen[ser.Ref()] = struct{}{}
+		return true
+	})
+	for i, fc := range cfg.Forecasts {
+		start(job{entry: i, build: func(now int64) []*prompb.Query {
+			// One request per entry, one query per selector.
+			step := time.Duration(fc.Step).Milliseconds()
+			from, to := s.span(now, step, time.Duration(fc.Window).Milliseconds())
+			var qs []*prompb.Query
+			for _, sel := range fc.Matchers {
+				qs = append(qs, toQuery(from, to, sel))
+			}
+			return qs
+		}})
+	}
+
+	changes := s.b.store.Changes()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if c := s.b.store.Changes(); c == changes {
+			continue
+		} else {
+			changes = c
+		}
+		var fresh []*ring.Series
+		current := make(map[uint64]struct{}, len(seen))
+		s.mu.Lock()
+		s.b.store.Range(func(ser *ring.Series) bool {
+			ref := ser.Ref()
+			current[ref] = struct{}{}
+			_, old := seen[ref]
+			_, done := s.filled[ref]
+			if !old && !done {
+				fresh = append(fresh, ser)
+			}
+			return true
+		})
+		for ref := range s.filled {
+			if _, ok := current[ref]; !ok {
+				delete(s.filled, ref)
+			}
+		}
+		s.mu.Unlock()
+		seen = current
+		for len(fresh) > 0 {
+			n := min(len(fresh), seriesPerRequest)
+			batch := fresh[:n]
+			start(job{entry: -1, build: func(now int64) []*prompb.Query { return s.seriesQueries(batch, now) }})
+			fresh = fresh[n:]
+		}
+	}
+}
+
+// span returns the time range to read for a grid of step and window ms at
+// now: the closed cells of the backfill history, up to the open cell,
+// which live samples still fill.
+func (s *source) span(now, step, window int64) (from, to int64) {
+	hist := window
+	if h := time.Duration(s.cfg.History).Milliseconds(); h > 0 {
+		hist = min(h, window)
+	}
+	end := floorDiv(now, step) * step
+	return end - hist/step*step, end - 1
+}
+
+// seriesQueries builds the queries for series that appeared after the
+// start. Without read_recent a series is read only up to its oldest cell.
+func (s *source) seriesQueries(series []*ring.Series, now int64) []*prompb.Query {
+	var qs []*prompb.Query
+	for _, ser := range series {
+		o := ser.Options()
+		from, to := s.span(now, o.Step.Milliseconds(), o.Window.Milliseconds())
+		if oldest, ok := ser.Oldest(); ok && !s.cfg.ReadRecent {
+			to = min(to, oldest-1)
+		}
+		if to <= from {
+			continue
+		}
+		var ms []*labels.Matcher
+		ser.Labels().Range(func(l labels.Label) {
+			ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, l.Name, l.Value))
+		})
+		qs = append(qs, toQuery(from, to, ms))
+	}
+	return qs
+}
+
+// runJob runs one job, retrying recoverable failures with capped
+// exponential backoff until it succeeds or ctx ends.
+func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness int64) {
+	backoff := time.Duration(s.cfg.MinBackoff)
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		now := s.b.opts.Now().UnixMilli()
+		queries := j.build(now)
+		if len(queries) == 0 {
+			<-sem
+			return
+		}
+		start := time.Now()
+		err := s.read(ctx, queries, j.entry, now-staleness)
+		<-sem
+		s.b.metrics.duration.WithLabelValues(s.cfg.Name).Observe(time.Since(start).Seconds())
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		s.b.metrics.failures.WithLabelValues(s.cfg.Name).Inc()
+		if !IsRecoverable(err) {
+			level.Error(s.b.logger).Log("msg", "Backfill failed, not retrying", "remote_name", s.cfg.Name, "queries", len(queries), "err", err)
+			return
+		}
+		level.Warn(s.b.logger).Log("msg", "Backfill failed, retrying", "remote_name", s.cfg.Name, "queries", len(queries), "backoff", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, time.Duration(s.cfg.MaxBackoff))
+	}
+}
+
+// read runs one request and fills the ring buffers series by series. A
+// series answered by several queries (overlapping selectors) is filled
+// from the first. A series not buffered yet whose newest sample is before
+// staleBefore is left out: it ended, and would only be buffered until the
+// garbage collection removes it, without a forecast.
+func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, staleBefore int64) error {
+	var (
+		acc      accumulator
+		done     = map[uint64]struct{}{}
+		refused  int
+		firstErr error
+	)
+	flush := func() {
+		if !acc.active {
+			return
+		}
+		acc.active = false
+		if err := s.fill(&acc, staleBefore); err != nil {
+			refused++
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	err := s.client.Read(ctx, queries, func(qi int, lset labels.Labels, t int64, v float64) error {
+		if (!acc.active && !acc.skip) || acc.qi != qi || !labels.Equal(acc.lset, lset) {
+			flush()
+			acc.skip = false
+			h := lset.Hash()
+			_, dup := done[h]
+			done[h] = struct{}{}
+			opts, ok := s.b.engine.Route(lset)
+			if dup || !ok || (entry >= 0 && opts.Group != entry) {
+				// Not selected, or owned by an earlier entry, whose own
+				// query fills it.
+				acc.skip, acc.lset, acc.qi = true, lset.Copy(), qi
+				return nil
+			}
+			q := queries[qi]
+			acc.reset(qi, lset, opts, q.StartTimestampMs, q.EndTimestampMs)
+		}
+		if !acc.skip {
+			acc.add(t, v)
+		}
+		return nil
+	})
+	flush()
+	if refused > 0 {
+		s.b.metrics.failures.WithLabelValues(s.cfg.Name).Add(float64(refused))
+		level.Warn(s.b.logger).Log("msg", "Series not backfilled", "remote_name", s.cfg.Name, "series", refused, "first_err", firstErr)
+	}
+	return err
+}
+
+// fill writes one accumulated series into its ring buffer. It fails only
+// when the store refuses the series (max_series).
+func (s *source) fill(acc *accumulator, staleBefore int64) error {
+	vals := acc.values()
+	if acc.samples == 0 || (acc.lastT < staleBefore && s.b.store.Get(acc.lset) == nil) {
+		return nil
+	}
+	ser, _, err := s.b.store.GetOrCreate(acc.lset, acc.opts)
+	if err != nil {
+		return fmt.Errorf("series %s: %w", acc.lset, err)
+	}
+	s.mu.Lock()
+	s.filled[ser.Ref()] = struct{}{}
+	s.mu.Unlock()
+	if oldest, ok := ser.Oldest(); ok && !s.cfg.ReadRecent {
+		// Only before the live data, as Prometheus reads a remote only
+		// before its local storage without read_recent.
+		vals = vals[:max(0, min(len(vals), int((oldest-acc.start)/acc.step)))]
+	}
+	n, err := ser.Fill(acc.start, vals)
+	if err != nil || n == 0 {
+		return nil // removed meanwhile, or nothing was missing
+	}
+	s.b.metrics.series.WithLabelValues(s.cfg.Name).Inc()
+	s.b.metrics.samples.WithLabelValues(s.cfg.Name).Add(float64(acc.samples))
+	s.b.metrics.cells.WithLabelValues(s.cfg.Name).Add(float64(n))
+	s.b.engine.Wake(ser.Ref())
+	return nil
+}
+
+// accumulator aggregates the samples of one series into grid cells with
+// the series' aggregation, as the ring does for live samples.
+type accumulator struct {
+	active, skip bool
+	qi           int
+	lset         labels.Labels
+	opts         ring.Options
+	step         int64
+	start        int64 // grid time of vals[0]
+	vals         []float64
+	counts       []int32
+	samples      int
+	lastT        int64 // newest sample added
+}
+
+func (a *accumulator) reset(qi int, lset labels.Labels, opts ring.Options, from, to int64) {
+	a.active, a.qi, a.lset, a.opts = true, qi, lset.Copy(), opts
+	a.step = opts.Step.Milliseconds()
+	a.start = floorDiv(from, a.step) * a.step
+	n := max(0, min(int((to-a.start)/a.step)+1, opts.Capacity()))
+	a.vals = a.vals[:0]
+	a.counts = a.counts[:0]
+	for range n {
+		a.vals = append(a.vals, 0)
+		a.counts = append(a.counts, 0)
+	}
+	a.samples = 0
+	a.lastT = math.MinInt64
+}
+
+func (a *accumulator) add(t int64, v float64) {
+	if math.IsNaN(v) || t < a.start {
+		return // stale markers and gaps
+	}
+	k := (t - a.start) / a.step
+	if k >= int64(len(a.vals)) {
+		return
+	}
+	a.samples++
+	a.lastT = max(a.lastT, t)
+	p, c := &a.vals[k], &a.counts[k]
+	*c++
+	if *c == 1 {
+		*p = v
+		return
+	}
+	switch a.opts.Aggregate {
+	case ring.AggLast:
+		*p = v
+	case ring.AggMean, ring.AggSum:
+		*p += v
+	case ring.AggMin:
+		*p = min(*p, v)
+	case ring.AggMax:
+		*p = max(*p, v)
+	}
+}
+
+// values returns the cells, NaN where no sample fell.
+func (a *accumulator) values() []float64 {
+	for i, c := range a.counts {
+		switch {
+		case c == 0:
+			a.vals[i] = math.NaN()
+		case a.opts.Aggregate == ring.AggMean:
+			a.vals[i] /= float64(c)
+		}
+	}
+	return a.vals
+}
+
+func toQuery(from, to int64, ms []*labels.Matcher) *prompb.Query {
+	q := &prompb.Query{StartTimestampMs: from, EndTimestampMs: to}
+	for _, m := range ms {
+		q.Matchers = append(q.Matchers, &prompb.LabelMatcher{Type: protoMatchType(m.Type), Name: m.Name, Value: m.Value})
+	}
+	return q
+}
+
+// floorDiv divides rounding towards minus infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func protoMatchType(t labels.MatchType) prompb.LabelMatcher_Type {
+	switch t {
+	case labels.MatchNotEqual:
+		return prompb.LabelMatcher_NEQ
+	case labels.MatchRegexp:
+		return prompb.LabelMatcher_RE
+	case labels.MatchNotRegexp:
+		return prompb.LabelMatcher_NRE
+	}
+	return prompb.LabelMatcher_EQ
+}
+
+// sameBackfill reports whether a and b backfill the same way: the same
+// sources and the same selectors on the same grids.
+func sameBackfill(a, b *config.Config) bool {
+	if len(a.RemoteRead) != len(b.RemoteRead) || len(a.Forecasts) != len(b.Forecasts) {
+		return false
+	}
+	for i := range a.RemoteRead {
+		if !reflect.DeepEqual(*a.RemoteRead[i], *b.RemoteRead[i]) {
+			return false
+		}
+	}
+	for i, fa := range a.Forecasts {
+		fb := b.Forecasts[i]
+		if !slices.Equal(fa.Match, fb.Match) || fa.Step != fb.Step || fa.Window != fb.Window || fa.Aggregate != fb.Aggregate {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,58 @@
+package adapter
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/adapter/engine"
+)
+
+// TestAdapterBackfillsFromAdapter wires two adapters together: the first
+// receives three hours of history by remote write and serves its buffers
+// over remote read (serve_raw); the second starts empty, backfills from it
+// in its Run and fits right away.
+func TestAdapterBackfillsFromAdapter(t *testing.T) {
+	src := applied(t, baseConfig+"remote_read_server: {serve_raw: true}\n", Options{})
+	now := time.Now().Truncate(time.Minute)
+	var samples []prompb.Sample
+	for ts := now.Add(-3 * time.Hour); ts.Before(now); ts = ts.Add(time.Minute) {
+		samples = append(samples, prompb.Sample{Timestamp: ts.UnixMilli(), Value: 10 + math.Sin(float64(ts.Unix())/600)})
+	}
+	body := encodeWrite(t, &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{Labels: promLabels("__name__", "sine", "job", "a"), Samples: samples}}})
+	require.Equal(t, http.StatusNoContent, src.do(t, http.MethodPost, "/api/v1/write", body, writeHeader()).Code)
+	srv := httptest.NewServer(src.h)
+	defer srv.Close()
+
+	dst := applied(t, baseConfig+"remote_read: [{url: '"+srv.URL+"/api/v1/read'}]\n", Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- dst.a.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	fits := 0
+	for fits == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		dst.a.Engine().Forecasts(nil, func(engine.Forecast) bool { fits++; return true })
+	}
+	require.Equal(t, 2, fits, "both models fitted on backfilled history, without waiting for min_history")
+	ser := dst.a.Store().Get(labels.FromStrings("__name__", "sine", "job", "a"))
+	require.NotNil(t, ser)
+	require.GreaterOrEqual(t, ser.Count(math.MaxInt64), 179)
+	problems, err := testutil.GatherAndLint(dst.reg)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+
+	// The remote-read route answers malformed requests with 400.
+	rec := dst.do(t, http.MethodPost, "/api/v1/read", []byte("not snappy"), nil)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+}
