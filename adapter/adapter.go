@@ -15,6 +15,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
@@ -76,7 +77,11 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	if opts.Shard.Enabled() {
 		a.receive.SetOwner(opts.Shard.Owns)
 	}
-	a.backfill = remoteread.NewBackfiller(logger, reg, a.store, a.engine, remoteread.BackfillOptions{Now: opts.Now, UserAgent: opts.UserAgent})
+	var backfillEngine remoteread.Engine = a.engine
+	if opts.Shard.Enabled() {
+		backfillEngine = ownedOnly{Engine: a.engine, owns: opts.Shard.Owns}
+	}
+	a.backfill = remoteread.NewBackfiller(logger, reg, a.store, backfillEngine, remoteread.BackfillOptions{Now: opts.Now, UserAgent: opts.UserAgent})
 	a.read = remoteread.NewServer(logger, reg, a.store, a.engine, opts.Now)
 
 	f := promauto.With(reg)
@@ -188,4 +193,19 @@ func (a *Adapter) Run(ctx context.Context) error {
 // Stop flushes and stops the write-back queues.
 func (a *Adapter) Stop() {
 	a.queues.Stop()
+}
+
+// ownedOnly routes only the series this replica owns, so that a sharded
+// replica backfills its own series and not every series its selectors match.
+type ownedOnly struct {
+	remoteread.Engine
+	owns func(labels.Labels) bool
+}
+
+// Route implements remoteread.Engine.
+func (o ownedOnly) Route(lset labels.Labels) (ring.Options, bool) {
+	if !o.owns(lset) {
+		return ring.Options{}, false
+	}
+	return o.Engine.Route(lset)
 }
