@@ -1,0 +1,114 @@
+package naive
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/train-prometheus/train-prometheus/internal/xorenc"
+	"github.com/train-prometheus/train-prometheus/models"
+)
+
+// stateVersion is the first byte of a fitted model's saved state.
+const stateVersion = 1
+
+// maxSavedPeriod bounds the period Restore accepts: the largest ring.
+const maxSavedPeriod = 1 << 22
+
+var (
+	_ models.Restorer                              = model{}
+	_ interface{ MarshalBinary() ([]byte, error) } = (*fitted)(nil)
+)
+
+var errTruncated = errors.New("restore seasonal naive: truncated or malformed state")
+
+// MarshalBinary implements encoding.BinaryMarshaler: version byte; start,
+// step, length, period and the index of the last observed cell (varints);
+// the last observed value and the band half-width (8 bytes each); the kept
+// tail (length, then XOR-compressed like the ring buffers); the latest value
+// per phase (XOR-compressed); and per phase how many cells before the
+// phase's last cell its latest observation lies (varints, mostly 0).
+func (f *fitted) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 64+len(f.tail)*2+f.period*3)
+	b = append(b, stateVersion)
+	for _, v := range []int64{f.start, f.step, int64(f.n), int64(f.period), int64(f.lastAt)} {
+		b = binary.AppendVarint(b, v)
+	}
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.last))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.halfWidth))
+	b = binary.AppendUvarint(b, uint64(len(f.tail)))
+	b = xorenc.Append(b, f.tail)
+	b = xorenc.Append(b, f.latest)
+	for p, at := range f.latestAt {
+		b = binary.AppendVarint(b, int64(f.lastPhaseCell(p)-at))
+	}
+	return b, nil
+}
+
+// lastPhaseCell returns the last cell index before n with phase p, or -1.
+func (f *fitted) lastPhaseCell(p int) int {
+	if f.n <= p {
+		return -1
+	}
+	return p + (f.n-1-p)/f.period*f.period
+}
+
+// Restore implements models.Restorer.
+func (model) Restore(data []byte) (models.Fitted, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("restore seasonal naive: empty state: %w", models.ErrUnknownFormat)
+	}
+	if data[0] != stateVersion {
+		return nil, fmt.Errorf("restore seasonal naive: state version %d, want %d: %w", data[0], stateVersion, models.ErrUnknownFormat)
+	}
+	p := data[1:]
+	var ints [5]int64
+	for i := range ints {
+		v, n := binary.Varint(p)
+		if n <= 0 {
+			return nil, errTruncated
+		}
+		ints[i], p = v, p[n:]
+	}
+	f := &fitted{start: ints[0], step: ints[1], n: int(ints[2]), period: int(ints[3]), lastAt: int(ints[4])}
+	if f.step <= 0 || ints[3] < 1 || ints[3] > maxSavedPeriod || ints[2] < 0 || ints[2] > math.MaxInt32 {
+		return nil, fmt.Errorf("restore seasonal naive: step %d, period %d or length %d out of range", ints[1], ints[3], ints[2])
+	}
+	if len(p) < 16 {
+		return nil, errTruncated
+	}
+	f.last = math.Float64frombits(binary.LittleEndian.Uint64(p))
+	f.halfWidth = math.Float64frombits(binary.LittleEndian.Uint64(p[8:]))
+	p = p[16:]
+	nt, n := binary.Uvarint(p)
+	if n <= 0 || nt > uint64(f.n) || nt > 2*uint64(f.period) || nt > uint64(len(p))*8 {
+		return nil, errTruncated
+	}
+	p = p[n:]
+	var err error
+	if f.tail, n, err = xorenc.Decode(nil, p, int(nt)); err != nil {
+		return nil, errTruncated
+	}
+	p = p[n:]
+	if uint64(f.period) > uint64(len(p))*8+1 {
+		return nil, errTruncated
+	}
+	if f.latest, n, err = xorenc.Decode(nil, p, f.period); err != nil {
+		return nil, errTruncated
+	}
+	p = p[n:]
+	f.latestAt = make([]int, f.period)
+	for i := range f.latestAt {
+		d, n := binary.Varint(p)
+		if n <= 0 {
+			return nil, errTruncated
+		}
+		f.latestAt[i] = f.lastPhaseCell(i) - int(d)
+		p = p[n:]
+	}
+	if len(p) != 0 {
+		return nil, errTruncated
+	}
+	return f, nil
+}
