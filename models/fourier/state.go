@@ -15,7 +15,7 @@ const stateVersion = 1
 const maxSavedHarmonics = 1 << 16
 
 var (
-	_ models.Restorer = model{}
+	_ models.Restorer                              = model{}
 	_ interface{ MarshalBinary() ([]byte, error) } = (*fitted)(nil)
 )
 
