@@ -21,6 +21,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/receive"
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
+	"github.com/train-prometheus/train-prometheus/storage/snapshot"
 )
 
 // Options are the adapter's settings that come from flags, not from the
@@ -33,6 +34,9 @@ type Options struct {
 	UserAgent string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// StoragePath is the directory of local snapshots; empty disables
+	// them unless storage.s3 is configured.
+	StoragePath string
 }
 
 // Adapter wires the parts together.
@@ -43,6 +47,12 @@ type Adapter struct {
 	engine  *engine.Engine
 	queues  *writeback.Manager
 	receive *receive.Handler
+
+	snapshots      *snapshot.Manager
+	storageMu      sync.Mutex // guards the storage fields below
+	storageCfg     config.StorageConfig
+	storageApplied bool
+	snapshotsOn    bool
 
 	cfg   atomic.Pointer[config.Config]
 	ready atomic.Bool
@@ -66,6 +76,8 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	a.queues = writeback.NewManager(logger, reg, writeback.Options{UserAgent: opts.UserAgent, Now: opts.Now})
 	a.engine = engine.New(logger, reg, a.store, a.queues, engine.Options{Now: opts.Now})
 	a.receive = receive.NewHandler(logger, reg, a.store, a.engine, config.DefaultLimitsConfig.MaxRequestBytes)
+	a.snapshots = snapshot.NewManager(logger, reg, a.store,
+		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: a.engine.RestoreSeries}, snapshot.Options{Now: opts.Now})
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{
@@ -100,6 +112,7 @@ func (a *Adapter) ApplyConfig(cfg *config.Config) error {
 			return nil
 		}},
 		{"remote_write", func(c *config.Config) error { return a.queues.ApplyConfig(c.RemoteWrite) }},
+		{"storage", a.applyStorage},
 	}
 	var errs []error
 	for _, ap := range appliers {
