@@ -163,7 +163,7 @@ storage:
 
 	// Samples start five hours back, so that the ~10 minutes ahead of the
 	// clock the receiver accepts leave room for ~18000 cells.
-	base := time.Now().Add(-5*time.Hour).Truncate(killStep).UnixMilli()
+	base := time.Now().Add(-5 * time.Hour).Truncate(killStep).UnixMilli()
 	client := &http.Client{Timeout: 10 * time.Second}
 	var ackTimes []time.Time // ackTimes[k]: when the push of cell k was acknowledged
 	push := func(p *process, k int) {
