@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/train-prometheus/train-prometheus/internal/xorenc"
+	"github.com/train-prometheus/train-prometheus/internal/valenc"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -26,8 +26,8 @@ var errTruncated = errors.New("restore seasonal naive: truncated or malformed st
 // MarshalBinary implements encoding.BinaryMarshaler: version byte; start,
 // step, length, period and the index of the last observed cell (varints);
 // the last observed value and the band half-width (8 bytes each); the kept
-// tail (length, then XOR-compressed like the ring buffers); the latest value
-// per phase (XOR-compressed); and per phase how many cells before the
+// tail (length, then compressed with valenc like the ring buffers); the latest value
+// per phase (valenc); and per phase how many cells before the
 // phase's last cell its latest observation lies (varints, mostly 0).
 func (f *fitted) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, 64+len(f.tail)*2+f.period*3)
@@ -38,8 +38,8 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.last))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.halfWidth))
 	b = binary.AppendUvarint(b, uint64(len(f.tail)))
-	b = xorenc.Append(b, f.tail)
-	b = xorenc.Append(b, f.latest)
+	b = valenc.Append(b, f.tail)
+	b = valenc.Append(b, f.latest)
 	for p, at := range f.latestAt {
 		b = binary.AppendVarint(b, int64(f.lastPhaseCell(p)-at))
 	}
@@ -87,14 +87,14 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 	}
 	p = p[n:]
 	var err error
-	if f.tail, n, err = xorenc.Decode(nil, p, int(nt)); err != nil {
+	if f.tail, n, err = valenc.Decode(nil, p, int(nt)); err != nil {
 		return nil, errTruncated
 	}
 	p = p[n:]
 	if uint64(f.period) > uint64(len(p))*8+1 {
 		return nil, errTruncated
 	}
-	if f.latest, n, err = xorenc.Decode(nil, p, f.period); err != nil {
+	if f.latest, n, err = valenc.Decode(nil, p, f.period); err != nil {
 		return nil, errTruncated
 	}
 	p = p[n:]

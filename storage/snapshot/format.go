@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/train-prometheus/train-prometheus/internal/xorenc"
+	"github.com/train-prometheus/train-prometheus/internal/valenc"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -28,7 +28,7 @@ import (
 // A series record holds the labels (count, then length-prefixed names and
 // values), the grid (step and window in ms, aggregation byte), the buffer
 // (start, last sample time, open cell sum as 8 raw bytes and count, number of
-// cells, length-prefixed XOR-compressed values) and a length-prefixed opaque
+// cells, length-prefixed values compressed by internal/valenc) and a length-prefixed opaque
 // blob the caller saves with the series (the engine's fitted models).
 const (
 	magic = "TPSNAP"
@@ -105,7 +105,7 @@ func (w *Writer) Add(st ring.SeriesState, extra []byte) error {
 	// largest size, then moved down: one pass, no second buffer.
 	lenAt := len(b)
 	b = append(b, make([]byte, binary.MaxVarintLen64)...)
-	b = xorenc.Append(b, st.Values)
+	b = valenc.Append(b, st.Values)
 	n := len(b) - lenAt - binary.MaxVarintLen64
 	k := binary.PutUvarint(b[lenAt:], uint64(n))
 	b = append(b[:lenAt+k], b[lenAt+binary.MaxVarintLen64:]...)
@@ -354,7 +354,7 @@ func decodeSeries(p []byte) (ring.SeriesState, []byte, error) {
 	if n > uint64(len(enc))*8+1 || n > uint64(st.Options.Capacity()) {
 		return st, nil, fmt.Errorf("%d values cannot be in %d bytes or %d cells", n, len(enc), st.Options.Capacity())
 	}
-	vals, used, err := xorenc.Decode(nil, enc, int(n))
+	vals, used, err := valenc.Decode(nil, enc, int(n))
 	if err != nil {
 		return st, nil, err
 	}

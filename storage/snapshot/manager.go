@@ -3,7 +3,7 @@
 // or a rescheduled pod loses no history.
 //
 // A snapshot is one object in a versioned, checksummed binary format (see
-// format.go) holding every series' labels, grid and values (XOR-compressed,
+// format.go) holding every series' labels, grid and values (compressed as decimal deltas or XOR,
 // timestamps implicit in the grid). Manager writes one periodically and on
 // shutdown, to a local directory or S3-compatible object storage, keeps the
 // newest few, and restores the newest intact one at start-up.

@@ -1,4 +1,4 @@
-package xorenc
+package valenc
 
 import (
 	"math"
@@ -44,19 +44,65 @@ func TestRoundTrip(t *testing.T) {
 			for i := range tc.vals {
 				require.Equal(t, math.Float64bits(tc.vals[i]), math.Float64bits(got[i]), "value %d", i)
 			}
-			// Every truncation is detected (the last value may need the
-			// last byte's bits).
+			// Every truncation is detected: the last byte always holds
+			// bits of the last value.
 			for cut := 0; cut < n && len(tc.vals) > 0; cut++ {
 				_, _, err := Decode(nil, enc[1:1+cut], len(tc.vals))
-				if err == nil {
-					// Trailing zero bits of a complete final byte can
-					// make a shorter input decode; never a longer one.
-					continue
-				}
-				require.ErrorIs(t, err, ErrCorrupt)
+				require.ErrorIs(t, err, ErrCorrupt, "cut to %d of %d bytes", cut, n)
 			}
 		})
 	}
+}
+
+func TestSchemes(t *testing.T) {
+	nan := math.NaN()
+	counter := make([]float64, 2016)
+	gauge := make([]float64, 2016)
+	rng := rand.New(rand.NewPCG(5, 6))
+	c := 1e9
+	for i := range counter {
+		c += math.Round(300 + rng.NormFloat64()*20)
+		counter[i] = c
+		gauge[i] = math.Round((5+math.Sin(float64(i)/50)+rng.NormFloat64()*0.2)*100) / 100
+	}
+	counter[100], gauge[7] = nan, nan
+	full := make([]float64, 100)
+	for i := range full {
+		full[i] = rng.Float64()
+	}
+	for _, tc := range []struct {
+		name        string
+		vals        []float64
+		scheme      byte
+		maxPerPoint float64 // bytes
+	}{
+		{"counter", counter, schemeDoD, 1.3},
+		{"two decimals", gauge, schemeDelta, 1.6},
+		{"integers", []float64{1, 2, 2, 2, 3, 3, -4, 1 << 52}, schemeDelta, 3},
+		{"constant", []float64{7, 7, 7, 7, 7, 7, 7, 7, 7}, schemeDelta, 1.5},
+		{"full precision", full, schemeXOR, 9},
+		{"negative zero", []float64{0, math.Copysign(0, -1), 1}, schemeXOR, 9},
+		{"other NaN payload", []float64{1, math.Float64frombits(0x7ff0000000000002), 1}, schemeXOR, 9},
+		{"infinity", []float64{1, math.Inf(1)}, schemeXOR, 9},
+		{"beyond 2^53", []float64{1 << 60, 1<<60 + 256}, schemeXOR, 9},
+		{"all NaN", []float64{nan, nan}, schemeDelta, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			enc := Append(nil, tc.vals)
+			require.Equal(t, tc.scheme, enc[0])
+			require.LessOrEqual(t, float64(len(enc))/float64(len(tc.vals)), tc.maxPerPoint)
+			got, n, err := Decode(nil, enc, len(tc.vals))
+			require.NoError(t, err)
+			require.Equal(t, len(enc), n)
+			for i := range tc.vals {
+				require.Equal(t, math.Float64bits(tc.vals[i]), math.Float64bits(got[i]), "value %d", i)
+			}
+		})
+	}
+	_, _, err := Decode(nil, []byte{9, 0}, 1)
+	require.ErrorIs(t, err, ErrCorrupt, "unknown scheme")
+	_, _, err = Decode(nil, nil, 0)
+	require.ErrorIs(t, err, ErrCorrupt, "no scheme byte")
 }
 
 func TestCompactOnRepeats(t *testing.T) {
