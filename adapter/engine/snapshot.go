@@ -49,6 +49,22 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 	st.mu.Unlock()
 
 	// Fits are immutable: they are encoded without the series lock.
+	states := make([][]byte, len(entry.Models))
+	size := len(b) + 2*binary.MaxVarintLen64 + 24*len(pending)
+	for i, m := range entry.Models {
+		if i < len(fits) && fits[i] != nil {
+			if bm, ok := fits[i].(encoding.BinaryMarshaler); ok {
+				data, err := bm.MarshalBinary()
+				if err != nil {
+					level.Warn(e.logger).Log("msg", "Saving a fit failed", "model", m.Name(), "err", err)
+					data = nil
+				}
+				states[i] = data
+			}
+		}
+		size += 2*binary.MaxVarintLen64 + len(m.Name()) + len(states[i])
+	}
+	b = append(make([]byte, 0, size), b...)
 	b = binary.AppendUvarint(b, uint64(len(pending)))
 	for _, p := range pending {
 		for _, v := range []float64{p.Yhat, p.Lower, p.Upper} {
@@ -58,17 +74,7 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 	b = binary.AppendUvarint(b, uint64(len(entry.Models)))
 	for i, m := range entry.Models {
 		b = appendBytes(b, []byte(m.Name()))
-		var data []byte
-		if i < len(fits) && fits[i] != nil {
-			if bm, ok := fits[i].(encoding.BinaryMarshaler); ok {
-				var err error
-				if data, err = bm.MarshalBinary(); err != nil {
-					level.Warn(e.logger).Log("msg", "Saving a fit failed", "model", m.Name(), "err", err)
-					data = nil
-				}
-			}
-		}
-		b = appendBytes(b, data)
+		b = appendBytes(b, states[i])
 	}
 	return b
 }

@@ -1,70 +1,94 @@
 package valenc
 
+// bitWriter appends bits to buf, most significant first. Call finish to
+// get the bytes.
 type bitWriter struct {
-	buf   []byte
-	nfree uint8 // free bits in the last byte of buf
+	buf []byte
+	acc uint64 // pending bits, the newest in the low n bits
+	n   uint   // pending bits, < 8 between calls
 }
 
 func (w *bitWriter) writeBit(b bool) {
-	if w.nfree == 0 {
-		w.buf = append(w.buf, 0)
-		w.nfree = 8
-	}
-	w.nfree--
+	var v uint64
 	if b {
-		w.buf[len(w.buf)-1] |= 1 << w.nfree
+		v = 1
+	}
+	w.acc = w.acc<<1 | v
+	if w.n++; w.n == 8 {
+		w.buf = append(w.buf, byte(w.acc))
+		w.n = 0
 	}
 }
 
-// writeBits writes the n low bits of v, most significant first.
-func (w *bitWriter) writeBits(v uint64, n int) {
-	for n > 0 {
-		if w.nfree == 0 {
-			w.buf = append(w.buf, 0)
-			w.nfree = 8
+// writeBits writes the nbits low bits of v, most significant first.
+func (w *bitWriter) writeBits(v uint64, nbits int) {
+	for nbits > 0 {
+		k := min(nbits, 56)
+		w.acc = w.acc<<uint(k) | (v>>uint(nbits-k))&(1<<uint(k)-1)
+		w.n += uint(k)
+		nbits -= k
+		for w.n >= 8 {
+			w.n -= 8
+			w.buf = append(w.buf, byte(w.acc>>w.n))
 		}
-		k := min(n, int(w.nfree))
-		chunk := (v >> (n - k)) & (1<<k - 1)
-		w.nfree -= uint8(k)
-		w.buf[len(w.buf)-1] |= byte(chunk << w.nfree)
-		n -= k
 	}
 }
 
+// finish pads the last byte with zero bits and returns the buffer.
+func (w *bitWriter) finish() []byte {
+	if w.n > 0 {
+		w.buf = append(w.buf, byte(w.acc<<(8-w.n)))
+		w.n = 0
+	}
+	return w.buf
+}
+
+// bitReader reads what bitWriter wrote.
 type bitReader struct {
-	buf  []byte
-	pos  int   // index of the current byte
-	used uint8 // bits of buf[pos] already read
+	buf []byte
+	pos int    // next byte of buf to load
+	acc uint64 // loaded bits, the next in the high end of the low n bits
+	n   uint
+}
+
+func (r *bitReader) fill() {
+	for r.n <= 56 && r.pos < len(r.buf) {
+		r.acc = r.acc<<8 | uint64(r.buf[r.pos])
+		r.pos++
+		r.n += 8
+	}
 }
 
 func (r *bitReader) readBit() (bool, bool) {
-	v, ok := r.readBits(1)
-	return v == 1, ok
+	if r.n == 0 {
+		r.fill()
+		if r.n == 0 {
+			return false, false
+		}
+	}
+	r.n--
+	return r.acc>>r.n&1 == 1, true
 }
 
-func (r *bitReader) readBits(n int) (uint64, bool) {
+// readBits reads nbits bits (at most 64).
+func (r *bitReader) readBits(nbits int) (uint64, bool) {
 	var v uint64
-	for n > 0 {
-		if r.pos >= len(r.buf) {
-			return 0, false
+	for nbits > 0 {
+		if r.n == 0 {
+			r.fill()
+			if r.n == 0 {
+				return 0, false
+			}
 		}
-		avail := 8 - int(r.used)
-		k := min(n, avail)
-		b := uint64(r.buf[r.pos]>>(avail-k)) & (1<<k - 1)
-		v = v<<k | b
-		r.used += uint8(k)
-		if r.used == 8 {
-			r.pos++
-			r.used = 0
-		}
-		n -= k
+		k := min(uint(nbits), r.n)
+		v = v<<k | (r.acc>>(r.n-k))&(1<<k-1)
+		r.n -= k
+		nbits -= int(k)
 	}
 	return v, true
 }
 
+// bytesRead returns the bytes consumed, the last one possibly in part.
 func (r *bitReader) bytesRead() int {
-	if r.used > 0 {
-		return r.pos + 1
-	}
-	return r.pos
+	return (r.pos*8 - int(r.n) + 7) / 8
 }

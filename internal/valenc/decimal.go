@@ -99,7 +99,7 @@ func appendDecimal(dst []byte, vals []float64) ([]byte, bool) {
 			prevDelta = delta
 		}
 	}
-	return w.buf, true
+	return w.finish(), true
 }
 
 func decodeDecimal(dst []float64, src []byte, n int, dod bool) ([]float64, int, error) {

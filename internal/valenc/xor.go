@@ -45,7 +45,7 @@ func appendXOR(dst []byte, vals []float64) []byte {
 		w.writeBits(uint64(sig&63), 6)
 		w.writeBits(x>>t, int(sig))
 	}
-	return w.buf
+	return w.finish()
 }
 
 // decodeXOR decodes n values written by appendXOR from src into dst

@@ -26,11 +26,14 @@ var errTruncated = errors.New("restore seasonal naive: truncated or malformed st
 // MarshalBinary implements encoding.BinaryMarshaler: version byte; start,
 // step, length, period and the index of the last observed cell (varints);
 // the last observed value and the band half-width (8 bytes each); the kept
-// tail (length, then compressed with valenc like the ring buffers); the latest value
-// per phase (valenc); and per phase how many cells before the
-// phase's last cell its latest observation lies (varints, mostly 0).
+// tail (length, then compressed with valenc like the ring buffers); per
+// phase, how many cells before the phase's last cell its latest observation
+// lies, shifted left by one, with the low bit set when its value is not the
+// tail's cell there (uvarints, mostly 0); and those values (valenc). Most
+// latest values are in the tail and cost one byte.
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 64+len(f.tail)*2+f.period*3)
+	// Worst case: ~9 bytes per value, 10 per phase offset.
+	b := make([]byte, 0, 64+9*(len(f.tail)+f.period)+10*f.period)
 	b = append(b, stateVersion)
 	for _, v := range []int64{f.start, f.step, int64(f.n), int64(f.period), int64(f.lastAt)} {
 		b = binary.AppendVarint(b, v)
@@ -39,11 +42,26 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.halfWidth))
 	b = binary.AppendUvarint(b, uint64(len(f.tail)))
 	b = valenc.Append(b, f.tail)
-	b = valenc.Append(b, f.latest)
+	var explicit []float64
 	for p, at := range f.latestAt {
-		b = binary.AppendVarint(b, int64(f.lastPhaseCell(p)-at))
+		off := uint64(f.lastPhaseCell(p)-at) << 1
+		if v, ok := f.fromTail(at); !ok || math.Float64bits(v) != math.Float64bits(f.latest[p]) {
+			off |= 1
+			explicit = append(explicit, f.latest[p])
+		}
+		b = binary.AppendUvarint(b, off)
 	}
+	b = valenc.Append(b, explicit)
 	return b, nil
+}
+
+// fromTail returns the tail's value of cell i, if the tail holds it.
+func (f *fitted) fromTail(i int) (float64, bool) {
+	j := i - (f.n - len(f.tail))
+	if i < 0 || j < 0 || j >= len(f.tail) {
+		return 0, false
+	}
+	return f.tail[j], true
 }
 
 // lastPhaseCell returns the last cell index before n with phase p, or -1.
@@ -91,21 +109,36 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 		return nil, errTruncated
 	}
 	p = p[n:]
-	if uint64(f.period) > uint64(len(p))*8+1 {
-		return nil, errTruncated
+	if uint64(f.period) > uint64(len(p)) {
+		return nil, errTruncated // a byte per phase at least
 	}
-	if f.latest, n, err = valenc.Decode(nil, p, f.period); err != nil {
+	f.latest = make([]float64, f.period)
+	f.latestAt = make([]int, f.period)
+	var want []int // phases whose value follows
+	for i := range f.latestAt {
+		off, n := binary.Uvarint(p)
+		if n <= 0 || off>>1 > math.MaxInt32 {
+			return nil, errTruncated
+		}
+		p = p[n:]
+		f.latestAt[i] = f.lastPhaseCell(i) - int(off>>1)
+		v, ok := f.fromTail(f.latestAt[i])
+		if off&1 == 1 {
+			want = append(want, i)
+			continue
+		}
+		if !ok {
+			return nil, errTruncated // flagged as in the tail, but is not
+		}
+		f.latest[i] = v
+	}
+	vals, n, err := valenc.Decode(nil, p, len(want))
+	if err != nil {
 		return nil, errTruncated
 	}
 	p = p[n:]
-	f.latestAt = make([]int, f.period)
-	for i := range f.latestAt {
-		d, n := binary.Varint(p)
-		if n <= 0 {
-			return nil, errTruncated
-		}
-		f.latestAt[i] = f.lastPhaseCell(i) - int(d)
-		p = p[n:]
+	for k, i := range want {
+		f.latest[i] = vals[k]
 	}
 	if len(p) != 0 {
 		return nil, errTruncated
