@@ -18,20 +18,21 @@ var pow10 = [maxDecimals + 1]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 
 
 // decimals returns the fewest digits d after the point with which every
 // value but canonical NaNs is exactly float64(m)/10^d for an integer
-// |m| < 2^53, and false when there is none.
-func decimals(vals []float64) (int, bool) {
-	d := 0
-	for _, v := range vals {
-		if math.Float64bits(v) == canonicalNaN {
+// |m| < 2^53, and false when there is none. The values before index recheck
+// were found exact with fewer digits only and must be checked again at d.
+func decimals(vals []float64) (d, recheck int, ok bool) {
+	for i, v := range vals {
+		if math.Float64bits(v) == canonicalNaN || exactAt(v, d) {
 			continue
 		}
-		for !exactAt(v, d) {
-			if d++; d > maxDecimals {
-				return 0, false
+		for d++; !exactAt(v, d); d++ {
+			if d == maxDecimals {
+				return 0, 0, false
 			}
 		}
+		recheck = i
 	}
-	return d, true
+	return d, recheck, true
 }
 
 func exactAt(v float64, d int) bool {
@@ -44,60 +45,74 @@ func exactAt(v float64, d int) bool {
 // of deltas by their size, when that scheme can hold them; ok is false
 // otherwise.
 func appendDecimal(dst []byte, vals []float64) ([]byte, bool) {
-	d, ok := decimals(vals)
+	d, recheck, ok := decimals(vals)
 	if !ok {
 		return dst, false
 	}
-	// The integers; a value exact at its own digits may not be at d
-	// (rare): then give up rather than lose a bit.
-	ints := make([]int64, 0, len(vals))
-	var gaps []int
+	scale := pow10[d]
+	// Check the values found exact at fewer digits, count the gaps, and
+	// size both choices (a delta or delta of delta costs codeBits).
+	var deltaBits, dodBits, gaps, j int
+	var prev, prevDelta int64
 	for i, v := range vals {
 		if math.Float64bits(v) == canonicalNaN {
-			gaps = append(gaps, i)
+			gaps++
 			continue
 		}
-		if !exactAt(v, d) {
-			return dst, false
+		if i < recheck && !exactAt(v, d) {
+			return dst, false // rare: exact at its own digits, not at d
 		}
-		ints = append(ints, int64(math.Round(v*pow10[d])))
-	}
-	// Bits of each choice; a delta or delta of delta costs codeBits.
-	var deltaBits, dodBits int
-	for i := 1; i < len(ints); i++ {
-		delta := ints[i] - ints[i-1]
-		deltaBits += codeBits(zigzag(delta))
-		if i == 1 {
-			dodBits += codeBits(zigzag(delta))
-		} else {
-			dodBits += codeBits(zigzag(delta - (ints[i-1] - ints[i-2])))
+		m := int64(math.Round(v * scale))
+		if j > 0 {
+			delta := m - prev
+			deltaBits += codeBits(zigzag(delta))
+			if j == 1 {
+				dodBits += codeBits(zigzag(delta))
+			} else {
+				dodBits += codeBits(zigzag(delta - prevDelta))
+			}
+			prevDelta = delta
 		}
+		prev = m
+		j++
 	}
 	scheme := byte(schemeDelta)
 	if dodBits < deltaBits {
 		scheme = schemeDoD
 	}
 	dst = append(dst, scheme, byte(d))
-	dst = binary.AppendUvarint(dst, uint64(len(gaps)))
-	prev := -1
-	for _, g := range gaps {
-		dst = binary.AppendUvarint(dst, uint64(g-prev-1))
-		prev = g
+	dst = binary.AppendUvarint(dst, uint64(gaps))
+	last := -1
+	for i, v := range vals {
+		if gaps == 0 {
+			break
+		}
+		if math.Float64bits(v) == canonicalNaN {
+			dst = binary.AppendUvarint(dst, uint64(i-last-1))
+			last = i
+			gaps--
+		}
 	}
 	w := bitWriter{buf: dst}
-	var prevDelta int64
-	for i, m := range ints {
+	j = 0
+	for _, v := range vals {
+		if math.Float64bits(v) == canonicalNaN {
+			continue
+		}
+		m := int64(math.Round(v * scale))
 		switch {
-		case i == 0:
+		case j == 0:
 			w.writeBits(zigzag(m), 64)
-		case scheme == schemeDelta || i == 1:
-			prevDelta = m - ints[i-1]
+		case scheme == schemeDelta || j == 1:
+			prevDelta = m - prev
 			writeCode(&w, zigzag(prevDelta))
 		default:
-			delta := m - ints[i-1]
+			delta := m - prev
 			writeCode(&w, zigzag(delta-prevDelta))
 			prevDelta = delta
 		}
+		prev = m
+		j++
 	}
 	return w.finish(), true
 }
@@ -171,32 +186,48 @@ func unzigzag(z uint64) int64 { return int64(z>>1) ^ -int64(z&1) }
 // in the bucket's bits. A repeat (0) costs one bit.
 var codeWidths = [...]int{0, 4, 8, 13, 20, 32, 64}
 
-func codeBits(z uint64) int {
-	w := bits.Len64(z)
-	for b, width := range codeWidths {
-		if w <= width {
-			return prefixBits(b) + width
+// codeBucket[l] is the bucket of a value of bit length l.
+var codeBucket = func() (t [65]uint8) {
+	b := 0
+	for l := range t {
+		for l > codeWidths[b] {
+			b++
 		}
+		t[l] = uint8(b)
 	}
-	panic("unreachable")
-}
+	return t
+}()
 
+// prefixBits returns the length of bucket b's prefix.
 func prefixBits(b int) int { return min(b+1, len(codeWidths)-1) }
 
-func writeCode(w *bitWriter, z uint64) {
-	l := bits.Len64(z)
-	for b, width := range codeWidths {
-		if l <= width {
-			for range b {
-				w.writeBit(true)
-			}
-			if b < len(codeWidths)-1 {
-				w.writeBit(false)
-			}
-			w.writeBits(z, width)
-			return
-		}
+// prefix returns bucket b's prefix: b ones, then a zero but for the last.
+func prefix(b int) uint64 {
+	ones := uint64(1)<<uint(b) - 1
+	if b < len(codeWidths)-1 {
+		return ones << 1
 	}
+	return ones
+}
+
+func codeBits(z uint64) int {
+	b := int(codeBucket[bits.Len64(z)])
+	return prefixBits(b) + codeWidths[b]
+}
+
+func writeCode(w *bitWriter, z uint64) {
+	if z == 0 {
+		w.writeBit(false)
+		return
+	}
+	b := int(codeBucket[bits.Len64(z)])
+	width := codeWidths[b]
+	if pb := prefixBits(b); pb+width <= 64 {
+		w.writeBits(prefix(b)<<uint(width)|z, pb+width)
+		return
+	}
+	w.writeBits(prefix(b), prefixBits(b))
+	w.writeBits(z, width)
 }
 
 func readCode(r *bitReader) (uint64, bool) {
