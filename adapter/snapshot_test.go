@@ -117,4 +117,3 @@ storage: {s3: {bucket: tp, endpoint: "http://127.0.0.1:1", force_path_style: tru
 		require.Equal(t, 1.0, failures)
 	})
 }
-
