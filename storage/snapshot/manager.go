@@ -31,6 +31,10 @@ import (
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
+// maxLoggedFailures is how many series failing to restore are logged one
+// by one.
+const maxLoggedFailures = 10
+
 // DefaultKeep is how many snapshots are kept when Options.Keep is 0.
 const DefaultKeep = 2
 
@@ -318,6 +322,12 @@ func (m *Manager) apply(ctx context.Context, name string) (Info, error) {
 		return info, err
 	}
 	info.Created = r.Created()
+	failed := 0
+	defer func() {
+		if failed > maxLoggedFailures {
+			level.Warn(m.logger).Log("msg", "More series failed to restore", "count", failed-maxLoggedFailures)
+		}
+	}()
 	for {
 		st, extra, err := r.Next(true)
 		if err == io.EOF {
@@ -329,7 +339,11 @@ func (m *Manager) apply(ctx context.Context, name string) (Info, error) {
 		kept, err := m.hooks.Restore(st, extra)
 		switch {
 		case err != nil:
-			level.Warn(m.logger).Log("msg", "Restoring series failed", "series", st.Labels.String(), "err", err)
+			// A few examples, not one line per series (e.g. when
+			// max_series was lowered).
+			if failed++; failed <= maxLoggedFailures {
+				level.Warn(m.logger).Log("msg", "Restoring series failed", "series", st.Labels.String(), "err", err)
+			}
 			info.Dropped++
 		case kept:
 			info.Series++
