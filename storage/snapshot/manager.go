@@ -77,7 +77,9 @@ type Manager struct {
 	opts    Options
 	metrics *metrics
 
-	mu       sync.Mutex // serializes snapshots and restores; guards below
+	runMu sync.Mutex // serializes snapshots and restores
+
+	mu       sync.Mutex // guards below; never held during I/O
 	backend  Backend
 	interval time.Duration
 	changed  chan struct{} // closed and replaced when the interval or backend changes
@@ -119,6 +121,12 @@ func (m *Manager) SetBackend(b Backend, interval time.Duration) {
 	m.backend, m.interval = b, interval
 	close(m.changed)
 	m.changed = make(chan struct{})
+}
+
+func (m *Manager) currentBackend() Backend {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.backend
 }
 
 func (m *Manager) settings() (time.Duration, <-chan struct{}) {
@@ -170,29 +178,30 @@ func (m *Manager) Run(ctx context.Context) error {
 // lock: the snapshot holds, for every series, at least everything appended
 // before Snapshot was called.
 func (m *Manager) Snapshot(ctx context.Context) (Info, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.backend == nil {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	b := m.currentBackend()
+	if b == nil {
 		return Info{}, errors.New("snapshot: no backend configured")
 	}
-	info, err := m.write(ctx)
+	info, err := m.write(ctx, b)
 	if err != nil {
 		m.metrics.failures.Inc()
-		return info, fmt.Errorf("snapshot to %s: %w", m.backend, err)
+		return info, fmt.Errorf("snapshot to %s: %w", b, err)
 	}
 	m.metrics.lastSuccess.Set(float64(info.Created.UnixMilli()) / 1000)
 	m.metrics.lastBytes.Set(float64(info.Bytes))
 	m.metrics.lastSeries.Set(float64(info.Series))
 	m.metrics.duration.Observe(info.Took.Seconds())
-	m.prune(ctx)
+	m.prune(ctx, b)
 	return info, nil
 }
 
-func (m *Manager) write(ctx context.Context) (Info, error) {
+func (m *Manager) write(ctx context.Context, b Backend) (Info, error) {
 	start := time.Now()
 	info := Info{Created: m.opts.Now()}
 	info.Name = snapshotName(info.Created)
-	up, err := m.backend.Create(ctx, info.Name)
+	up, err := b.Create(ctx, info.Name)
 	if err != nil {
 		return info, err
 	}
@@ -237,14 +246,14 @@ func (m *Manager) write(ctx context.Context) (Info, error) {
 }
 
 // prune deletes all but the newest Keep snapshots.
-func (m *Manager) prune(ctx context.Context) {
-	names, err := m.backend.List(ctx)
+func (m *Manager) prune(ctx context.Context, b Backend) {
+	names, err := b.List(ctx)
 	if err != nil {
 		level.Warn(m.logger).Log("msg", "Listing snapshots to prune failed", "err", err)
 		return
 	}
 	for _, name := range newestFirst(names)[min(m.opts.Keep, len(names)):] {
-		if err := m.backend.Delete(ctx, name); err != nil {
+		if err := b.Delete(ctx, name); err != nil {
 			level.Warn(m.logger).Log("msg", "Deleting old snapshot failed", "name", name, "err", err)
 		}
 	}
@@ -257,41 +266,42 @@ func (m *Manager) prune(ctx context.Context) {
 // a zero Info when there is no snapshot, and an error only when reading
 // fails after the check passed or when every snapshot was refused.
 func (m *Manager) Restore(ctx context.Context) (Info, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.backend == nil {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	b := m.currentBackend()
+	if b == nil {
 		return Info{}, errors.New("restore snapshot: no backend configured")
 	}
 	start := time.Now()
-	names, err := m.backend.List(ctx)
+	names, err := b.List(ctx)
 	if err != nil {
-		return Info{}, fmt.Errorf("restore snapshot from %s: %w", m.backend, err)
+		return Info{}, fmt.Errorf("restore snapshot from %s: %w", b, err)
 	}
 	var errs []error
 	for _, name := range newestFirst(names) {
-		if err := m.verify(ctx, name); err != nil {
+		if err := m.verify(ctx, b, name); err != nil {
 			level.Warn(m.logger).Log("msg", "Skipping unusable snapshot", "name", name, "err", err)
 			errs = append(errs, err)
 			continue
 		}
-		info, err := m.apply(ctx, name)
+		info, err := m.apply(ctx, b, name)
 		info.Took = time.Since(start)
 		m.metrics.restoreDuration.Set(info.Took.Seconds())
 		m.metrics.restoredSeries.Set(float64(info.Series))
 		if err != nil {
-			return info, fmt.Errorf("restore snapshot %s from %s: %w", name, m.backend, err)
+			return info, fmt.Errorf("restore snapshot %s from %s: %w", name, b, err)
 		}
 		return info, nil
 	}
 	if len(errs) > 0 {
-		return Info{}, fmt.Errorf("restore snapshot from %s: no usable snapshot: %w", m.backend, errors.Join(errs...))
+		return Info{}, fmt.Errorf("restore snapshot from %s: no usable snapshot: %w", b, errors.Join(errs...))
 	}
 	return Info{}, nil
 }
 
 // verify reads the snapshot name through, checking framing and checksums.
-func (m *Manager) verify(ctx context.Context, name string) error {
-	rc, err := m.backend.Open(ctx, name)
+func (m *Manager) verify(ctx context.Context, b Backend, name string) error {
+	rc, err := b.Open(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -309,9 +319,9 @@ func (m *Manager) verify(ctx context.Context, name string) error {
 	}
 }
 
-func (m *Manager) apply(ctx context.Context, name string) (Info, error) {
+func (m *Manager) apply(ctx context.Context, b Backend, name string) (Info, error) {
 	info := Info{Name: name}
-	rc, err := m.backend.Open(ctx, name)
+	rc, err := b.Open(ctx, name)
 	if err != nil {
 		return info, err
 	}
