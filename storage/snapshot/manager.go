@@ -82,7 +82,11 @@ type Manager struct {
 	mu       sync.Mutex // guards below; never held during I/O
 	backend  Backend
 	interval time.Duration
-	changed  chan struct{} // closed and replaced when the interval or backend changes
+	// noPrune is set when a restore failed: the snapshots it could not
+	// read are kept rather than replaced by ones of a store that lacks
+	// their history (e.g. S3 briefly unreachable at start).
+	noPrune bool
+	changed chan struct{} // closed and replaced when the interval or backend changes
 }
 
 // NewManager returns a manager of store's snapshots. It does nothing until
@@ -247,6 +251,12 @@ func (m *Manager) write(ctx context.Context, b Backend) (Info, error) {
 
 // prune deletes all but the newest Keep snapshots.
 func (m *Manager) prune(ctx context.Context, b Backend) {
+	m.mu.Lock()
+	skip := m.noPrune
+	m.mu.Unlock()
+	if skip {
+		return
+	}
 	names, err := b.List(ctx)
 	if err != nil {
 		level.Warn(m.logger).Log("msg", "Listing snapshots to prune failed", "err", err)
@@ -264,7 +274,9 @@ func (m *Manager) prune(ctx context.Context, b Backend) {
 // version this build does not read is logged and skipped for the next
 // older one; each is checked whole before any of it is applied. It returns
 // a zero Info when there is no snapshot, and an error only when reading
-// fails after the check passed or when every snapshot was refused.
+// fails after the check passed or when every snapshot was refused. After an
+// error, old snapshots are no longer deleted, so that history a restore
+// could not read is not replaced by snapshots without it.
 func (m *Manager) Restore(ctx context.Context) (Info, error) {
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
@@ -272,6 +284,16 @@ func (m *Manager) Restore(ctx context.Context) (Info, error) {
 	if b == nil {
 		return Info{}, errors.New("restore snapshot: no backend configured")
 	}
+	info, err := m.restore(ctx, b)
+	if err != nil {
+		m.mu.Lock()
+		m.noPrune = true
+		m.mu.Unlock()
+	}
+	return info, err
+}
+
+func (m *Manager) restore(ctx context.Context, b Backend) (Info, error) {
 	start := time.Now()
 	names, err := b.List(ctx)
 	if err != nil {

@@ -240,10 +240,20 @@ func TestRestoreSkipsDamaged(t *testing.T) {
 		t.Run("all damaged", func(t *testing.T) {
 			b.rewrite(t, oldInfo.Name, func(d []byte) []byte { return d[:10] })
 			dst := ring.NewStore(0, nil)
-			_, err := newTestManager(t, dst, b, nil).Restore(ctx)
+			m := NewManager(nil, nil, dst, Hooks{}, Options{Keep: 1})
+			m.SetBackend(b, 0)
+			_, err := m.Restore(ctx)
 			require.ErrorIs(t, err, ErrCorrupt)
 			require.ErrorContains(t, err, "no usable snapshot")
 			require.Equal(t, 0, dst.Len())
+			// What could not be read is kept, not pruned by new snapshots.
+			for range 2 {
+				_, err = m.Snapshot(ctx)
+				require.NoError(t, err)
+			}
+			names, err := b.List(ctx)
+			require.NoError(t, err)
+			require.Subset(t, names, []string{oldInfo.Name, newInfo.Name})
 		})
 	})
 }
