@@ -73,6 +73,8 @@ fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzDecodeStreamedFrame -fuzztime=$(FUZZTIME) ./adapter/remoteread/
 	$(GO) test -run=NONE -fuzz=FuzzDecodeSamples -fuzztime=$(FUZZTIME) ./adapter/remoteread/
 	$(GO) test -run=NONE -fuzz=FuzzDecodeReadRequest -fuzztime=$(FUZZTIME) ./adapter/remoteread/
+	$(GO) test -run=NONE -fuzz=FuzzReader -fuzztime=$(FUZZTIME) ./storage/snapshot/
+	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/valenc/
 
 M4_HOURLY ?= $(CURDIR)/../shared/datasets/m4-hourly/Hourly-train.csv
 

@@ -24,6 +24,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/shard"
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
+	"github.com/train-prometheus/train-prometheus/storage/snapshot"
 )
 
 // Options are the adapter's settings that come from flags, not from the
@@ -38,6 +39,9 @@ type Options struct {
 	Now func() time.Time
 	// Shard is this replica's share of the series; the zero value owns all.
 	Shard shard.Shard
+	// StoragePath is the directory of local snapshots; empty disables
+	// them unless storage.s3 is configured.
+	StoragePath string
 }
 
 // Adapter wires the parts together.
@@ -51,6 +55,12 @@ type Adapter struct {
 	// Remote read: the backfill client and the forecast server.
 	backfill *remoteread.Backfiller
 	read     *remoteread.Server
+
+	snapshots      *snapshot.Manager
+	storageMu      sync.Mutex // guards the storage fields below
+	storageCfg     config.StorageConfig
+	storageApplied bool
+	snapshotsOn    bool
 
 	cfg   atomic.Pointer[config.Config]
 	ready atomic.Bool
@@ -83,6 +93,8 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	}
 	a.backfill = remoteread.NewBackfiller(logger, reg, a.store, backfillEngine, remoteread.BackfillOptions{Now: opts.Now, UserAgent: opts.UserAgent})
 	a.read = remoteread.NewServer(logger, reg, a.store, a.engine, opts.Now)
+	a.snapshots = snapshot.NewManager(logger, reg, a.store,
+		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: a.engine.RestoreSeries}, snapshot.Options{Now: opts.Now})
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{
@@ -119,6 +131,7 @@ func (a *Adapter) ApplyConfig(cfg *config.Config) error {
 		{"remote_write", func(c *config.Config) error { return a.queues.ApplyConfig(c.RemoteWrite) }},
 		{"remote_read", a.backfill.ApplyConfig},
 		{"remote_read_server", a.read.ApplyConfig},
+		{"storage", a.applyStorage},
 	}
 	var errs []error
 	for _, ap := range appliers {

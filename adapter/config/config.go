@@ -30,6 +30,7 @@ type Config struct {
 	RemoteWrite []*RemoteWriteConfig `yaml:"remote_write,omitempty"`
 	Limits      LimitsConfig         `yaml:"limits,omitempty"`
 	Output      OutputConfig         `yaml:"output,omitempty"`
+	Storage     StorageConfig        `yaml:"storage,omitempty"`
 
 	RemoteRead       []*RemoteReadConfig    `yaml:"remote_read,omitempty"`
 	RemoteReadServer RemoteReadServerConfig `yaml:"remote_read_server,omitempty"`
@@ -40,9 +41,10 @@ type Config struct {
 
 // DefaultConfig is the configuration used for sections a file leaves out.
 var DefaultConfig = Config{
-	Global: DefaultGlobalConfig,
-	Limits: DefaultLimitsConfig,
-	Output: DefaultOutputConfig,
+	Global:  DefaultGlobalConfig,
+	Limits:  DefaultLimitsConfig,
+	Output:  DefaultOutputConfig,
+	Storage: DefaultStorageConfig,
 
 	RemoteReadServer: DefaultRemoteReadServerConfig,
 }
@@ -69,6 +71,9 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	}
 	if empty["output"] {
 		c.Output = DefaultOutputConfig
+	}
+	if empty["storage"] {
+		c.Storage = DefaultStorageConfig
 	}
 	return nil
 }
@@ -163,6 +168,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Output.Validate(); err != nil {
 		return fmt.Errorf("output: %w", err)
+	}
+	if err := c.Storage.Validate(); err != nil {
+		return fmt.Errorf("storage: %w", err)
 	}
 	names := map[string]struct{}{}
 	for i, f := range c.Forecasts {

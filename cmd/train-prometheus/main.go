@@ -165,9 +165,10 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 		level.Info(logger).Log("msg", "Keeping only this replica's shard of the series", "shard", sh.String())
 	}
 	a := adapter.New(logger, reg, adapter.Options{
-		LoadConfig: func() (*config.Config, error) { return loadConfig(f.configFile) },
-		UserAgent:  appName + "/" + version.Version,
-		Shard:      sh,
+		LoadConfig:  func() (*config.Config, error) { return loadConfig(f.configFile) },
+		UserAgent:   appName + "/" + version.Version,
+		StoragePath: f.storagePath,
+		Shard:       sh,
 	})
 	// The first load goes through Reload too, so that the reload gauges
 	// describe it.
@@ -175,6 +176,8 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 		return fmt.Errorf("load configuration %s: %w", configName(f.configFile), err)
 	}
 	defer a.Stop()
+	// Restore before the listener starts: nothing is ready before it.
+	a.Restore(ctx)
 
 	var g run.Group
 	{
@@ -215,6 +218,12 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 		g.Add(func() error { return a.Run(ctx) }, func(error) { cancel() })
 	}
 	{
+		// Periodic snapshots; the last one is written below, after the
+		// receiver and the engine have stopped.
+		ctx, cancel := context.WithCancel(ctx)
+		g.Add(func() error { return a.RunSnapshots(ctx) }, func(error) { cancel() })
+	}
+	{
 		// HTTP.
 		srv := &http.Server{Handler: a.Handler(reg), ReadHeaderTimeout: 30 * time.Second}
 		g.Add(func() error {
@@ -228,7 +237,11 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 			_ = srv.Shutdown(ctx)
 		})
 	}
-	return g.Run()
+	err = g.Run()
+	if serr := a.Snapshot(context.Background()); serr != nil {
+		level.Error(logger).Log("msg", "Final snapshot failed", "err", serr)
+	}
+	return err
 }
 
 // newShard builds the replica's shard from the flags and the hostname.

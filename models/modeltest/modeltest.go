@@ -9,6 +9,8 @@
 package modeltest
 
 import (
+	"bytes"
+	"encoding"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -112,6 +114,10 @@ func Conformance(t *testing.T, newModel func(models.Options) models.Model) {
 		}
 	})
 
+	t.Run("state round trip", func(t *testing.T) {
+		stateRoundTrip(t, newModel, seasonal)
+	})
+
 	t.Run("counter reset", func(t *testing.T) {
 		// A counter that grows and is reset to zero half way.
 		vals := make([]float64, 24*7)
@@ -123,6 +129,77 @@ func Conformance(t *testing.T, newModel func(models.Options) models.Model) {
 			require.True(t, finite(p), "%+v", p)
 		}
 	})
+}
+
+// stateRoundTrip checks models.Restorer: a restored fit predicts exactly
+// what the saved one did, and damaged state is refused with an error, never
+// a panic or a fit that silently differs.
+func stateRoundTrip(t *testing.T, newModel func(models.Options) models.Model, seasonal models.Series) {
+	m := newModel(models.Options{IntervalWidth: 0.8})
+	r, ok := m.(models.Restorer)
+	require.True(t, ok, "%s does not implement models.Restorer", m.Name())
+	gappy := seasonal
+	gappy.Values = append([]float64(nil), seasonal.Values...)
+	for i := 5; i < len(gappy.Values); i += 7 {
+		gappy.Values[i] = math.NaN()
+	}
+	for _, s := range []models.Series{seasonal, gappy} {
+		f := fit(t, m, s)
+		bm, ok := f.(encoding.BinaryMarshaler)
+		require.True(t, ok, "the fit of %s does not implement encoding.BinaryMarshaler", m.Name())
+		data, err := bm.MarshalBinary()
+		require.NoError(t, err)
+		require.NotEmpty(t, data)
+
+		// A model built from other options restores the saved fit as it was.
+		restored, err := newModel(models.Options{}).(models.Restorer).Restore(bytes.Clone(data))
+		require.NoError(t, err)
+		for _, ts := range []int64{s.Start, s.Time(len(s.Values) / 2), s.End() - s.Step} {
+			requirePointsEqual(t, f.Predict(ts), restored.Predict(ts))
+		}
+		for h, p := range future(f, s) {
+			requirePointsEqual(t, p, restored.Predict(s.End()+int64(h)*s.Step))
+		}
+		again, err := restored.(encoding.BinaryMarshaler).MarshalBinary()
+		require.NoError(t, err)
+		require.Equal(t, data, again, "restored state saves the same")
+		// A restored fit is a valid warm start.
+		_, err = m.Fit(s, restored)
+		require.NoError(t, err)
+
+		for cut := range len(data) {
+			f, err := r.Restore(bytes.Clone(data[:cut]))
+			require.Error(t, err, "state truncated to %d of %d bytes", cut, len(data))
+			require.Nil(t, f)
+		}
+		for _, v := range []byte{0, data[0] + 1, 0xff} {
+			bad := bytes.Clone(data)
+			bad[0] = v
+			_, err := r.Restore(bad)
+			require.ErrorIs(t, err, models.ErrUnknownFormat, "version byte %d", v)
+		}
+		_, err = r.Restore(append(bytes.Clone(data), 0))
+		require.Error(t, err, "trailing byte")
+		// Random damage gives an error or a fit; Predict must not panic.
+		rng := rand.New(rand.NewPCG(uint64(len(data)), 9))
+		for range 200 {
+			bad := bytes.Clone(data)
+			for range 1 + rng.IntN(3) {
+				bad[1+rng.IntN(len(bad)-1)] ^= byte(1 << rng.IntN(8))
+			}
+			if f, err := r.Restore(bad); err == nil {
+				future(f, s)
+				f.Predict(s.Start)
+			}
+		}
+	}
+}
+
+func requirePointsEqual(t *testing.T, want, got models.Point) {
+	t.Helper()
+	for _, p := range [][2]float64{{want.Yhat, got.Yhat}, {want.Lower, got.Lower}, {want.Upper, got.Upper}} {
+		require.Equal(t, math.Float64bits(p[0]), math.Float64bits(p[1]), "want %+v, got %+v", want, got)
+	}
 }
 
 // BenchmarkFit measures fits of a noisy daily pattern over seven days at

@@ -1,0 +1,270 @@
+package engine
+
+import (
+	"encoding"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/go-kit/log/level"
+
+	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
+)
+
+// stateVersion is the first byte of a series' saved engine state.
+const stateVersion = 1
+
+// SnapshotState returns what the engine keeps about ser, encoded to be
+// saved next to its buffer in a snapshot (see RestoreSeries): the fits (model
+// name and state), the training end, the pending forecast and the newest
+// output timestamps. It returns nil when the engine has nothing for ser.
+func (e *Engine) SnapshotState(ser *ring.Series) []byte {
+	e.mu.RLock()
+	st := e.states[ser.Ref()]
+	e.mu.RUnlock()
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	entry := st.entry
+	fits := append([]models.Fitted(nil), st.fits...)
+	pending := append([]models.Point(nil), st.pending...)
+	b := []byte{stateVersion}
+	b = binary.AppendVarint(b, entry.Step)
+	b = binary.AppendVarint(b, int64(entry.Period))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(entry.cfg.IntervalWidth))
+	var flags byte
+	if st.fitted {
+		flags |= 1
+	}
+	if st.stale {
+		flags |= 2
+	}
+	b = append(b, flags)
+	for _, v := range []int64{st.trainEnd, st.pendingT, st.lastForecastT, st.lastScoreT, st.nextFit} {
+		b = binary.AppendVarint(b, v)
+	}
+	st.mu.Unlock()
+
+	// Fits are immutable: they are encoded without the series lock.
+	states := make([][]byte, len(entry.Models))
+	size := len(b) + 2*binary.MaxVarintLen64 + 24*len(pending)
+	for i, m := range entry.Models {
+		if i < len(fits) && fits[i] != nil {
+			if bm, ok := fits[i].(encoding.BinaryMarshaler); ok {
+				data, err := bm.MarshalBinary()
+				if err != nil {
+					level.Warn(e.logger).Log("msg", "Saving a fit failed", "model", m.Name(), "err", err)
+					data = nil
+				}
+				states[i] = data
+			}
+		}
+		size += 2*binary.MaxVarintLen64 + len(m.Name()) + len(states[i])
+	}
+	b = append(make([]byte, 0, size), b...)
+	b = binary.AppendUvarint(b, uint64(len(pending)))
+	for _, p := range pending {
+		for _, v := range []float64{p.Yhat, p.Lower, p.Upper} {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(entry.Models)))
+	for i, m := range entry.Models {
+		b = appendBytes(b, []byte(m.Name()))
+		b = appendBytes(b, states[i])
+	}
+	return b
+}
+
+// savedState is a decoded SnapshotState.
+type savedState struct {
+	step, period                                  int64
+	width                                         float64
+	fitted, stale                                 bool
+	trainEnd, pendingT, lastForecastT, lastScoreT int64
+	nextFit                                       int64
+	pending                                       []models.Point
+	names                                         []string
+	fits                                          [][]byte
+}
+
+var errBadState = errors.New("malformed engine state")
+
+func decodeState(b []byte) (*savedState, error) {
+	if len(b) == 0 || b[0] != stateVersion {
+		return nil, fmt.Errorf("engine state version %v: %w", b[:min(1, len(b))], models.ErrUnknownFormat)
+	}
+	d := stateDecoder{b: b[1:]}
+	s := &savedState{step: d.varint(), period: d.varint(), width: d.float()}
+	flags := d.byte()
+	s.fitted, s.stale = flags&1 != 0, flags&2 != 0
+	s.trainEnd, s.pendingT, s.lastForecastT, s.lastScoreT = d.varint(), d.varint(), d.varint(), d.varint()
+	s.nextFit = d.varint()
+	np := d.uvarint()
+	if np > uint64(len(d.b))/24 {
+		return nil, errBadState
+	}
+	for range np {
+		s.pending = append(s.pending, models.Point{Yhat: d.float(), Lower: d.float(), Upper: d.float()})
+	}
+	nm := d.uvarint()
+	if nm > uint64(len(d.b)) {
+		return nil, errBadState
+	}
+	for range nm {
+		s.names = append(s.names, string(d.bytes()))
+		s.fits = append(s.fits, d.bytes())
+	}
+	if d.bad || len(d.b) != 0 {
+		return nil, errBadState
+	}
+	return s, nil
+}
+
+// RestoreSeries recreates a series saved in a snapshot, with the engine
+// state SnapshotState saved for it, under the configuration in force. It
+// reports whether the series was kept: a series no entry selects any more
+// is dropped, and so is one whose entry changed step, window or aggregation
+// (it restarts empty with its next sample, as after a reload). Fits are
+// restored when the entry still fits the same models on the same grid, so
+// that the series forecasts at once and warm-starts its next fit; the
+// newest output timestamps are restored in any case, so that no output
+// sample is written twice or out of order. The next fit is when it was
+// scheduled, or at the series' next slot if that time has passed.
+//
+// Call it before the receiver accepts samples: a series already present is
+// refused.
+func (e *Engine) RestoreSeries(rs ring.SeriesState, blob []byte) (bool, error) {
+	snap := e.snap.Load()
+	entry := snap.route(rs.Labels)
+	if entry == nil || snap.namer.isOutput(rs.Labels) || !sameGrid(rs.Options, entry.Ring) {
+		return false, nil
+	}
+	rs.Options = entry.Ring
+	ser, err := e.store.Restore(rs)
+	if err != nil {
+		return false, err
+	}
+	st := newState(ser, entry)
+	if len(blob) > 0 {
+		saved, err := decodeState(blob)
+		if err != nil {
+			level.Warn(e.logger).Log("msg", "Ignoring saved engine state", "series", rs.Labels.String(), "err", err)
+		} else {
+			e.restoreState(st, saved)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.states[ser.Ref()]; !ok {
+		e.states[ser.Ref()] = st
+		e.listValid = false
+	}
+	return true, nil
+}
+
+// restoreState applies saved to the new state st, which nothing else sees
+// yet.
+func (e *Engine) restoreState(st *state, saved *savedState) {
+	entry := st.entry
+	st.lastForecastT, st.lastScoreT, st.stale = saved.lastForecastT, saved.lastScoreT, saved.stale
+	if !saved.fitted || saved.step != entry.Step || saved.period != int64(entry.Period) ||
+		saved.width != entry.cfg.IntervalWidth || len(saved.names) != len(entry.Models) {
+		return
+	}
+	fits := make([]models.Fitted, len(entry.Models))
+	ok := false
+	for i, m := range entry.Models {
+		if saved.names[i] != m.Name() {
+			return // other models: refit
+		}
+		r, isRestorer := m.(models.Restorer)
+		if !isRestorer || len(saved.fits[i]) == 0 {
+			continue
+		}
+		f, err := r.Restore(saved.fits[i])
+		if err != nil {
+			level.Warn(e.logger).Log("msg", "Ignoring saved fit", "series", st.ser.Labels().String(), "model", m.Name(), "err", err)
+			continue
+		}
+		fits[i], ok = f, true
+	}
+	if !ok {
+		return
+	}
+	st.fits, st.fitted, st.trainEnd = fits, true, saved.trainEnd
+	if len(saved.pending) == len(fits) {
+		st.pending, st.pendingT = saved.pending, saved.pendingT
+	}
+	// The saved schedule, unless the slot passed while the process was
+	// down: then the next slot, so that a restart does not refit
+	// everything at once.
+	st.nextFit = saved.nextFit
+	if now := e.opts.Now().UnixMilli(); st.nextFit < now {
+		st.nextFit = nextPhaseTime(now, entry.RetrainInterval, st.phase)
+	}
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+type stateDecoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *stateDecoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *stateDecoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *stateDecoder) float() float64 {
+	if len(d.b) < 8 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *stateDecoder) byte() byte {
+	if len(d.b) < 1 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *stateDecoder) bytes() []byte {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.bad, d.b = true, nil
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}

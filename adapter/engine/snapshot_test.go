@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
+)
+
+// saved is one series as a snapshot holds it.
+type saved struct {
+	rs   ring.SeriesState
+	blob []byte
+}
+
+func saveAll(f *fixture) []saved {
+	var out []saved
+	f.store.Range(func(ser *ring.Series) bool {
+		out = append(out, saved{ser.Export(nil), f.eng.SnapshotState(ser)})
+		return true
+	})
+	return out
+}
+
+// restoreInto builds a new engine with cfgYAML whose clock reads now, and
+// restores everything in snap into it.
+func restoreInto(t *testing.T, cfgYAML string, snap []saved, now int64) (*fixture, int) {
+	t.Helper()
+	f := &fixture{t: t, store: ring.NewStore(100, nil), sink: &recorder{}, reg: prometheus.NewPedanticRegistry()}
+	f.eng = New(nil, f.reg, f.store, f.sink, Options{Workers: 2, Now: func() time.Time { return at(now) }})
+	require.NoError(t, f.eng.ApplyConfig(mustLoad(t, cfgYAML)))
+	kept := 0
+	for _, s := range snap {
+		ok, err := f.eng.RestoreSeries(s.rs, s.blob)
+		require.NoError(t, err)
+		if ok {
+			kept++
+		}
+	}
+	return f, kept
+}
+
+// TestSnapshotRestoreContinues saves an engine after it fitted and
+// forecast, restores it into a new engine, and checks that the new one
+// forecasts at once without refitting, writes nothing twice, and from then
+// on writes exactly what the original writes.
+func TestSnapshotRestoreContinues(t *testing.T) {
+	a := newFixture(t, testConfig)
+	ctx := context.Background()
+	in := []labels.Labels{
+		labels.FromStrings("__name__", "sine", "job", "app", "model", "sensor"),
+		labels.FromStrings("__name__", "sine", "job", "app", "model", "sensor", "replica", "b"),
+	}
+	now := t0 + 3*time.Hour.Milliseconds()
+	for _, l := range in {
+		a.feed(l, t0, now, sine)
+	}
+	require.Equal(t, 2, a.eng.RetrainDue(ctx, at(now)))
+	evalAt := now + 20000
+	require.Positive(t, a.eng.Evaluate(at(evalAt)))
+	a.sink.take()
+
+	snap := saveAll(a)
+	b, kept := restoreInto(t, testConfig, snap, evalAt+1000)
+	require.Equal(t, 2, kept)
+	require.Zero(t, b.eng.RetrainDue(ctx, at(evalAt+1000)), "restored fits are not refitted at once")
+	require.Zero(t, b.eng.Evaluate(at(evalAt+2000)), "the step already forecast is not written again")
+
+	// The next steps: the same samples arrive at both; both write the same.
+	for step := int64(1); step <= 3; step++ {
+		next := now + step*time.Minute.Milliseconds()
+		for _, l := range in {
+			a.feed(l, next-time.Minute.Milliseconds(), next, sine)
+			b.feed(l, next-time.Minute.Milliseconds(), next, sine)
+		}
+		require.Zero(t, a.eng.RetrainDue(ctx, at(next)))
+		require.Zero(t, b.eng.RetrainDue(ctx, at(next)))
+		na, nb := a.eng.Evaluate(at(next+20000)), b.eng.Evaluate(at(next+20000))
+		require.Positive(t, na)
+		require.Equal(t, na, nb)
+		outA, outB := a.sink.take(), b.sink.take()
+		require.Equal(t, samplesKey(outA), samplesKey(outB), "step %d", step)
+		forecasts := 0
+		for _, x := range outA {
+			if x.Labels.Get(labels.MetricName) == "sine_forecast" {
+				require.Equal(t, next, x.T)
+				forecasts++
+			}
+		}
+		require.Equal(t, 2*2*2*3, forecasts, "two series, two models, two horizons, three values")
+	}
+	require.Zero(t, testutil.ToFloat64(b.eng.metrics.fits.WithLabelValues("fourier", "success")))
+}
+
+func samplesKey(s []writeback.Sample) []string {
+	out := make([]string, 0, len(s))
+	for _, x := range s {
+		out = append(out, x.Labels.String()+"@"+time.UnixMilli(x.T).UTC().Format(time.RFC3339)+"="+
+			strconvFloat(x.V))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func strconvFloat(v float64) string {
+	return strconv.FormatUint(math.Float64bits(v), 16) // exact bits
+}
+
+// TestRestoreUnderChangedConfig restores a snapshot under configurations
+// that no longer select a series, changed its grid, or changed its models.
+func TestRestoreUnderChangedConfig(t *testing.T) {
+	a := newFixture(t, testConfig)
+	ctx := context.Background()
+	in := labels.FromStrings("__name__", "sine")
+	now := t0 + 3*time.Hour.Milliseconds()
+	a.feed(in, t0, now, sine)
+	require.Equal(t, 1, a.eng.RetrainDue(ctx, at(now)))
+	snap := saveAll(a)
+
+	for _, tc := range []struct {
+		name     string
+		cfg      string
+		kept     bool
+		wantFits int // fits at the first retrain pass after restoring
+	}{
+		{"unchanged", testConfig, true, 0},
+		{"unselected", "forecasts: [{name: other, match: ['{__name__=\"other\"}']}]\n", false, 0},
+		{"grid changed", "global: {step: 2m, window: 1d}\nforecasts: [{name: s, match: ['sine']}]\n", false, 0},
+		{"window changed", "global: {step: 1m, window: 2d}\nforecasts: [{name: s, match: ['sine']}]\n", false, 0},
+		{"models changed", "global: {step: 1m, window: 1d, min_history: 2h}\nforecasts: [{name: s, match: ['sine'], models: [seasonal_naive]}]\n", true, 1},
+		{"band changed", strings.Replace(testConfig, "horizons:", "interval_width: 0.8\n    horizons:", 1), true, 1},
+		{"other entry, same grid and models", strings.Replace(testConfig, "name: sine", "name: renamed", 1), true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, kept := restoreInto(t, tc.cfg, snap, now+1000)
+			require.Equal(t, tc.kept, kept == 1)
+			require.Equal(t, kept, b.store.Len())
+			if tc.kept {
+				requireSeriesEqual(t, a.store.Get(in), b.store.Get(in))
+				require.Equal(t, tc.wantFits, b.eng.RetrainDue(ctx, at(now+1000)))
+			}
+		})
+	}
+}
+
+func requireSeriesEqual(t *testing.T, a, b *ring.Series) {
+	t.Helper()
+	sa, va := a.Values(math.MaxInt64, nil)
+	sb, vb := b.Values(math.MaxInt64, nil)
+	require.Equal(t, sa, sb)
+	require.Equal(t, len(va), len(vb))
+	for i := range va {
+		require.Equal(t, math.Float64bits(va[i]), math.Float64bits(vb[i]))
+	}
+}
+
+// TestRestoreDamagedState: a damaged engine state keeps the buffer and
+// refits; it never panics.
+func TestRestoreDamagedState(t *testing.T) {
+	a := newFixture(t, testConfig)
+	in := labels.FromStrings("__name__", "sine")
+	now := t0 + 3*time.Hour.Milliseconds()
+	a.feed(in, t0, now, sine)
+	require.Equal(t, 1, a.eng.RetrainDue(context.Background(), at(now)))
+	snap := saveAll(a)
+	require.Len(t, snap, 1)
+	blob := snap[0].blob
+	for cut := 0; cut < len(blob); cut += 1 + len(blob)/200 {
+		b, kept := restoreInto(t, testConfig, []saved{{snap[0].rs, blob[:cut]}}, now+1000)
+		require.Equal(t, 1, kept)
+		require.Equal(t, 1, b.eng.RetrainDue(context.Background(), at(now+1000)), "truncated to %d: refit", cut)
+	}
+	bad := append([]byte{99}, blob[1:]...)
+	b, _ := restoreInto(t, testConfig, []saved{{snap[0].rs, bad}}, now+1000)
+	require.Equal(t, 1, b.eng.RetrainDue(context.Background(), at(now+1000)), "unknown version: refit")
+}
