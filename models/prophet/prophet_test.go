@@ -127,7 +127,7 @@ func TestRecovery(t *testing.T) {
 			sig:   signal{specs: []synth.Spec{{Level: 5, Amplitude: 2, Period: 60, Noise: 0.3, Seed: 5}}},
 			step:  minute,
 			train: 6 * 60, test: 120,
-			opts:  models.Options{Period: 60},
+			opts:   models.Options{Period: 60},
 			maxMAE: 0.1,
 		},
 		{
