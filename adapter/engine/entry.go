@@ -11,6 +11,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/fourier"
 	"github.com/train-prometheus/train-prometheus/models/naive"
+	"github.com/train-prometheus/train-prometheus/models/prophet"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -22,6 +23,10 @@ func NewModel(name string, opts models.Options) (models.Model, error) {
 		return fourier.New(opts, 0), nil
 	case "seasonal_naive":
 		return naive.New(opts), nil
+	case "prophet":
+		return prophet.New(opts, prophet.Options{}), nil
+	case "prophet_multiplicative":
+		return prophet.New(opts, prophet.Options{Mode: prophet.Multiplicative}), nil
 	}
 	return nil, fmt.Errorf("unknown model %q", name)
 }
