@@ -21,7 +21,7 @@ const m4Hourly = "../../../shared/datasets/m4-hourly/Hourly-train.csv"
 
 // readM4 returns the series of an M4 training file (one per row after the
 // header: an id, then values, then empty cells).
-func readM4(t *testing.T, path string) [][]float64 {
+func readM4(t testing.TB, path string) [][]float64 {
 	t.Helper()
 	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -108,5 +108,26 @@ func TestM4Hourly(t *testing.T) {
 		t.Logf("%s: sMAPE %.2f%% (seasonal naive %.2f%%), better on %d of %d series, 95%% band covers %.1f%%",
 			m.Name(), sumProphet/n, sumNaive/n, better, len(series), 100*float64(inside)/float64(total))
 		require.Less(t, sumProphet/n, 1.5*sumNaive/n)
+	}
+}
+
+// BenchmarkFitM4Hourly fits the 414 M4 hourly training series (700 or 960
+// hourly points, all but the last 48) with period 24: real data, with
+// more changepoints in use than the synthetic benchmark.
+func BenchmarkFitM4Hourly(b *testing.B) {
+	series := readM4(b, m4Hourly)
+	for _, mode := range []prophet.Options{{}, multiplicative} {
+		m := prophet.New(models.Options{Period: 24}, mode)
+		b.Run(m.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, vals := range series {
+					if _, err := m.Fit(models.Series{Step: 3_600_000, Values: vals[:len(vals)-48]}, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(series)), "ns/series")
+		})
 	}
 }
