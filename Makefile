@@ -62,6 +62,7 @@ fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzDecodeWriteRequest -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzHandler -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapter/config/
+	$(GO) test -run=NONE -fuzz=FuzzRestore -fuzztime=$(FUZZTIME) ./models/prophet/
 
 docker: ## Build the container image (needs a Docker engine).
 	docker build -t $(IMAGE):$(TAG) .
