@@ -30,9 +30,9 @@ func TestRobust(t *testing.T) {
 		"zigzag":   func(i, _ int) float64 { return float64(i % 2) },
 	}
 	for name, shape := range shapes {
-		for range 12 {
+		for range 6 {
 			step := steps[rng.IntN(len(steps))]
-			n := 3 + rng.IntN(3000)
+			n := 3 + rng.IntN(1500)
 			keep := []float64{1, 0.5, 0.05}[rng.IntN(3)]
 			vals := make([]float64, n)
 			for i := range vals {
