@@ -34,9 +34,9 @@ type seasonality struct {
 // when it is none of those. A period is used only when the history covers
 // at least two of them, and its order is capped below the Nyquist frequency
 // of the grid (k·step < period/2), so no feature is aliased to zero. A
-// harmonic whose frequency another series already has is dropped (a
-// 12h period next to the daily series keeps only its odd harmonics), which
-// keeps the design matrix of full rank.
+// harmonic whose frequency another series already has, as far as the span
+// can tell, is dropped (a 12h period next to the daily series keeps only
+// its odd harmonics), which keeps the design matrix well conditioned.
 func seasonalities(span, step int64, period int) []seasonality {
 	type candidate struct {
 		period int64
@@ -45,7 +45,13 @@ func seasonalities(span, step int64, period int) []seasonality {
 	cands := []candidate{{day, dailyOrder}, {week, weeklyOrder}, {year, yearlyOrder}}
 	if period > 0 {
 		p := int64(period) * step
-		if p != day && p != week && p != year && p/int64(period) == step { // not an overflow
+		custom := p/int64(period) == step // else it overflowed
+		for _, c := range cands[:3] {
+			// A period the span cannot tell from a day, a week or a year
+			// (detected as 1439 minutes, say) is that period.
+			custom = custom && !sameFrequency(1, p, 1, c.period, span)
+		}
+		if custom {
 			cands = append(cands, candidate{p, customOrder})
 		}
 	}
@@ -59,7 +65,7 @@ func seasonalities(span, step int64, period int) []seasonality {
 		order := min(c.order, kmax)
 		var hs []int
 		for k := 1; k <= order; k++ {
-			if !hasFrequency(out, k, c.period) {
+			if !hasFrequency(out, k, c.period, span) {
 				hs = append(hs, k)
 			}
 		}
@@ -70,18 +76,25 @@ func seasonalities(span, step int64, period int) []seasonality {
 	return out
 }
 
-// hasFrequency reports whether one of seas has the frequency k/period.
-func hasFrequency(seas []seasonality, k int, period int64) bool {
+// hasFrequency reports whether one of seas has the frequency k/period, as
+// far as a history of span ms can tell (sameFrequency).
+func hasFrequency(seas []seasonality, k int, period, span int64) bool {
 	for _, s := range seas {
 		for _, h := range s.harmonics {
-			// k/period == h/s.period; both sides are well below 2^63 for
-			// orders <= 10 and periods up to a few years in ms.
-			if int64(k)*s.period == int64(h)*period {
+			if sameFrequency(k, period, h, s.period, span) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// sameFrequency reports whether the frequencies k1/p1 and k2/p2 (per ms)
+// are closer than 1/span: within the span they drift apart by less than
+// one cycle, so their features are nearly collinear.
+func sameFrequency(k1 int, p1 int64, k2 int, p2 int64, span int64) bool {
+	d := math.Abs(float64(k1)/float64(p1) - float64(k2)/float64(p2))
+	return d*float64(span) < 1
 }
 
 // numFeatures returns the number of features of seas: two per harmonic.

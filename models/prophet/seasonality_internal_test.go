@@ -35,6 +35,8 @@ func TestSeasonalities(t *testing.T) {
 		{"caller's daily period adds nothing", 29 * day, hour, 24, []seasonality{{day, upTo(4)}, {week, upTo(3)}}},
 		{"caller's weekly period adds nothing", 29 * day, hour, 168, []seasonality{{day, upTo(4)}, {week, upTo(3)}}},
 		{"caller's 1h period at 1m", 6 * hour, minute, 60, []seasonality{{hour, upTo(5)}}},
+		{"caller's period of a day less a minute is a day", 7 * day, minute, 1439, []seasonality{{day, upTo(4)}}},
+		{"caller's period of a day less an hour is not, over 30 days", 30 * day, hour, 23, []seasonality{{day, upTo(4)}, {week, upTo(3)}, {23 * hour, upTo(5)}}},
 		{"caller's period too long for the span", 6 * hour, minute, 240, nil},
 		{"caller's 12h period keeps the harmonics daily lacks", 3 * day, 5 * minute, 144, []seasonality{{day, upTo(4)}, {12 * hour, []int{3, 4, 5}}}},
 		{"caller's 5-step period at 1h, capped", 10 * day, hour, 5, []seasonality{{day, upTo(4)}, {5 * hour, upTo(2)}}},
