@@ -88,6 +88,7 @@ func (sv *solver) solve(ne *normal, pen penalty, c []float64, sigma2 float64) ([
 		sigma2 = max(ne.yy/ne.n-mean*mean, 0)
 	}
 	isL1 := func(j int) bool { return j >= pen.l1Lo && j < pen.l1Hi }
+	freed := -1 // the rate change freed last, until c moves
 	for range maxSteps {
 		// A floor on σ² in the priors keeps the equations positive
 		// definite when the data are fitted exactly (σ → 0) by more
@@ -100,6 +101,7 @@ func (sv *solver) solve(ne *normal, pen penalty, c []float64, sigma2 float64) ([
 		}
 		sigma2 = mapSigma2(ne.rss(c), ne.n)
 		if moved {
+			freed = -1
 			continue
 		}
 		// The free set is optimal for this σ: free the worst violator
@@ -111,9 +113,12 @@ func (sv *solver) solve(ne *normal, pen penalty, c []float64, sigma2 float64) ([
 				worst, wj = math.Abs(sv.grad[j]), j
 			}
 		}
-		if wj < 0 {
+		if wj < 0 || wj == freed {
+			// Optimal; or the one just freed went straight back to zero,
+			// which only rounding does: stop rather than cycle.
 			return c, sigma2, nil
 		}
+		freed = wj
 		// Step a tiny amount downhill so the sign is set; the next step
 		// solves for its value.
 		c[wj] = -math.Copysign(tiny, sv.grad[wj])
