@@ -137,3 +137,12 @@ func FuzzRestore(f *testing.F) {
 		}
 	})
 }
+
+// TestDeterministicState checks two fits of the same data save the same
+// bytes: the fit is deterministic down to the last bit.
+func TestDeterministicState(t *testing.T) {
+	first, second := saved(t), saved(t)
+	for name := range first {
+		require.Equal(t, first[name].data, second[name].data, name)
+	}
+}
