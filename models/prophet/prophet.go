@@ -12,11 +12,14 @@
 // Prophet fits its model with a general optimiser (L-BFGS in Stan). This
 // package exploits the model's structure instead: for a fixed noise σ the
 // MAP is a least squares problem with a ridge penalty (the normal priors)
-// and an L1 penalty (the Laplace prior on the rate changes), solved by
-// iteratively reweighted least squares on normal equations of 2 + 25 +
-// 2·Σorders columns. Those equations take one pass over the data, and the
-// changepoint columns, which are hinges (t−s)+, contribute through
-// per-segment sums rather than row by row. The fit is deterministic.
+// and an L1 penalty (the Laplace prior on the rate changes), which a
+// feature-sign search solves exactly on the normal equations of 2 + 25 +
+// 2·Σorders columns, alternating with the closed-form σ. The equations take
+// one pass over the data, and the changepoint columns, which are hinges
+// (t−s)+, contribute through per-segment sums rather than row by row. The
+// fit is deterministic. Fitted models implement encoding.BinaryMarshaler
+// and the Model implements models.Restorer; a restored fit keeps the band
+// width it was fitted with.
 package prophet
 
 import (
