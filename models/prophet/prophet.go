@@ -117,8 +117,9 @@ type model struct {
 // The seasonalities are Prophet's automatic ones: daily (order 4), weekly
 // (3) and yearly (10), each only when the span covers two of its periods,
 // plus the caller's seasonal period (opts.Period, else the Series' Period;
-// order 5) when it is not a day, a week or a year. No period is detected.
-// Orders are capped below the Nyquist frequency of the step.
+// order 5) when the span can tell it from a day, a week and a year. No
+// period is detected. Orders are capped below the Nyquist frequency of the
+// step, and harmonics another seasonality already has are dropped.
 //
 // The band is yhat ± ZScore(width)·sqrt(σ² + V(t)): σ the MAP noise, and
 // V(t) the variance of Prophet's simulated future trend: changepoints at
