@@ -75,6 +75,7 @@ fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzDecodeReadRequest -fuzztime=$(FUZZTIME) ./adapter/remoteread/
 	$(GO) test -run=NONE -fuzz=FuzzReader -fuzztime=$(FUZZTIME) ./storage/snapshot/
 	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/valenc/
+	$(GO) test -run=NONE -fuzz=FuzzRestore -fuzztime=$(FUZZTIME) ./models/prophet/
 
 M4_HOURLY ?= $(CURDIR)/../shared/datasets/m4-hourly/Hourly-train.csv
 

@@ -14,7 +14,13 @@ import (
 )
 
 // KnownModels lists the model names a forecasts entry may use.
-var KnownModels = []string{"auto", "fourier", "seasonal_naive"}
+var KnownModels = []string{
+	"auto",
+	"fourier",
+	"seasonal_naive",
+	"prophet",
+	"prophet_multiplicative",
+}
 
 // KnownAggregations lists how samples within one step can be combined.
 var KnownAggregations = []string{"last", "mean", "min", "max", "sum"}

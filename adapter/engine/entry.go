@@ -12,6 +12,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/models/auto"
 	"github.com/train-prometheus/train-prometheus/models/fourier"
 	"github.com/train-prometheus/train-prometheus/models/naive"
+	"github.com/train-prometheus/train-prometheus/models/prophet"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -33,6 +34,10 @@ func NewModel(name string, opts models.Options) (models.Model, error) {
 			candidates = append(candidates, m)
 		}
 		return auto.New(opts, candidates...), nil
+	case "prophet":
+		return prophet.New(opts, prophet.Options{}), nil
+	case "prophet_multiplicative":
+		return prophet.New(opts, prophet.Options{Mode: prophet.Multiplicative}), nil
 	}
 	return nil, fmt.Errorf("unknown model %q", name)
 }

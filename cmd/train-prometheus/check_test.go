@@ -43,7 +43,7 @@ func TestCheckConfig(t *testing.T) {
 	}
 	goodFile := writeConfig("good.yml", issueExampleConfig)
 	unknownModelFile := writeConfig("unknown_model.yml",
-		"forecasts:\n  - name: node\n    match: [node_load1]\n    models: [fourier, prophet]\n")
+		"forecasts:\n  - name: node\n    match: [node_load1]\n    models: [fourier, crystal_ball]\n")
 	unknownKeyFile := writeConfig("unknown_key.yml", "global:\n  step: 1m\n  bogus_key: 1\n")
 	badURLFile := writeConfig("bad_url.yml", "remote_write:\n  - url: ftp://localhost/write\n")
 	missingFile := filepath.Join(dir, "missing.yml")
@@ -75,7 +75,7 @@ func TestCheckConfig(t *testing.T) {
 			name:     "unknown model",
 			args:     []string{"check", "config", unknownModelFile},
 			code:     1,
-			stderr:   []string{"FAILED:", unknownModelFile, `forecasts[0] (node): models: unknown model "prophet"`},
+			stderr:   []string{"FAILED:", unknownModelFile, `forecasts[0] (node): models: unknown model "crystal_ball"`},
 			emptyOut: true,
 		},
 		{
