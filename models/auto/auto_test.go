@@ -201,21 +201,23 @@ func TestMarshalRestore(t *testing.T) {
 		require.Equal(t, f.Predict(ts), g.Predict(ts))
 	}
 
+	// A candidate that can neither save nor restore its fits.
+	opaque := auto.New(models.Options{}, unsaved{fourier.New(models.Options{}, 0)}, level{})
 	t.Run("candidate without marshaler", func(t *testing.T) {
 		sine := synth.Spec{Level: 50, Amplitude: 10, Period: 288, Noise: 2, Seed: 7}.Series(start, step, 288*7)
-		f, err := m.Fit(sine, nil)
+		f, err := opaque.Fit(sine, nil)
 		require.NoError(t, err)
 		require.Equal(t, "fourier", f.(auto.Fitted).Chosen())
 		_, err = f.(encoding.BinaryMarshaler).MarshalBinary()
 		require.ErrorContains(t, err, `candidate "fourier" cannot be saved`)
 	})
 	t.Run("candidate without restorer", func(t *testing.T) {
-		_, err := m.(models.Restorer).Restore(encode("fourier", 1, nil))
+		_, err := opaque.(models.Restorer).Restore(encode("fourier", 1, nil))
 		require.ErrorContains(t, err, `candidate "fourier" cannot restore saved state`)
 	})
 	t.Run("unknown candidate", func(t *testing.T) {
-		_, err := m.(models.Restorer).Restore(encode("prophet", 1, nil))
-		require.ErrorContains(t, err, `"prophet" is not a candidate`)
+		_, err := m.(models.Restorer).Restore(encode("holtwinters", 1, nil))
+		require.ErrorContains(t, err, `"holtwinters" is not a candidate`)
 	})
 	t.Run("unknown version", func(t *testing.T) {
 		_, err := m.(models.Restorer).Restore([]byte{9, 1})
@@ -421,3 +423,24 @@ func TestBandCalibrationReal(t *testing.T) {
 	t.Logf("mean coverage of the 95%% band: fourier %.3f, calibrated %.3f", plain, calibrated)
 	require.Less(t, math.Abs(calibrated-0.95), math.Abs(plain-0.95))
 }
+
+// unsaved wraps a model and hides its state: its fits are not
+// encoding.BinaryMarshalers and it is not a models.Restorer.
+type unsaved struct{ m models.Model }
+
+func (u unsaved) Name() string { return u.m.Name() }
+
+func (u unsaved) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
+	if p, ok := prev.(unsavedFit); ok {
+		prev = p.f
+	}
+	f, err := u.m.Fit(s, prev)
+	if err != nil {
+		return nil, err
+	}
+	return unsavedFit{f}, nil
+}
+
+type unsavedFit struct{ f models.Fitted }
+
+func (u unsavedFit) Predict(t int64) models.Point { return u.f.Predict(t) }
