@@ -153,6 +153,7 @@ global:
   min_history: 30s
   evaluation_delay: 100ms
   staleness: 12h
+  models: [auto, seasonal_naive]   # auto's saved state nests its candidates'
 forecasts:
   - name: kill
     match: ['{__name__="kill_test"}']
