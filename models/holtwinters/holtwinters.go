@@ -1,0 +1,216 @@
+// Package holtwinters implements additive Holt-Winters exponential
+// smoothing as the state space models ETS(A,A,A) and ETS(A,Ad,A) of
+// Hyndman et al. (2008): additive errors, an additive trend (damped or
+// not) and an additive season, or ETS(A,A,N)/ETS(A,Ad,N) when the series has
+// no season. The smoothing parameters minimise the in-sample one-step
+// squared error (gonum's Nelder-Mead), the damped and undamped fits are
+// compared by AICc, and the band is the analytical prediction interval of
+// the chosen model.
+package holtwinters
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/optimize"
+
+	"github.com/train-prometheus/train-prometheus/models"
+)
+
+// MinObserved is the fewest observed cells Fit accepts.
+const MinObserved = 4
+
+// Optimiser budgets and the warm-start acceptance threshold.
+const (
+	coldEvaluations = 240  // function evaluations per candidate, cold
+	warmEvaluations = 40   // function evaluations per candidate, warm
+	coldSimplex     = 1.0  // initial simplex size in logit units, cold
+	warmSimplex     = 0.25 // initial simplex size in logit units, warm
+	// warmGain is the relative reduction of the squared error that new
+	// parameters must bring over the previous fit's parameters, on the new
+	// data, to replace them. Below it the previous ones are kept: the
+	// forecasts do not jitter from one retrain to the next for an
+	// immaterial gain, and a refit of unchanged data is its previous fit.
+	warmGain = 1e-3
+)
+
+// model is the Holt-Winters Model. It is immutable.
+type model struct {
+	opts models.Options
+}
+
+var (
+	_ models.Model    = model{}
+	_ models.Restorer = model{}
+)
+
+// New returns a Holt-Winters model.
+//
+// The seasonal period is opts.Period, else the one the Series carries,
+// else DetectPeriod over the observed span; a period under 2 or longer than
+// half the observed span means no season. Leading gaps are dropped; other
+// gaps are missing observations in the recursion. The initial states come
+// from a decomposition of the first (up to four) periods, the smoothing
+// parameters from Nelder-Mead on the one-step squared error, started at
+// the previous fit's parameters (with a smaller budget) when Fit is given
+// one for the same period. Of the undamped and damped trend, the one with
+// the lower AICc is kept. The band at h steps ahead is
+// yhat ± ZScore(width)·σ·sqrt(1 + Σ_{j<h} c_j²) with
+// c_j = α + β·φ_j + γ·[j mod m = 0] and φ_j = φ + … + φ^j (Hyndman et al.,
+// 2008, class 1), σ² the in-sample one-step error variance.
+func New(opts models.Options) models.Model {
+	return model{opts: opts}
+}
+
+// Name returns "holtwinters".
+func (model) Name() string { return "holtwinters" }
+
+// Fit trains on s, warm-starting from prev when it is a fit of this model
+// with the same period. It returns an error wrapping
+// models.ErrInsufficientData when s has fewer than MinObserved observed
+// cells, models.ErrInvalidSeries for a non-positive step and
+// models.ErrInvalidOptions for bad options.
+func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("fit holtwinters: %w", err)
+	}
+	if err := m.opts.Validate(); err != nil {
+		return nil, fmt.Errorf("fit holtwinters: %w", err)
+	}
+	first, last, observed := span(s.Values)
+	if observed < MinObserved {
+		return nil, fmt.Errorf("fit holtwinters: %d observed points, need %d: %w",
+			observed, MinObserved, models.ErrInsufficientData)
+	}
+	vals := s.Values[first:]
+	period := s.SeasonalPeriod(m.opts, s.Values[first:last+1])
+	if period < 2 || 2*period > last+1-first {
+		period = 0
+	}
+
+	d := &data{values: vals, first: first, init: initialStates(vals, first, period)}
+	d.season = make([]float64, period)
+
+	kinds := [2]kind{{period: period}, {damped: true, period: period}}
+	var starts [2]params
+	warm := false
+	if pf, ok := prev.(*fitted); ok && pf.kind.period == period {
+		starts, warm = pf.cand, true
+	} else {
+		starts[0], starts[1] = defaultParams(), defaultParams()
+	}
+	var (
+		cand  [2]params
+		sse   [2]float64
+		count int
+		best  int
+		aicc  [2]float64
+	)
+	for i, k := range kinds {
+		start := starts[i]
+		if i == 1 && !warm {
+			// The damped fit starts where the undamped one ended.
+			start = cand[0]
+			start.phi = maxPhi - 0.01
+		}
+		cand[i], sse[i], count = optimise(d, k, start, warm)
+		aicc[i] = aiccOf(sse[i], count, k)
+	}
+	if aicc[1] < aicc[0] {
+		best = 1
+	}
+
+	k := kinds[best]
+	f := &fitted{
+		start: s.Start,
+		step:  s.Step,
+		n:     len(s.Values),
+		kind:  k,
+		p:     cand[best],
+		cand:  cand,
+		tail:  make([]float64, min(len(vals), max(period, 1))),
+		z:     models.ZScore(m.opts.Width()),
+	}
+	var st states
+	d.run(k, f.p, &st, f.tail)
+	f.level, f.trend, f.season = st.level, st.trend, st.season
+	f.sigma2 = sse[best] / float64(max(1, count-k.dim()))
+	if !finite(f.level) || !finite(f.trend) || !finite(f.sigma2) {
+		return nil, fmt.Errorf("fit holtwinters: states overflow (values too large)")
+	}
+	return f, nil
+}
+
+// optimise returns the params of kind k with the least one-step squared
+// error on d found by Nelder-Mead from start, that error and the number
+// of observed cells. A warm start searches a smaller simplex with a
+// smaller budget and keeps start unless the search gains warmGain.
+func optimise(d *data, k kind, start params, warm bool) (params, float64, int) {
+	dim := k.dim()
+	x0 := make([]float64, dim)
+	k.encode(start, x0)
+	objective := func(x []float64) float64 {
+		sse, _ := d.run(k, k.decode(x), nil, nil)
+		if !finite(sse) {
+			return math.MaxFloat64
+		}
+		return sse
+	}
+	startSSE, count := d.run(k, start, nil, nil)
+	if !finite(startSSE) {
+		startSSE = math.MaxFloat64
+	}
+	settings := &optimize.Settings{
+		FuncEvaluations: coldEvaluations,
+		Converger:       &optimize.FunctionConverge{Relative: 1e-7, Iterations: 4 * dim},
+	}
+	method := &optimize.NelderMead{SimplexSize: coldSimplex}
+	if warm {
+		settings.FuncEvaluations = warmEvaluations
+		method.SimplexSize = warmSimplex
+	}
+	best, bestSSE := start, startSSE
+	res, err := optimize.Minimize(optimize.Problem{Func: objective}, x0, settings, method)
+	threshold := startSSE
+	if warm {
+		threshold *= 1 - warmGain
+	}
+	if err == nil && res.F < threshold {
+		best, bestSSE = k.decode(res.X), res.F
+	}
+	return best, bestSSE, count
+}
+
+// aiccOf returns the AICc of a fit with squared error sse over count
+// observed cells: count·log(sse/count) + 2q + 2q(q+1)/(count−q−1), where q
+// counts the smoothing parameters, the initial states and σ².
+func aiccOf(sse float64, count int, k kind) float64 {
+	q := k.dim() + 2 + 1
+	if k.period > 0 {
+		q += k.period - 1
+	}
+	n := float64(count)
+	aic := n*math.Log(sse/n) + 2*float64(q)
+	if d := n - float64(q) - 1; d > 0 {
+		aic += 2 * float64(q*(q+1)) / d
+	}
+	return aic
+}
+
+// span returns the first and last observed cells and the number observed
+// (first = last = -1 when none).
+func span(values []float64) (first, last, observed int) {
+	first, last = -1, -1
+	for i, v := range values {
+		if models.IsObserved(v) {
+			if first < 0 {
+				first = i
+			}
+			last = i
+			observed++
+		}
+	}
+	return first, last, observed
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
