@@ -85,7 +85,7 @@ var expectedErrors = []struct {
 	{"forecast_min_history_inherited_over_window.bad.yml", "forecasts[0] (node): min_history 2h0m0s must not exceed window 1h0m0s"},
 	{"forecast_step_eval_delay.bad.yml", "forecasts[0] (node): step 10s must be longer than global.evaluation_delay 10s"},
 	{"forecast_aggregate_unknown.bad.yml", `forecasts[0] (node): aggregate "median" is not one of`},
-	{"forecast_models_unknown.bad.yml", `forecasts[0] (node): models: unknown model "prophet" (known: [fourier seasonal_naive])`},
+	{"forecast_models_unknown.bad.yml", `forecasts[0] (node): models: unknown model "prophet" (known: [fourier seasonal_naive holtwinters])`},
 	{"forecast_models_duplicate.bad.yml", `forecasts[0] (node): models: "seasonal_naive" listed twice`},
 	{"forecast_interval_width_one.bad.yml", "forecasts[0] (node): interval_width 1 must be between 0 and 1"},
 	{"forecast_interval_width_nan.bad.yml", "forecasts[0] (node): interval_width NaN must be between 0 and 1"},

@@ -14,7 +14,7 @@ import (
 )
 
 // KnownModels lists the model names a forecasts entry may use.
-var KnownModels = []string{"fourier", "seasonal_naive"}
+var KnownModels = []string{"fourier", "seasonal_naive", "holtwinters"}
 
 // KnownAggregations lists how samples within one step can be combined.
 var KnownAggregations = []string{"last", "mean", "min", "max", "sum"}

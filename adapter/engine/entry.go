@@ -10,6 +10,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/fourier"
+	"github.com/train-prometheus/train-prometheus/models/holtwinters"
 	"github.com/train-prometheus/train-prometheus/models/naive"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -22,6 +23,8 @@ func NewModel(name string, opts models.Options) (models.Model, error) {
 		return fourier.New(opts, 0), nil
 	case "seasonal_naive":
 		return naive.New(opts), nil
+	case "holtwinters":
+		return holtwinters.New(opts), nil
 	}
 	return nil, fmt.Errorf("unknown model %q", name)
 }
