@@ -128,45 +128,65 @@ type data struct {
 // so the error is zero and the states move on without it. When out is
 // non-nil it receives the final states, and tail (when not empty) the
 // one-step forecasts of the last len(tail) cells.
+//
+// This loop is the whole cost of a fit (one call per optimiser step), so
+// the common cases have their own loops without the tail, and gaps are NaN
+// (see newData), tested as y == y.
 func (d *data) run(k kind, p params, out *states, tail []float64) (sse float64, count int) {
 	l, b := d.init.level, d.init.trend
 	a, be, g, phi := p.alpha, p.beta, p.gamma, p.phi
 	n := len(d.values)
-	tailFrom := n - len(tail)
-	if k.period == 0 {
-		for i, y := range d.values {
-			pb := phi * b
-			yhat := l + pb
-			if i >= tailFrom {
-				tail[i-tailFrom] = yhat
-			}
-			var e float64
-			if models.IsObserved(y) {
-				e = y - yhat
-				sse += e * e
-				count++
-			}
-			l += pb + a*e
-			b = pb + be*e
-		}
-	} else {
-		s := d.season[:k.period]
+	tailFrom := n
+	if len(tail) > 0 {
+		tailFrom = n - len(tail)
+	}
+	var s []float64
+	ph := 0
+	if k.period > 0 {
+		s = d.season[:k.period]
 		copy(s, d.init.season)
-		ph := d.first % k.period
-		for i, y := range d.values {
-			pb := phi * b
-			yhat := l + pb + s[ph]
-			if i >= tailFrom {
-				tail[i-tailFrom] = yhat
+		ph = d.first % k.period
+	}
+	for i, y := range d.values[:tailFrom] {
+		pb := phi * b
+		yhat := l + pb
+		if s != nil {
+			yhat += s[ph]
+		}
+		e := y - yhat
+		if y == y {
+			sse += e * e
+			count++
+		} else {
+			e = 0
+		}
+		l += pb + a*e
+		b = pb + be*e
+		if s != nil {
+			s[ph] += g * e
+			if ph++; ph == k.period {
+				ph = 0
 			}
-			var e float64
-			if models.IsObserved(y) {
-				e = y - yhat
-				sse += e * e
-				count++
-			}
-			l += pb + a*e
-			b = pb + be*e
+		}
+		_ = i
+	}
+	for i, y := range d.values[tailFrom:] {
+		pb := phi * b
+		yhat := l + pb
+		if s != nil {
+			yhat += s[ph]
+		}
+		tail[i] = yhat
+		e := y - yhat
+		if y == y {
+			sse += e * e
+			count++
+		} else {
+			e = 0
+		}
+		l += pb + a*e
+		b = pb + be*e
+		if s != nil {
 			s[ph] += g * e
 			if ph++; ph == k.period {
 				ph = 0
@@ -175,11 +195,31 @@ func (d *data) run(k kind, p params, out *states, tail []float64) (sse float64, 
 	}
 	if out != nil {
 		out.level, out.trend = l, b
-		if k.period > 0 {
-			out.season = append(out.season[:0], d.season[:k.period]...)
+		if s != nil {
+			out.season = append(out.season[:0], s...)
 		}
 	}
 	return sse, count
+}
+
+// newData returns the recursion's data for values (values[0] observed, the
+// cell first of the series): a copy with every gap (±Inf too) as NaN, and
+// the initial states.
+func newData(values []float64, first, period int) *data {
+	vals := make([]float64, len(values))
+	for i, v := range values {
+		if models.IsObserved(v) {
+			vals[i] = v
+		} else {
+			vals[i] = math.NaN()
+		}
+	}
+	return &data{
+		values: vals,
+		first:  first,
+		init:   initialStates(vals, first, period),
+		season: make([]float64, period),
+	}
 }
 
 // initialStates estimates the states before values[0] (values[0] observed)

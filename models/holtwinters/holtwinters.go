@@ -23,7 +23,7 @@ const MinObserved = 4
 // Optimiser budgets and the warm-start acceptance threshold.
 const (
 	coldEvaluations = 240  // function evaluations per candidate, cold
-	warmEvaluations = 40   // function evaluations per candidate, warm
+	warmEvaluations = 30   // function evaluations of the kept candidate, warm
 	coldSimplex     = 1.0  // initial simplex size in logit units, cold
 	warmSimplex     = 0.25 // initial simplex size in logit units, warm
 	// warmGain is the relative reduction of the squared error that new
@@ -88,17 +88,9 @@ func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 		period = 0
 	}
 
-	d := &data{values: vals, first: first, init: initialStates(vals, first, period)}
-	d.season = make([]float64, period)
+	d := newData(vals, first, period)
 
 	kinds := [2]kind{{period: period}, {damped: true, period: period}}
-	var starts [2]params
-	warm := false
-	if pf, ok := prev.(*fitted); ok && pf.kind.period == period {
-		starts, warm = pf.cand, true
-	} else {
-		starts[0], starts[1] = defaultParams(), defaultParams()
-	}
 	var (
 		cand  [2]params
 		sse   [2]float64
@@ -106,14 +98,26 @@ func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 		best  int
 		aicc  [2]float64
 	)
-	for i, k := range kinds {
-		start := starts[i]
-		if i == 1 && !warm {
-			// The damped fit starts where the undamped one ended.
-			start = cand[0]
-			start.phi = maxPhi - 0.01
+	if pf, ok := prev.(*fitted); ok && pf.kind.period == period {
+		// Warm: re-optimise the previously chosen kind from its
+		// parameters; the other keeps its parameters, scored on the new
+		// data so the choice can still change.
+		for i, k := range kinds {
+			if k.damped == pf.kind.damped {
+				cand[i], sse[i], count = optimise(d, k, pf.cand[i], true)
+			} else {
+				cand[i] = pf.cand[i]
+				sse[i], count = d.run(k, cand[i], nil, nil)
+			}
 		}
-		cand[i], sse[i], count = optimise(d, k, start, warm)
+	} else {
+		// Cold: the damped fit starts where the undamped one ended.
+		cand[0], sse[0], count = optimise(d, kinds[0], defaultParams(), false)
+		start := cand[0]
+		start.phi = maxPhi - 0.01
+		cand[1], sse[1], count = optimise(d, kinds[1], start, false)
+	}
+	for i, k := range kinds {
 		aicc[i] = aiccOf(sse[i], count, k)
 	}
 	if aicc[1] < aicc[0] {
