@@ -61,12 +61,22 @@ const (
 // over a daily one shows as the weekly multiples of 24 being stronger than
 // the other multiples of 24.
 //
-// A broad ACF peak lets noise move its maximum by several lags, so the lag p
-// is then refined: among the integer periods within max(3, p/32) of it,
-// DetectPeriod returns the one whose least squares sinusoids at its
+// When that finds nothing, the same search runs on the residual from a
+// local trend (a spline through the means of quarters of the data,
+// blockTrend), so that a trend change or a wandering level does not hide a
+// season of up to a quarter of the span.
+//
+// A trend that is not a line also shifts the ACF peak, so once a peak p
+// is found the series is detrended by a spline through the means of
+// blocks of whole periods of p, and the peak is looked for again within
+// p/8 of p in that residual's ACF. A broad ACF peak lets noise move its
+// maximum by several lags, so the lag p is then refined: among the integer
+// periods within max(3, p/32) of it, DetectPeriod returns the one whose least squares sinusoids at its
 // fundamental and significant harmonics explain the most variance of the
-// series detrended by SeasonalTrend (for a sinusoid in white noise, the
-// maximum likelihood period).
+// series so detrended (for a sinusoid in white noise, the maximum
+// likelihood period). The search steps over candidates no closer than the
+// width of the explained variance's peak allows, then lag by lag around the
+// best. DetectPeriod works in steps, whatever the step's duration.
 func DetectPeriod(values []float64, maxLag int) int {
 	values = observedSpan(values)
 	n := len(values)
@@ -210,9 +220,11 @@ func dominates(acf []float64, k int) bool {
 }
 
 // refinePeriod returns the integer period q within
-// p±max(3, p/refineWindowDivisor) whose least squares sinusoids at
-// frequencies h/q, each fitted to the series detrended by SeasonalTrend at
-// p, explain the most variance. For a sinusoid in white noise
+// p±max(3, p/refineWindowDivisor) (p first re-centred on the ACF peak of
+// the locally detrended series, within p/8) whose least squares sinusoids
+// at frequencies h/q, each fitted to the series detrended by blockTrend
+// over whole periods of p (or SeasonalTrend at p), explain the most
+// variance. For a sinusoid in white noise
 // that is the maximum likelihood period. The harmonics h = 2..8 carry the
 // shape of non-sinusoidal seasons; only those significant at q = p count,
 // as each one fitted to noise adds noise to the comparison.

@@ -19,8 +19,7 @@ func TestBlockTrend(t *testing.T) {
 		require.InDelta(t, 3+0.5*float64(i), trend[i], 1e-9, "i=%d", i) // a line is its own trend, ends included
 	}
 
-	// A season of whole blocks averages out: the trend of a sine with a
-	// level shift is flat within each block's reach.
+	// A season of whole blocks averages out: a sine has no trend.
 	season := make([]float64, 96)
 	for i := range season {
 		season[i] = math.Sin(2 * math.Pi * float64(i) / 24)
