@@ -17,7 +17,8 @@ const (
 //	ŷ = l + φb + s[phase]     e = y − ŷ
 //	l ← l + φb + αe           b ← φb + βe           s[phase] ← s[phase] + γe
 //
-// with 0 < α < 1, 0 < β < α, 0 < γ < 1−α and φ = 1 when not damped. Each
+// with 0 < α < 1, 0 < β < α (β = 0 without a trend), 0 < γ < 1−α and
+// φ = 1 when not damped. Each
 // is a logistic function of an unconstrained coordinate, so that
 // Nelder-Mead searches all of R^k and every point it tries is admissible
 // in the usual sense.
@@ -25,20 +26,32 @@ type params struct {
 	alpha, beta, gamma, phi float64
 }
 
-// kind is one ETS structure: additive errors and seasonality, with an
-// additive trend that is damped or not, and seasonality when period >= 2.
+// Trend components.
+const (
+	trendNone   = iota // ETS(A,N,·): level only
+	trendAdd           // ETS(A,A,·)
+	trendDamped        // ETS(A,Ad,·)
+	trendKinds         // how many there are
+)
+
+// kind is one ETS structure: additive errors and seasonality, a trend
+// component (none, additive or damped additive), and seasonality when
+// period >= 2.
 type kind struct {
-	damped bool
+	trend  int
 	period int // 0 = no seasonal component
 }
 
 // dim is the number of smoothing parameters the kind fits.
 func (k kind) dim() int {
-	d := 2 // alpha, beta
+	d := 1 // alpha
+	if k.trend != trendNone {
+		d++
+	}
 	if k.period > 0 {
 		d++
 	}
-	if k.damped {
+	if k.trend == trendDamped {
 		d++
 	}
 	return d
@@ -47,13 +60,16 @@ func (k kind) dim() int {
 // decode maps unconstrained coordinates to params.
 func (k kind) decode(x []float64) params {
 	p := params{alpha: unit(x[0]), phi: 1}
-	p.beta = p.alpha * unit(x[1])
-	i := 2
+	i := 1
+	if k.trend != trendNone {
+		p.beta = p.alpha * unit(x[i])
+		i++
+	}
 	if k.period > 0 {
 		p.gamma = (1 - p.alpha) * unit(x[i])
 		i++
 	}
-	if k.damped {
+	if k.trend == trendDamped {
 		p.phi = minPhi + (maxPhi-minPhi)*logistic(x[i])
 	}
 	return p
@@ -62,13 +78,16 @@ func (k kind) decode(x []float64) params {
 // encode is the inverse of decode (for the components the kind uses).
 func (k kind) encode(p params, x []float64) {
 	x[0] = unitInverse(p.alpha)
-	x[1] = unitInverse(ratio(p.beta, p.alpha))
-	i := 2
+	i := 1
+	if k.trend != trendNone {
+		x[i] = unitInverse(ratio(p.beta, p.alpha))
+		i++
+	}
 	if k.period > 0 {
 		x[i] = unitInverse(ratio(p.gamma, 1-p.alpha))
 		i++
 	}
-	if k.damped {
+	if k.trend == trendDamped {
 		x[i] = logit((p.phi - minPhi) / (maxPhi - minPhi))
 	}
 }
@@ -134,6 +153,9 @@ type data struct {
 // (see newData), tested as y == y.
 func (d *data) run(k kind, p params, out *states, tail []float64) (sse float64, count int) {
 	l, b := d.init.level, d.init.trend
+	if k.trend == trendNone {
+		l, b = l+b, 0 // the level at values[0]
+	}
 	a, be, g, phi := p.alpha, p.beta, p.gamma, p.phi
 	n := len(d.values)
 	tailFrom := n

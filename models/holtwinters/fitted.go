@@ -12,8 +12,8 @@ type fitted struct {
 	start, step  int64
 	n            int // cells in the training series
 	kind         kind
-	p            params    // the chosen fit's parameters
-	cand         [2]params // the undamped and damped fits' parameters, for warm starts
+	p            params             // the chosen fit's parameters
+	cand         [trendKinds]params // each trend kind's fitted parameters, for warm starts
 	level, trend float64
 	season       []float64 // per phase (series cell mod period); nil without a season
 	tail         []float64 // one-step forecasts of the last len(tail) cells
@@ -47,17 +47,21 @@ func (f *fitted) point(y float64, h int) models.Point {
 	return models.Point{Yhat: y, Lower: y - w, Upper: y + w}
 }
 
-// phiSum returns φ + φ² + … + φ^h (h when not damped).
+// phiSum returns φ + φ² + … + φ^h (h when not damped, 0 without a trend).
 func (f *fitted) phiSum(h int) float64 {
 	phi := f.p.phi
-	if !f.kind.damped || phi == 1 {
+	switch {
+	case f.kind.trend == trendNone:
+		return 0
+	case f.kind.trend == trendAdd || phi == 1:
 		return float64(h)
 	}
 	return phi * (1 - math.Pow(phi, float64(h))) / (1 - phi)
 }
 
 // varianceFactor returns v_h/σ² = 1 + Σ_{j=1}^{h-1} c_j² for the class 1
-// models ETS(A,A,A) and ETS(A,Ad,A) (and their non-seasonal forms, γ = 0),
+// models ETS(A,N,A), ETS(A,A,A) and ETS(A,Ad,A) (and their non-seasonal
+// forms, γ = 0),
 // with c_j = α + β·φ_j + γ·[j mod m = 0] and φ_j = φ + … + φ^j, in closed
 // form (geometric and power sums), so that any horizon costs O(1).
 func (f *fitted) varianceFactor(h int) float64 {
@@ -69,8 +73,8 @@ func (f *fitted) varianceFactor(h int) float64 {
 		k = math.Floor(n / float64(m))
 	}
 	var sum float64
-	if !f.kind.damped || phi == 1 {
-		// Σ (a + b·j)² and Σ_k [2g(a + b·k·m) + g²].
+	if f.kind.trend != trendDamped || phi == 1 {
+		// Σ (a + b·j)² (b = 0 without a trend) and Σ_k [2g(a + b·k·m) + g²].
 		sum = n*a*a + a*b*n*(n+1) + b*b*n*(n+1)*(2*n+1)/6
 		sum += k*(2*g*a+g*g) + g*b*float64(m)*k*(k+1)
 		return 1 + sum

@@ -1,11 +1,11 @@
 // Package holtwinters implements additive Holt-Winters exponential
-// smoothing as the state space models ETS(A,A,A) and ETS(A,Ad,A) of
-// Hyndman et al. (2008): additive errors, an additive trend (damped or
-// not) and an additive season, or ETS(A,A,N)/ETS(A,Ad,N) when the series has
-// no season. The smoothing parameters minimise the in-sample one-step
-// squared error (gonum's Nelder-Mead), the damped and undamped fits are
-// compared by AICc, and the band is the analytical prediction interval of
-// the chosen model.
+// smoothing as the state space models ETS(A,N,A), ETS(A,A,A) and
+// ETS(A,Ad,A) of Hyndman et al. (2008): additive errors, no trend or an
+// additive trend (damped or not) and an additive season, or their
+// non-seasonal forms when the series has no season. The smoothing
+// parameters minimise the in-sample one-step squared error (gonum's
+// Nelder-Mead), the three trend kinds are compared by AICc, and the band is
+// the analytical prediction interval of the chosen model.
 package holtwinters
 
 import (
@@ -53,8 +53,8 @@ var (
 // from a decomposition of the first (up to four) periods, the smoothing
 // parameters from Nelder-Mead on the one-step squared error, started at
 // the previous fit's parameters (with a smaller budget) when Fit is given
-// one for the same period. Of the undamped and damped trend, the one with
-// the lower AICc is kept. The band at h steps ahead is
+// one for the same period. Of no trend, an additive trend and a damped
+// one, the fit with the lowest AICc is kept. The band at h steps ahead is
 // yhat ± ZScore(width)·σ·sqrt(1 + Σ_{j<h} c_j²) with
 // c_j = α + β·φ_j + γ·[j mod m = 0] and φ_j = φ + … + φ^j (Hyndman et al.,
 // 2008, class 1), σ² the in-sample one-step error variance.
@@ -90,38 +90,40 @@ func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 
 	d := newData(vals, first, period)
 
-	kinds := [2]kind{{period: period}, {damped: true, period: period}}
 	var (
-		cand  [2]params
-		sse   [2]float64
+		kinds [trendKinds]kind
+		cand  [trendKinds]params
+		sse   [trendKinds]float64
 		count int
-		best  int
-		aicc  [2]float64
 	)
+	for t := range kinds {
+		kinds[t] = kind{trend: t, period: period}
+	}
 	if pf, ok := prev.(*fitted); ok && pf.kind.period == period {
 		// Warm: re-optimise the previously chosen kind from its
-		// parameters; the other keeps its parameters, scored on the new
-		// data so the choice can still change.
-		for i, k := range kinds {
-			if k.damped == pf.kind.damped {
-				cand[i], sse[i], count = optimise(d, k, pf.cand[i], true)
+		// parameters; the others keep theirs, scored on the new data so
+		// the choice can still change.
+		for t, k := range kinds {
+			if t == pf.kind.trend {
+				cand[t], sse[t], count = optimise(d, k, pf.cand[t], true)
 			} else {
-				cand[i] = pf.cand[i]
-				sse[i], count = d.run(k, cand[i], nil, nil)
+				cand[t] = pf.cand[t]
+				sse[t], count = d.run(k, cand[t], nil, nil)
 			}
 		}
 	} else {
 		// Cold: the damped fit starts where the undamped one ended.
-		cand[0], sse[0], count = optimise(d, kinds[0], defaultParams(), false)
-		start := cand[0]
+		cand[trendNone], sse[trendNone], count = optimise(d, kinds[trendNone], defaultParams(), false)
+		cand[trendAdd], sse[trendAdd], _ = optimise(d, kinds[trendAdd], defaultParams(), false)
+		start := cand[trendAdd]
 		start.phi = maxPhi - 0.01
-		cand[1], sse[1], count = optimise(d, kinds[1], start, false)
+		cand[trendDamped], sse[trendDamped], _ = optimise(d, kinds[trendDamped], start, false)
 	}
-	for i, k := range kinds {
-		aicc[i] = aiccOf(sse[i], count, k)
-	}
-	if aicc[1] < aicc[0] {
-		best = 1
+	best, bestAICc := 0, math.Inf(1)
+	for t, k := range kinds {
+		if a := aiccOf(sse[t], count, k); a < bestAICc || t == 0 {
+			best, bestAICc = t, a
+		}
 	}
 
 	k := kinds[best]
@@ -189,7 +191,10 @@ func optimise(d *data, k kind, start params, warm bool) (params, float64, int) {
 // observed cells: count·log(sse/count) + 2q + 2q(q+1)/(count−q−1), where q
 // counts the smoothing parameters, the initial states and σ².
 func aiccOf(sse float64, count int, k kind) float64 {
-	q := k.dim() + 2 + 1
+	q := k.dim() + 1 + 1 // smoothing parameters, level, σ²
+	if k.trend != trendNone {
+		q++
+	}
 	if k.period > 0 {
 		q += k.period - 1
 	}

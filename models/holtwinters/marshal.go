@@ -12,9 +12,9 @@ import (
 
 // formatV1 is the first byte of MarshalBinary's encoding.
 //
-// Layout (little endian): version byte; start, step, n (int64); flags byte
-// (bit 0: damped); period (uint32); the chosen params, then the undamped
-// and damped candidates' params (α, β, γ, φ each); level, trend, σ², z;
+// Layout (little endian): version byte; start, step, n (int64); trend kind
+// byte (0 none, 1 additive, 2 damped); period (uint32); the chosen params,
+// then each trend kind's params (α, β, γ, φ each); level, trend, σ², z;
 // the season (period float64s); len(tail) (uint32) and the tail.
 const formatV1 = 1
 
@@ -25,18 +25,14 @@ var errCorrupt = errors.New("corrupt holtwinters state")
 
 // MarshalBinary encodes the fit, for snapshots (models.Restorer).
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 1+3*8+1+4+16*8+4*8+len(f.season)*8+4+len(f.tail)*8)
+	b := make([]byte, 0, 1+3*8+1+4+(1+trendKinds)*4*8+4*8+len(f.season)*8+4+len(f.tail)*8)
 	b = append(b, formatV1)
 	b = binary.LittleEndian.AppendUint64(b, uint64(f.start))
 	b = binary.LittleEndian.AppendUint64(b, uint64(f.step))
 	b = binary.LittleEndian.AppendUint64(b, uint64(f.n))
-	var flags byte
-	if f.kind.damped {
-		flags |= 1
-	}
-	b = append(b, flags)
+	b = append(b, byte(f.kind.trend))
 	b = binary.LittleEndian.AppendUint32(b, uint32(f.kind.period))
-	for _, p := range [...]params{f.p, f.cand[0], f.cand[1]} {
+	for _, p := range append([]params{f.p}, f.cand[:]...) {
 		b = appendFloats(b, p.alpha, p.beta, p.gamma, p.phi)
 	}
 	b = appendFloats(b, f.level, f.trend, f.sigma2, f.z)
@@ -69,13 +65,11 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 		step:  int64(r.uint64()),
 		n:     int(int64(r.uint64())),
 	}
-	flags := r.byte()
-	f.kind = kind{damped: flags&1 != 0, period: int(r.uint32())}
-	ps := make([]params, 3)
-	for i := range ps {
-		ps[i] = params{alpha: r.float(), beta: r.float(), gamma: r.float(), phi: r.float()}
+	f.kind = kind{trend: int(r.byte()), period: int(r.uint32())}
+	f.p = r.params()
+	for t := range f.cand {
+		f.cand[t] = r.params()
 	}
-	f.p, f.cand = ps[0], [2]params{ps[1], ps[2]}
 	f.level, f.trend, f.sigma2, f.z = r.float(), r.float(), r.float(), r.float()
 	if f.kind.period > 0 {
 		f.season = r.floats(f.kind.period)
@@ -86,10 +80,11 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 		return nil, fmt.Errorf("restore holtwinters: %w", r.err)
 	case len(r.b) != 0:
 		return nil, fmt.Errorf("restore holtwinters: %d trailing bytes: %w", len(r.b), errCorrupt)
-	case flags&^1 != 0 || f.step <= 0 || f.n < 1 || f.kind.period == 1 || f.kind.period > f.n ||
+	case f.kind.trend >= trendKinds || f.step <= 0 || f.n < 1 || f.kind.period == 1 || f.kind.period > f.n ||
 		len(f.tail) > f.n || len(f.tail) > max(f.kind.period, 1):
 		return nil, fmt.Errorf("restore holtwinters: inconsistent header: %w", errCorrupt)
-	case !valid(f.p, f.kind.damped) || !valid(f.cand[0], false) || !valid(f.cand[1], true) ||
+	case !valid(f.p, f.kind.trend) || !valid(f.cand[trendNone], trendNone) ||
+		!valid(f.cand[trendAdd], trendAdd) || !valid(f.cand[trendDamped], trendDamped) ||
 		!finite(f.level) || !finite(f.trend) || !(f.sigma2 >= 0) || !finite(f.sigma2) || !(f.z >= 0) || !finite(f.z):
 		return nil, fmt.Errorf("restore holtwinters: parameters out of range: %w", errCorrupt)
 	}
@@ -103,10 +98,13 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 
 // valid reports whether p lies in the parameter space Fit searches
 // (boundaries included, as the optimiser's logistic can round onto them).
-func valid(p params, damped bool) bool {
+func valid(p params, trend int) bool {
 	ok := p.alpha >= 0 && p.alpha <= 1 && p.beta >= 0 && p.beta <= p.alpha &&
 		p.gamma >= 0 && p.gamma <= 1-p.alpha
-	if damped {
+	switch trend {
+	case trendNone:
+		return ok && p.beta == 0 && p.phi == 1
+	case trendDamped:
 		return ok && p.phi >= minPhi && p.phi <= maxPhi
 	}
 	return ok && p.phi == 1
@@ -152,6 +150,10 @@ func (r *reader) uint64() uint64 {
 }
 
 func (r *reader) float() float64 { return math.Float64frombits(r.uint64()) }
+
+func (r *reader) params() params {
+	return params{alpha: r.float(), beta: r.float(), gamma: r.float(), phi: r.float()}
+}
 
 // floats reads n float64s, checking the length before allocating.
 func (r *reader) floats(n int) []float64 {

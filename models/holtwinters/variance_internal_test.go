@@ -28,11 +28,13 @@ func TestVarianceFactorClosedForm(t *testing.T) {
 		k    kind
 		p    params
 	}{
-		{"AAA", kind{period: 24}, params{alpha: 0.3, beta: 0.05, gamma: 0.2, phi: 1}},
-		{"AAdA", kind{damped: true, period: 24}, params{alpha: 0.3, beta: 0.05, gamma: 0.2, phi: 0.9}},
-		{"AAdA period 7", kind{damped: true, period: 7}, params{alpha: 0.6, beta: 0.3, gamma: 0.3, phi: 0.98}},
-		{"AAN", kind{}, params{alpha: 0.5, beta: 0.1, phi: 1}},
-		{"AAdN", kind{damped: true}, params{alpha: 0.5, beta: 0.1, phi: 0.8}},
+		{"ANA", kind{trend: trendNone, period: 24}, params{alpha: 0.3, gamma: 0.2, phi: 1}},
+		{"AAA", kind{trend: trendAdd, period: 24}, params{alpha: 0.3, beta: 0.05, gamma: 0.2, phi: 1}},
+		{"AAdA", kind{trend: trendDamped, period: 24}, params{alpha: 0.3, beta: 0.05, gamma: 0.2, phi: 0.9}},
+		{"AAdA period 7", kind{trend: trendDamped, period: 7}, params{alpha: 0.6, beta: 0.3, gamma: 0.3, phi: 0.98}},
+		{"ANN", kind{}, params{alpha: 0.5, phi: 1}},
+		{"AAN", kind{trend: trendAdd}, params{alpha: 0.5, beta: 0.1, phi: 1}},
+		{"AAdN", kind{trend: trendDamped}, params{alpha: 0.5, beta: 0.1, phi: 0.8}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,11 +51,12 @@ func TestVarianceFactorClosedForm(t *testing.T) {
 // TestParamsRoundTrip checks encode inverts decode, so a warm start begins
 // where the previous fit ended.
 func TestParamsRoundTrip(t *testing.T) {
-	k := kind{damped: true, period: 12}
-	x := []float64{-1.5, 0.3, 2, -0.7}
-	p := k.decode(x)
-	require.True(t, valid(p, true), "%+v", p)
-	y := make([]float64, 4)
-	k.encode(p, y)
-	require.InDeltaSlice(t, x, y, 1e-9)
+	for _, k := range []kind{{trendNone, 12}, {trendAdd, 0}, {trendDamped, 12}} {
+		x := []float64{-1.5, 0.3, 2, -0.7}[:k.dim()]
+		p := k.decode(x)
+		require.True(t, valid(p, k.trend), "%+v", p)
+		y := make([]float64, k.dim())
+		k.encode(p, y)
+		require.InDeltaSlice(t, x, y, 1e-9)
+	}
 }
