@@ -2,8 +2,6 @@ package naive
 
 import (
 	"math"
-
-	"github.com/train-prometheus/train-prometheus/models"
 )
 
 // stats are the in-sample errors of the seasonal naive forecasts over the
@@ -25,12 +23,12 @@ func errorStats(values []float64, period int) stats {
 	st.from = max(st.kmax*period, n-max(2*period, minErrorCells))
 	for i := st.from; i < n; i++ {
 		y := values[i]
-		if !models.IsObserved(y) {
+		if !observed(y) {
 			continue
 		}
 		var sum, cnt float64
 		for j := 1; j <= st.kmax; j++ {
-			if v := values[i-j*period]; models.IsObserved(v) {
+			if v := values[i-j*period]; observed(v) {
 				sum += v
 				cnt++
 				st.ssd[j-1] += (y - v) * (y - v)
@@ -66,7 +64,7 @@ func (st *stats) bestK() int {
 func (st *stats) halfWidths(values []float64, period, k int, width float64) []float64 {
 	errs := make([]float64, 0, len(values)-st.from)
 	for i := st.from; i < len(values); i++ {
-		if !models.IsObserved(values[i]) {
+		if !observed(values[i]) {
 			continue
 		}
 		if mean := meanBack(values, i-period, period, k); !math.IsNaN(mean) {
@@ -94,7 +92,7 @@ func (st *stats) halfWidths(values []float64, period, k int, width float64) []fl
 func meanBack(values []float64, j, period, k int) float64 {
 	var sum, cnt float64
 	for t := 0; t < k && j >= 0; t, j = t+1, j-period {
-		if v := values[j]; models.IsObserved(v) {
+		if v := values[j]; observed(v) {
 			sum += v
 			cnt++
 		}
@@ -104,6 +102,10 @@ func meanBack(values []float64, j, period, k int) float64 {
 	}
 	return sum / cnt
 }
+
+// observed is models.IsObserved in one subtraction: v−v is 0 for a finite
+// v and NaN for NaN and ±Inf.
+func observed(v float64) bool { return v-v == 0 }
 
 func rms(ss, n float64) float64 {
 	if n == 0 {

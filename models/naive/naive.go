@@ -88,17 +88,25 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	for p := range f.latestAt {
 		f.latest[p], f.latestAt[p] = math.NaN(), -1
 	}
-	diffs, ph := 0, 0
-	for i, v := range values {
-		if models.IsObserved(v) {
-			if i >= period && models.IsObserved(values[i-period]) {
+	// Backwards from the end: the most recent observed cell of each phase
+	// and of all, and enough seasonal differences to fit. Usually one
+	// period of cells.
+	diffs, found, ph := 0, 0, (n-1)%period
+	for i := n - 1; i >= 0 && (found < period || diffs < MinDifferences); i-- {
+		if v := values[i]; observed(v) {
+			if f.latestAt[ph] < 0 {
+				f.latest[ph], f.latestAt[ph] = v, i
+				found++
+			}
+			if f.lastAt < 0 {
+				f.last, f.lastAt = v, i
+			}
+			if i >= period && observed(values[i-period]) {
 				diffs++
 			}
-			f.latest[ph], f.latestAt[ph] = v, i
-			f.last, f.lastAt = v, i
 		}
-		if ph++; ph == period {
-			ph = 0
+		if ph--; ph < 0 {
+			ph = period - 1
 		}
 	}
 	if diffs < MinDifferences {
