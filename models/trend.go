@@ -1,9 +1,10 @@
 package models
 
 // blockTrend returns a local trend of values: the linear spline through
-// the means of the observed cells of consecutive blocks of block cells (the
-// last block takes the remainder), each placed at the mean index of its
-// observed cells, extended linearly past the first and last of them. A
+// the means of the observed cells of consecutive blocks of block cells
+// ending at the last cell (the n mod block cells before the first block
+// belong to none), each placed at the mean index of its observed cells,
+// extended linearly past the first and last of them. A
 // block of whole seasonal periods averages the season out, so the spline
 // follows level shifts and trend changes without absorbing the season.
 // ok is false when fewer than two blocks hold observed cells.
@@ -18,13 +19,10 @@ func blockTrend(values []float64, block int) (trend []float64, ok bool) {
 	}
 	centers := make([]float64, 0, k)
 	means := make([]float64, 0, k)
+	offset := n - k*block
 	for j := range k {
-		end := (j + 1) * block
-		if j == k-1 {
-			end = n
-		}
 		var sum, idx, count float64
-		for i := j * block; i < end; i++ {
+		for i := offset + j*block; i < offset+(j+1)*block; i++ {
 			if v := values[i]; IsObserved(v) {
 				sum += v
 				idx += float64(i)

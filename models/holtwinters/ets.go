@@ -136,6 +136,7 @@ type states struct {
 // one on, and the initial states heuristically estimated from them.
 type data struct {
 	values []float64 // s.Values[first:]
+	scale  float64   // mean absolute observed value
 	first  int       // index of values[0] in the series
 	init   states    // before values[0]; season indexed by series cell mod period
 	season []float64 // scratch for the seasonal states of one run
@@ -229,15 +230,19 @@ func (d *data) run(k kind, p params, out *states, tail []float64) (sse float64, 
 // the initial states.
 func newData(values []float64, first, period int) *data {
 	vals := make([]float64, len(values))
+	var scale, count float64
 	for i, v := range values {
 		if models.IsObserved(v) {
 			vals[i] = v
+			scale += math.Abs(v)
+			count++
 		} else {
 			vals[i] = math.NaN()
 		}
 	}
 	return &data{
 		values: vals,
+		scale:  scale / max(1, count),
 		first:  first,
 		init:   initialStates(vals, first, period),
 		season: make([]float64, period),

@@ -34,6 +34,11 @@ const (
 	warmGain = 1e-3
 )
 
+// relFloor is the least standard deviation of the one-step errors relative
+// to the mean absolute value of the data: rounding, not a forecast error,
+// below it.
+const relFloor = 1e-9
+
 // model is the Holt-Winters Model. It is immutable.
 type model struct {
 	opts models.Options
@@ -140,7 +145,10 @@ func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 	var st states
 	d.run(k, f.p, &st, f.tail)
 	f.level, f.trend, f.season = st.level, st.trend, st.season
-	f.sigma2 = sse[best] / float64(max(1, count-k.dim()))
+	// A series that the model fits up to rounding would otherwise get a
+	// band of rounding width, which new rounding errors exceed: anomalies
+	// out of nothing.
+	f.sigma2 = max(sse[best]/float64(max(1, count-k.dim())), (relFloor*d.scale)*(relFloor*d.scale))
 	if !finite(f.level) || !finite(f.trend) || !finite(f.sigma2) {
 		return nil, fmt.Errorf("fit holtwinters: states overflow (values too large)")
 	}

@@ -63,17 +63,23 @@ func (st *stats) bestK() int {
 // (never shrinking with h).
 func (st *stats) halfWidths(values []float64, period, k int, width float64) []float64 {
 	errs := make([]float64, 0, len(values)-st.from)
+	var scale float64
 	for i := st.from; i < len(values); i++ {
 		if !observed(values[i]) {
 			continue
 		}
 		if mean := meanBack(values, i-period, period, k); !math.IsNaN(mean) {
 			errs = append(errs, math.Abs(values[i]-mean))
+			scale += math.Abs(values[i])
 		}
 	}
 	var q float64
 	if len(errs) > 0 {
 		q = selectK(errs, int(math.Ceil(width*float64(len(errs))))-1)
+		// A season that repeats up to rounding has errors of rounding
+		// size, which new rounding errors would exceed as often as any
+		// quantile is exceeded: anomalies out of nothing.
+		q = max(q, relFloor*scale/float64(len(errs)))
 	}
 	out := make([]float64, st.kmax)
 	base := rms(st.ssd[0], st.nd[0])
@@ -106,6 +112,10 @@ func meanBack(values []float64, j, period, k int) float64 {
 // observed is models.IsObserved in one subtraction: v−v is 0 for a finite
 // v and NaN for NaN and ±Inf.
 func observed(v float64) bool { return v-v == 0 }
+
+// relFloor is the least band half width relative to the mean absolute
+// value of the data: rounding, not a forecast error, below it.
+const relFloor = 1e-9
 
 func rms(ss, n float64) float64 {
 	if n == 0 {

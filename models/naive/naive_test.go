@@ -99,14 +99,21 @@ func TestPlainNaive(t *testing.T) {
 	}
 }
 
+// TestConstant checks a constant forecasts itself with a band of rounding
+// width (relative 1e-9), so that rounding errors are no anomaly but any
+// real deviation is a huge one.
 func TestConstant(t *testing.T) {
 	s := synth.Spec{Level: 7}.Series(start, step, 30)
 	f := fit(t, models.Options{}, s)
 	for _, i := range []int{29, 30, 31, 100} {
 		p := f.Predict(s.Time(i))
-		require.Equal(t, models.Point{Yhat: 7, Lower: 7, Upper: 7}, p)
+		require.Equal(t, 7.0, p.Yhat)
+		require.InDelta(t, 7, p.Lower, 1e-7)
+		require.InDelta(t, 7, p.Upper, 1e-7)
+		require.Less(t, p.Lower, p.Yhat)
 		require.Equal(t, 0.0, models.AnomalyScore(7, p))
-		require.True(t, math.IsInf(models.AnomalyScore(7.1, p), 1))
+		require.Less(t, models.AnomalyScore(7+1e-12, p), 0.01)
+		require.Greater(t, models.AnomalyScore(7.1, p), 1e6)
 	}
 }
 
