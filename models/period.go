@@ -236,9 +236,11 @@ func refinePeriod(values []float64, p, maxLag int) int {
 	// (about four blocks), which follows level shifts and trend changes;
 	// with too few periods, the line SeasonalTrend fits. A trend that is
 	// not a line also pulls the ACF peak off the period, so with the local
-	// trend the peak is looked for again in the ACF of the residual.
+	// trend the peak is looked for again in the ACF of the residual, when
+	// the local trend departs from a line by more than bentTrend of the
+	// residual's standard deviation.
 	trend, ok := blockTrend(values, p*max(1, len(values)/(4*p)))
-	if ok {
+	if ok && bent(values, trend) {
 		resid := make([]float64, len(values))
 		for i, v := range values {
 			resid[i] = v - trend[i]
@@ -444,3 +446,27 @@ func unitCircle(cos, sin []float64) {
 // unitCircleAnchor is how many rotation steps unitCircle takes between
 // exact values.
 const unitCircleAnchor = 32
+
+// bentTrend is how far, relative to the residual's standard deviation, a
+// local trend must depart from the least squares line to count as bent.
+const bentTrend = 0.25
+
+// bent reports whether trend departs from the least squares line through
+// values by more than bentTrend of the residual values − trend (root mean
+// squares over the observed cells).
+func bent(values, trend []float64) bool {
+	a, b, ok := LinearTrend(values)
+	if !ok {
+		return false
+	}
+	var dev, res float64
+	for i, v := range values {
+		if IsObserved(v) {
+			d := trend[i] - (a + b*float64(i))
+			r := v - trend[i]
+			dev += d * d
+			res += r * r
+		}
+	}
+	return dev > bentTrend*bentTrend*res
+}
