@@ -6,21 +6,27 @@ import (
 
 // stats are the in-sample errors of the seasonal naive forecasts over the
 // recent cells [from, n): sse[k-1] over ne[k-1] cells for the mean of the
-// last k periods, and ssd[h-1] over nd[h-1] cells for the seasonal
-// difference at lag h periods.
+// last k periods, whose absolute errors are abs[k-1], and ssd[h-1] over
+// nd[h-1] cells for the seasonal difference at lag h periods.
 type stats struct {
 	from, kmax int
 	sse, ssd   [MaxPeriods]float64
 	ne, nd     [MaxPeriods]float64
+	abs        [MaxPeriods][]float64
 }
 
-// errorStats computes stats over the last max(2·period, minErrorCells)
+// errorStats computes stats over the last max(period, minErrorCells)
 // cells that have kmax = min(MaxPeriods, n/period − 1) periods (at least
 // one) before them.
 func errorStats(values []float64, period int) stats {
 	n := len(values)
 	st := stats{kmax: min(MaxPeriods, max(1, n/period-1))}
-	st.from = max(st.kmax*period, n-max(2*period, minErrorCells))
+	st.from = max(st.kmax*period, n-max(period, minErrorCells))
+	m := max(0, n-st.from)
+	buf := make([]float64, 0, st.kmax*m)
+	for k := range st.kmax {
+		st.abs[k] = buf[k*m : k*m : (k+1)*m]
+	}
 	for i := st.from; i < n; i++ {
 		y := values[i]
 		if !observed(y) {
@@ -38,6 +44,7 @@ func errorStats(values []float64, period int) stats {
 				e := y - sum/cnt
 				st.sse[j-1] += e * e
 				st.ne[j-1]++
+				st.abs[j-1] = append(st.abs[j-1], math.Abs(e))
 			}
 		}
 	}
@@ -58,28 +65,25 @@ func (st *stats) bestK() int {
 }
 
 // halfWidths returns the band half widths 1..kmax periods ahead for the
-// mean of k periods: the width-quantile of its absolute in-sample errors,
-// times the growth of the seasonal differences' RMS from lag 1 to lag h
-// (never shrinking with h).
-func (st *stats) halfWidths(values []float64, period, k int, width float64) []float64 {
-	errs := make([]float64, 0, len(values)-st.from)
-	var scale float64
-	for i := st.from; i < len(values); i++ {
-		if !observed(values[i]) {
-			continue
-		}
-		if mean := meanBack(values, i-period, period, k); !math.IsNaN(mean) {
-			errs = append(errs, math.Abs(values[i]-mean))
-			scale += math.Abs(values[i])
-		}
-	}
+// mean of k periods: the width-quantile of its absolute in-sample errors
+// (at least relFloor of the data's mean absolute value), times the growth
+// of the seasonal differences' RMS from lag 1 to lag h (never shrinking
+// with h).
+func (st *stats) halfWidths(values []float64, k int, width float64) []float64 {
 	var q float64
-	if len(errs) > 0 {
+	if errs := st.abs[k-1]; len(errs) > 0 {
 		q = selectK(errs, int(math.Ceil(width*float64(len(errs))))-1)
 		// A season that repeats up to rounding has errors of rounding
 		// size, which new rounding errors would exceed as often as any
 		// quantile is exceeded: anomalies out of nothing.
-		q = max(q, relFloor*scale/float64(len(errs)))
+		var scale, cnt float64
+		for _, v := range values[st.from:] {
+			if observed(v) {
+				scale += math.Abs(v)
+				cnt++
+			}
+		}
+		q = max(q, relFloor*scale/cnt)
 	}
 	out := make([]float64, st.kmax)
 	base := rms(st.ssd[0], st.nd[0])

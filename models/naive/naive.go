@@ -53,7 +53,7 @@ const (
 	// averaging more periods must be to be chosen.
 	kGain = 0.03
 	// minErrorCells is the fewest recent cells the in-sample errors are
-	// taken over when the data allows (at least two periods otherwise).
+	// taken over when the data allows (at least one period otherwise).
 	minErrorCells = 256
 )
 
@@ -123,7 +123,7 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	}
 	keep := min(n, 2*period)
 	f.tail = append([]float64(nil), values[n-keep:]...)
-	f.halfWidths = st.halfWidths(values, period, k, m.opts.Width())
+	f.halfWidths = st.halfWidths(values, k, m.opts.Width())
 	return f, nil
 }
 
