@@ -52,17 +52,19 @@ var (
 // New returns a Holt-Winters model.
 //
 // The seasonal period is opts.Period, else the one the Series carries,
-// else DetectPeriod over the observed span; a period under 2 or longer than
-// half the observed span means no season. Leading gaps are dropped; other
-// gaps are missing observations in the recursion. The initial states come
-// from a decomposition of the first (up to four) periods, the smoothing
-// parameters from Nelder-Mead on the one-step squared error, started at
-// the previous fit's parameters (with a smaller budget) when Fit is given
-// one for the same period. Of no trend, an additive trend and a damped
-// one, the fit with the lowest AICc is kept. The band at h steps ahead is
-// yhat ± ZScore(width)·σ·sqrt(1 + Σ_{j<h} c_j²) with
-// c_j = α + β·φ_j + γ·[j mod m = 0] and φ_j = φ + … + φ^j (Hyndman et al.,
-// 2008, class 1), σ² the in-sample one-step error variance.
+// else DetectPeriod over the observed span; a detected period of a day
+// becomes a week when models.WeeklyIfBetter says so, and a period under 2
+// or longer than half the observed span means no season. Leading gaps are
+// dropped; other gaps are missing observations in the recursion. The
+// initial states come from a decomposition of the first (up to four)
+// periods, the smoothing parameters from Nelder-Mead on the one-step
+// squared error, started at the previous fit's parameters (with a smaller
+// budget) when Fit is given one for the same period. Of no trend, an
+// additive trend and a damped one, the fit with the lowest AICc is kept.
+// The band at h steps ahead is yhat ± ZScore(width)·σ·sqrt(1 + Σ_{j<h} c_j²)
+// with c_j = α + β·φ_j + γ·[j mod m = 0] and φ_j = φ + … + φ^j (Hyndman
+// et al., 2008, class 1), σ² the in-sample one-step error variance (at
+// least (1e-9 · mean |y|)², so rounding is no anomaly).
 func New(opts models.Options) models.Model {
 	return model{opts: opts}
 }
@@ -89,6 +91,9 @@ func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 	}
 	vals := s.Values[first:]
 	period := s.SeasonalPeriod(m.opts, s.Values[first:last+1])
+	if m.opts.Period == 0 && period > 0 {
+		period = models.WeeklyIfBetter(s.Values[first:last+1], period, s.Step)
+	}
 	if period < 2 || 2*period > last+1-first {
 		period = 0
 	}

@@ -24,7 +24,10 @@ type model struct {
 // New returns a seasonal naive model.
 //
 // The period is opts.Period, or DetectPeriod with opts.MaxPeriod when 0,
-// falling back to 1 (plain naive: the last value) when none is found. The
+// falling back to 1 (plain naive: the last value) when none is found. A
+// detected period of one day becomes a week when the data has three weeks
+// and last fortnight's week-apart differences are 10% smaller than its
+// day-apart ones (weekday and weekend differ). The
 // forecast for a phase is the mean of its observed values in the last K
 // periods, K from 1 to MaxPeriods: the K whose one-period-ahead in-sample
 // errors over the recent cells are smallest (a larger K must win by
@@ -73,6 +76,9 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	}
 	values := s.Values
 	period := max(1, s.SeasonalPeriod(m.opts, values))
+	if m.opts.Period == 0 {
+		period = models.WeeklyIfBetter(values, period, s.Step)
+	}
 	n := len(values)
 
 	f := &fitted{

@@ -211,6 +211,55 @@ func TestAveragesNoisyPeriods(t *testing.T) {
 	require.Less(t, mae, 0.18)
 }
 
+// TestWeekly checks a daily period becomes weekly when weekdays and
+// weekends differ (hourly data, four weeks from a Monday), and stays daily
+// when they do not, or when the step does not make the period a day.
+func TestWeekly(t *testing.T) {
+	const hour = int64(3_600_000)
+	spec := synth.Spec{Level: 50, Amplitude: 8, Period: 24, Noise: 0.5, Seed: 41}
+	plain := spec.Values(24 * 7 * 4)
+	weekend := append([]float64(nil), plain...)
+	for i := range weekend {
+		if (i/24)%7 >= 5 {
+			weekend[i] -= 20
+		}
+	}
+	// meanError returns the mean forecast minus the clean daily pattern
+	// over day d (day 28 is a Monday, 33 a Saturday).
+	meanError := func(f models.Fitted, s models.Series, d int) float64 {
+		var sum float64
+		for i := 24 * d; i < 24*(d+1); i++ {
+			sum += (f.Predict(s.Time(i)).Yhat - spec.Clean(i)) / 24
+		}
+		return sum
+	}
+	t.Run("weekend differs", func(t *testing.T) {
+		s := models.Series{Step: hour, Values: weekend, Period: 24}
+		f := fit(t, models.Options{}, s)
+		require.InDelta(t, 0, meanError(f, s, 28), 1)
+		require.InDelta(t, -20, meanError(f, s, 33), 1)
+	})
+	t.Run("every day alike", func(t *testing.T) {
+		s := models.Series{Step: hour, Values: plain, Period: 24}
+		f := fit(t, models.Options{}, s)
+		require.InDelta(t, 0, meanError(f, s, 28), 1)
+		require.InDelta(t, 0, meanError(f, s, 33), 1)
+		// The period stayed a day: six days on is six seasons ahead, with
+		// a wider band (a week would be one season, the same band).
+		require.Less(t, f.Predict(s.Time(24*28)).Upper, f.Predict(s.Time(24*34)).Upper)
+	})
+	t.Run("step not an hour: 24 cells are no day", func(t *testing.T) {
+		s := models.Series{Step: 60_000, Values: weekend, Period: 24}
+		f := fit(t, models.Options{}, s)
+		require.Less(t, meanError(f, s, 28), -5.0, "Monday forecast from the weekend")
+	})
+	t.Run("period given", func(t *testing.T) {
+		s := models.Series{Step: hour, Values: weekend}
+		f := fit(t, models.Options{Period: 24}, s)
+		require.Less(t, meanError(f, s, 28), -5.0, "Monday forecast from the weekend")
+	})
+}
+
 // TestGaps checks a gap in the last season falls back to the season before
 // with the band of two seasons ahead, and a phase never observed falls back
 // to the last observed value.
