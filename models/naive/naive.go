@@ -1,6 +1,8 @@
-// Package naive implements the seasonal naive forecast: the value one (or
-// more) seasonal periods earlier, with a band that widens with the square
-// root of the number of seasons ahead.
+// Package naive implements the seasonal naive forecast: the value one
+// seasonal period earlier, or the mean over the last few periods when that
+// forecasts better in sample, with an empirical band (quantiles of the
+// in-sample errors) that widens with the number of seasons ahead as the
+// in-sample errors do.
 package naive
 
 import (
@@ -22,14 +24,41 @@ type model struct {
 // New returns a seasonal naive model.
 //
 // The period is opts.Period, or DetectPeriod with opts.MaxPeriod when 0,
-// falling back to 1 (plain naive: the last value) when none is found. The
-// forecast for a cell is the most recent observed cell a whole number of
-// periods k >= 1 before it; the band is yhat ± ZScore(width)·sigma·sqrt(k),
-// where sigma is the root mean square of the in-sample seasonal differences
-// y[i]−y[i−period] (the in-sample errors of the method itself).
+// falling back to 1 (plain naive: the last value) when none is found. A
+// detected period of one day becomes a week when the data has three weeks
+// and last fortnight's week-apart differences are 10% smaller than its
+// day-apart ones (weekday and weekend differ). The
+// forecast for a phase is the mean of its observed values in the last K
+// periods, K from 1 to MaxPeriods: the K whose one-period-ahead in-sample
+// errors over the recent cells are smallest (a larger K must win by
+// kGain), so a noisy but stable season is averaged and a changing one
+// follows its last period. A phase not observed in the data falls back to
+// the most recent observed cell.
+//
+// The band is empirical: its half width one period ahead is the
+// interval-width quantile of the absolute in-sample errors of that forecast
+// over the recent cells, and it grows with the number of periods ahead h
+// as the root mean square of the in-sample seasonal differences at lag h
+// periods grows over lag one period (flat for a stable season with noise,
+// like sqrt(h) for a wandering one), up to MaxPeriods and like sqrt(h)
+// beyond.
 func New(opts models.Options) models.Model {
 	return model{opts: opts}
 }
+
+// MaxPeriods is the most periods the forecast averages and the band's
+// growth is measured over.
+const MaxPeriods = 4
+
+// Fit statistics.
+const (
+	// kGain is how much lower (relatively) the in-sample error of
+	// averaging more periods must be to be chosen.
+	kGain = 0.03
+	// minErrorCells is the fewest recent cells the in-sample errors are
+	// taken over when the data allows (at least one period otherwise).
+	minErrorCells = 256
+)
 
 // Name returns "seasonal_naive".
 func (model) Name() string { return "seasonal_naive" }
@@ -47,14 +76,43 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	}
 	values := s.Values
 	period := max(1, s.SeasonalPeriod(m.opts, values))
+	if m.opts.Period == 0 {
+		period = models.WeeklyIfBetter(values, period, s.Step)
+	}
+	n := len(values)
 
-	var sumSq float64
-	diffs := 0
-	for i := period; i < len(values); i++ {
-		if models.IsObserved(values[i]) && models.IsObserved(values[i-period]) {
-			d := values[i] - values[i-period]
-			sumSq += d * d
-			diffs++
+	f := &fitted{
+		start:    s.Start,
+		step:     s.Step,
+		n:        n,
+		period:   period,
+		latest:   make([]float64, period),
+		latestAt: make([]int, period),
+		last:     math.NaN(),
+		lastAt:   -1,
+	}
+	for p := range f.latestAt {
+		f.latest[p], f.latestAt[p] = math.NaN(), -1
+	}
+	// Backwards from the end: the most recent observed cell of each phase
+	// and of all, and enough seasonal differences to fit. Usually one
+	// period of cells.
+	diffs, found, ph := 0, 0, (n-1)%period
+	for i := n - 1; i >= 0 && (found < period || diffs < MinDifferences); i-- {
+		if v := values[i]; observed(v) {
+			if f.latestAt[ph] < 0 {
+				f.latest[ph], f.latestAt[ph] = v, i
+				found++
+			}
+			if f.lastAt < 0 {
+				f.last, f.lastAt = v, i
+			}
+			if i >= period && observed(values[i-period]) {
+				diffs++
+			}
+		}
+		if ph--; ph < 0 {
+			ph = period - 1
 		}
 	}
 	if diffs < MinDifferences {
@@ -62,53 +120,39 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 			diffs, period, MinDifferences, models.ErrInsufficientData)
 	}
 
-	n := len(values)
-	keep := min(n, 2*period)
-	f := &fitted{
-		start:     s.Start,
-		step:      s.Step,
-		n:         n,
-		period:    period,
-		tail:      append([]float64(nil), values[n-keep:]...),
-		latest:    make([]float64, period),
-		latestAt:  make([]int, period),
-		last:      math.NaN(),
-		lastAt:    -1,
-		halfWidth: models.ZScore(m.opts.Width()) * math.Sqrt(sumSq/float64(diffs)),
-	}
-	for p := range f.latestAt {
-		f.latest[p], f.latestAt[p] = math.NaN(), -1
-	}
-	for i, v := range values {
-		if models.IsObserved(v) {
-			p := i % period
-			f.latest[p], f.latestAt[p] = v, i
-			f.last, f.lastAt = v, i
+	st := errorStats(values, period)
+	k := st.bestK()
+	for p, j := range f.latestAt {
+		if j >= 0 {
+			f.latest[p] = meanBack(values, j, period, k)
 		}
 	}
+	keep := min(n, 2*period)
+	f.tail = append([]float64(nil), values[n-keep:]...)
+	f.halfWidths = st.halfWidths(values, k, m.opts.Width())
 	return f, nil
 }
 
 // fitted is a trained seasonal naive model. It keeps only the last two
-// periods of cells plus, per phase, the most recent observed value. It is
-// immutable after Fit.
+// periods of cells plus, per phase, the forecast. It is immutable after
+// Fit.
 type fitted struct {
 	start, step int64
 	n           int       // length of the training series
 	period      int       // in steps
 	tail        []float64 // the last min(n, 2·period) cells, gaps included
-	latest      []float64 // per phase i%period: the most recent observed value
+	latest      []float64 // per phase i%period: the forecast (mean of the last K periods' observed values)
 	latestAt    []int     // its cell index, or -1 when the phase was never observed
 	last        float64   // the most recent observed value of any phase
 	lastAt      int       // its cell index
-	halfWidth   float64   // z·sigma for one season ahead
+	halfWidths  []float64 // band half width 1..len periods ahead
 }
 
 // Predict returns the forecast for time t, snapped to the nearest grid cell.
 //
-// Beyond the training data it uses the most recent observed cell at the same
-// phase, or, when that phase was never observed, the most recent observed
-// cell with k = ceil(distance/period). Inside the training data it searches
+// Beyond the training data it uses the phase's forecast (h counted from the
+// phase's most recent observed cell), or, when that phase was never
+// observed, the most recent observed cell with k = ceil(distance/period). Inside the training data it searches
 // the kept last two periods; a cell with no observed same-phase cell there
 // (such as one in the first period of the data) gets a NaN Point.
 func (f *fitted) Predict(t int64) models.Point {
@@ -131,7 +175,14 @@ func (f *fitted) Predict(t int64) models.Point {
 
 // point returns yhat with the band for h seasons ahead.
 func (f *fitted) point(yhat float64, h int) models.Point {
-	w := f.halfWidth * math.Sqrt(float64(max(1, h)))
+	h = max(1, h)
+	hw := f.halfWidths
+	var w float64
+	if h <= len(hw) {
+		w = hw[h-1]
+	} else {
+		w = hw[len(hw)-1] * math.Sqrt(float64(h)/float64(len(hw)))
+	}
 	return models.Point{Yhat: yhat, Lower: yhat - w, Upper: yhat + w}
 }
 

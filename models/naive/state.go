@@ -10,8 +10,13 @@ import (
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
-// stateVersion is the first byte of a fitted model's saved state.
-const stateVersion = 1
+// stateVersion is the first byte of a fitted model's saved state. Version 1
+// (one band half-width) was never released; it is refused.
+const stateVersion = 2
+
+// maxSavedWidths bounds the band half-widths Restore accepts (one per period
+// ahead).
+const maxSavedWidths = 1 << 16
 
 // maxSavedPeriod bounds the period Restore accepts: the largest ring.
 const maxSavedPeriod = 1 << 22
@@ -25,7 +30,8 @@ var errTruncated = errors.New("restore seasonal naive: truncated or malformed st
 
 // MarshalBinary implements encoding.BinaryMarshaler: version byte; start,
 // step, length, period and the index of the last observed cell (varints);
-// the last observed value and the band half-width (8 bytes each); the kept
+// the last observed value (8 bytes); the band half-widths per period ahead
+// (count as a uvarint, then 8 bytes each); the kept
 // tail (length, then compressed with valenc like the ring buffers); per
 // phase, how many cells before the phase's last cell its latest observation
 // lies, shifted left by one, with the low bit set when its value is not the
@@ -33,13 +39,16 @@ var errTruncated = errors.New("restore seasonal naive: truncated or malformed st
 // latest values are in the tail and cost one byte.
 func (f *fitted) MarshalBinary() ([]byte, error) {
 	// Worst case: ~9 bytes per value, 10 per phase offset.
-	b := make([]byte, 0, 64+9*(len(f.tail)+f.period)+10*f.period)
+	b := make([]byte, 0, 64+8*len(f.halfWidths)+9*(len(f.tail)+f.period)+10*f.period)
 	b = append(b, stateVersion)
 	for _, v := range []int64{f.start, f.step, int64(f.n), int64(f.period), int64(f.lastAt)} {
 		b = binary.AppendVarint(b, v)
 	}
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.last))
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.halfWidth))
+	b = binary.AppendUvarint(b, uint64(len(f.halfWidths)))
+	for _, w := range f.halfWidths {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(w))
+	}
 	b = binary.AppendUvarint(b, uint64(len(f.tail)))
 	b = valenc.Append(b, f.tail)
 	var explicit []float64
@@ -93,12 +102,21 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 	if f.step <= 0 || ints[3] < 1 || ints[3] > maxSavedPeriod || ints[2] < 0 || ints[2] > math.MaxInt32 {
 		return nil, fmt.Errorf("restore seasonal naive: step %d, period %d or length %d out of range", ints[1], ints[3], ints[2])
 	}
-	if len(p) < 16 {
+	if len(p) < 8 {
 		return nil, errTruncated
 	}
 	f.last = math.Float64frombits(binary.LittleEndian.Uint64(p))
-	f.halfWidth = math.Float64frombits(binary.LittleEndian.Uint64(p[8:]))
-	p = p[16:]
+	p = p[8:]
+	nw, n := binary.Uvarint(p)
+	if n <= 0 || nw == 0 || nw > maxSavedWidths || nw*8 > uint64(len(p)-n) {
+		return nil, errTruncated
+	}
+	p = p[n:]
+	f.halfWidths = make([]float64, nw)
+	for i := range f.halfWidths {
+		f.halfWidths[i] = math.Float64frombits(binary.LittleEndian.Uint64(p))
+		p = p[8:]
+	}
 	nt, n := binary.Uvarint(p)
 	if n <= 0 || nt > uint64(f.n) || nt > 2*uint64(f.period) || nt > uint64(len(p))*8 {
 		return nil, errTruncated
