@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,7 +84,13 @@ func (c *RemoteWriteConfig) Validate() error {
 	if c.RemoteTimeout <= 0 {
 		return errors.New("remote_timeout must be positive")
 	}
-	for h := range c.Headers {
+	for h, v := range c.Headers {
+		if !validHeaderName(h) {
+			return fmt.Errorf("headers: %q is not a valid HTTP header name", h)
+		}
+		if !validHeaderValue(v) {
+			return fmt.Errorf("headers: value of %s holds a control character", h)
+		}
 		lh := strings.ToLower(h)
 		if lh == "authorization" {
 			return errors.New("headers: authorization must be set with basic_auth, authorization or oauth2")
@@ -150,4 +157,65 @@ func (c *QueueConfig) Validate() error {
 		return errors.New("max_backoff must not be less than min_backoff")
 	}
 	return nil
+}
+
+// validateRemoteWrites validates the entries and names the unnamed ones
+// after their index. An explicit name that equals the index of an unnamed
+// entry is refused: the two would share metrics and queue.
+func validateRemoteWrites(rws []*RemoteWriteConfig) error {
+	explicit := map[string]int{}
+	for i, rw := range rws {
+		if rw == nil {
+			return fmt.Errorf("remote_write[%d]: empty entry", i)
+		}
+		if err := rw.Validate(); err != nil {
+			return fmt.Errorf("remote_write[%d]: %w", i, err)
+		}
+		if rw.Name == "" {
+			continue
+		}
+		if _, dup := explicit[rw.Name]; dup {
+			return fmt.Errorf("remote_write[%d]: duplicate name %q", i, rw.Name)
+		}
+		explicit[rw.Name] = i
+	}
+	for i, rw := range rws {
+		if rw.Name != "" {
+			continue
+		}
+		name := strconv.Itoa(i)
+		if j, taken := explicit[name]; taken {
+			return fmt.Errorf("remote_write[%d]: name %q is also the default name of the unnamed remote_write[%d] (unnamed entries are named by their index): choose another name", j, name, i)
+		}
+		rw.Name = name
+	}
+	return nil
+}
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether s holds no control characters other
+// than horizontal tab (no CR or LF that would split the header).
+func validHeaderValue(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
