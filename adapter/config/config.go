@@ -263,7 +263,7 @@ var DefaultLimitsConfig = LimitsConfig{
 	MaxLabelsPerSeries:  128,
 	MaxLabelNameLength:  1024,
 	MaxLabelValueLength: 4096,
-	MaxInflightRequests: 32,
+	MaxInflightRequests: 64,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.

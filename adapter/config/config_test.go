@@ -228,7 +228,7 @@ func TestIssueExample(t *testing.T) {
 	}, rw.QueueConfig)
 
 	require.Equal(t, LimitsConfig{MaxSeries: 100000, MaxRequestBytes: 32 << 20, MaxSeriesPerRequest: 50000,
-		MaxLabelsPerSeries: 128, MaxLabelNameLength: 1024, MaxLabelValueLength: 4096, MaxInflightRequests: 32}, cfg.Limits)
+		MaxLabelsPerSeries: 128, MaxLabelNameLength: 1024, MaxLabelValueLength: 4096, MaxInflightRequests: 64}, cfg.Limits)
 }
 
 func TestExampleFile(t *testing.T) {
@@ -262,7 +262,7 @@ func TestDefaultValues(t *testing.T) {
 		AnomalyThreshold: 1,
 	}, DefaultGlobalConfig)
 	require.Equal(t, LimitsConfig{MaxSeries: 100000, MaxRequestBytes: 32 << 20, MaxSeriesPerRequest: 50000,
-		MaxLabelsPerSeries: 128, MaxLabelNameLength: 1024, MaxLabelValueLength: 4096, MaxInflightRequests: 32}, DefaultLimitsConfig)
+		MaxLabelsPerSeries: 128, MaxLabelNameLength: 1024, MaxLabelValueLength: 4096, MaxInflightRequests: 64}, DefaultLimitsConfig)
 	require.Equal(t, OutputConfig{
 		ForecastSuffix:     "_forecast",
 		AnomalyScoreSuffix: "_anomaly_score",
