@@ -225,6 +225,8 @@ func TestIssueExample(t *testing.T) {
 		MaxBackoff:        model.Duration(5 * time.Second),
 		MaxShards:         4,
 		RetryOnRateLimit:  true, // Not in the file: the default.
+		MaxSampleAge:      model.Duration(time.Hour),
+		MaxBytes:          64 << 20,
 	}, rw.QueueConfig)
 
 	require.Equal(t, LimitsConfig{MaxSeries: 100000, MaxRequestBytes: 32 << 20, MaxSeriesPerRequest: 50000,
@@ -272,13 +274,15 @@ func TestDefaultValues(t *testing.T) {
 		HorizonLabel:       "horizon",
 	}, DefaultOutputConfig)
 	require.Equal(t, QueueConfig{
-		Capacity:          10000,
+		Capacity:          100000,
 		MaxSamplesPerSend: 2000,
 		BatchSendDeadline: model.Duration(5 * time.Second),
 		MinBackoff:        model.Duration(30 * time.Millisecond),
 		MaxBackoff:        model.Duration(5 * time.Second),
 		MaxShards:         4,
 		RetryOnRateLimit:  true,
+		MaxSampleAge:      model.Duration(time.Hour),
+		MaxBytes:          64 << 20,
 	}, DefaultQueueConfig)
 	require.Equal(t, model.Duration(30*time.Second), DefaultRemoteWriteConfig.RemoteTimeout)
 	require.Equal(t, DefaultQueueConfig, DefaultRemoteWriteConfig.QueueConfig)

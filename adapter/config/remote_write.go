@@ -120,17 +120,25 @@ type QueueConfig struct {
 	MaxShards         int            `yaml:"max_shards,omitempty"`
 	// RetryOnRateLimit retries 429 answers, honouring Retry-After.
 	RetryOnRateLimit bool `yaml:"retry_on_http_429,omitempty"`
+	// The outage budget, with Capacity: samples older than MaxSampleAge
+	// (by their timestamp) are dropped rather than sent, and the queue
+	// holds at most MaxBytes (estimated as encoded: labels plus 16 bytes
+	// a sample); 0 means no bound. Past the budget the oldest go first.
+	MaxSampleAge model.Duration `yaml:"max_sample_age,omitempty"`
+	MaxBytes     int64          `yaml:"max_bytes,omitempty"`
 }
 
 // DefaultQueueConfig holds the defaults of queue_config.
 var DefaultQueueConfig = QueueConfig{
-	Capacity:          10000,
+	Capacity:          100000,
 	MaxSamplesPerSend: 2000,
 	BatchSendDeadline: model.Duration(5 * time.Second),
 	MinBackoff:        model.Duration(30 * time.Millisecond),
 	MaxBackoff:        model.Duration(5 * time.Second),
 	MaxShards:         4,
 	RetryOnRateLimit:  true,
+	MaxSampleAge:      model.Duration(time.Hour),
+	MaxBytes:          64 << 20,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -155,6 +163,10 @@ func (c *QueueConfig) Validate() error {
 		return errors.New("min_backoff must be positive")
 	case c.MaxBackoff < c.MinBackoff:
 		return errors.New("max_backoff must not be less than min_backoff")
+	case c.MaxSampleAge < 0:
+		return errors.New("max_sample_age must not be negative (0: no bound)")
+	case c.MaxBytes < 0:
+		return errors.New("max_bytes must not be negative (0: no bound)")
 	}
 	return nil
 }

@@ -174,7 +174,7 @@ func TestQueueLogsRejectionBody(t *testing.T) {
 
 	var line string
 	for l := range strings.SplitSeq(buf.String(), "\n") {
-		if strings.Contains(l, "level=warn") && strings.Contains(l, "reason=http_400") {
+		if strings.Contains(l, "level=warn") && strings.Contains(l, "reason=too_old") {
 			line = l
 		}
 	}

@@ -18,6 +18,7 @@ const (
 	reasonQueueFull = "queue_full"
 	reasonFuture    = "future"
 	reasonShutdown  = "shutdown"
+	reasonMaxAge    = "max_sample_age"
 )
 
 // metrics holds the vectors shared by every queue of one Manager (or of one
@@ -59,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		droppedTotal: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: subsystem,
 			Name: "samples_dropped_total",
-			Help: "Samples dropped before they could be sent (queue full, too far in the future, shutdown).",
+			Help: "Samples dropped before they could be sent (queue full: past capacity or max_bytes, older than max_sample_age, too far in the future, shutdown).",
 		}, withReason),
 		retriedTotal: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: subsystem,
@@ -106,6 +107,7 @@ type targetMetrics struct {
 	droppedFull     prometheus.Counter
 	droppedFuture   prometheus.Counter
 	droppedShutdown prometheus.Counter
+	droppedAge      prometheus.Counter
 }
 
 // forTarget returns the children of the target name at url and takes a
@@ -127,6 +129,7 @@ func (m *metrics) forTarget(name, url string) *targetMetrics {
 		droppedFull:     m.droppedTotal.WithLabelValues(name, url, reasonQueueFull),
 		droppedFuture:   m.droppedTotal.WithLabelValues(name, url, reasonFuture),
 		droppedShutdown: m.droppedTotal.WithLabelValues(name, url, reasonShutdown),
+		droppedAge:      m.droppedTotal.WithLabelValues(name, url, reasonMaxAge),
 	}
 }
 

@@ -15,11 +15,13 @@ import (
 type shard struct {
 	q *Queue
 
-	mu     sync.Mutex
-	buf    []Sample // ring buffer
-	head   int      // index of the oldest sample
-	n      int      // samples in buf
-	oldest time.Time
+	mu       sync.Mutex
+	buf      []Sample // ring buffer
+	head     int      // index of the oldest sample
+	n        int      // samples in buf
+	bytes    int64    // estimated encoded bytes of the samples in buf
+	maxBytes int64    // this shard's share of max_bytes; 0: no bound
+	oldest   time.Time
 	notify chan struct{} // wakes run; capacity 1
 	// failing is set while the target fails (the shard retries a batch);
 	// space is signalled when room is made or failing is set. Append waits
@@ -32,11 +34,13 @@ type shard struct {
 	enc   *encoder
 }
 
-// newShard returns a shard of q holding up to capacity samples.
-func newShard(q *Queue, capacity int) *shard {
+// newShard returns a shard of q holding up to capacity samples and
+// maxBytes estimated bytes (0: no bound).
+func newShard(q *Queue, capacity int, maxBytes int64) *shard {
 	s := &shard{
-		q:      q,
-		buf:    make([]Sample, capacity),
+		q:        q,
+		maxBytes: maxBytes,
+		buf:      make([]Sample, capacity),
 		notify: make(chan struct{}, 1),
 		enc:    newEncoder(),
 	}
@@ -59,20 +63,43 @@ func (s *shard) setFailing(failing bool) {
 // batch when the ring is larger. The caller holds s.mu.
 func (s *shard) full() bool { return s.n >= min(len(s.buf), s.q.maxSend) }
 
-// push appends s, overwriting the oldest sample when the ring is full. It
-// returns whether a sample was dropped. The caller holds s.mu.
-func (s *shard) push(smp Sample, now time.Time) (dropped bool) {
+// sampleBytes estimates the encoded size of a sample: its labels, a
+// timestamp and a value.
+func sampleBytes(smp *Sample) int64 {
+	return int64(smp.Labels.ByteSize()) + 16
+}
+
+// hasRoom reports whether a sample of size bytes fits without dropping one.
+// The caller holds s.mu.
+func (s *shard) hasRoom(size int64) bool {
+	return s.n < len(s.buf) && (s.maxBytes == 0 || s.n == 0 || s.bytes+size <= s.maxBytes)
+}
+
+// push appends smp, dropping the oldest samples while the ring or the byte
+// budget is full. It returns how many were dropped. The caller holds s.mu.
+func (s *shard) push(smp Sample, size int64, now time.Time) (dropped int) {
+	for !s.hasRoom(size) {
+		s.popOldest()
+		dropped++
+	}
 	if s.n == 0 {
 		s.oldest = now
 	}
-	if s.n == len(s.buf) {
-		s.buf[s.head] = smp
-		s.head = (s.head + 1) % len(s.buf)
-		return true
-	}
 	s.buf[(s.head+s.n)%len(s.buf)] = smp
 	s.n++
-	return false
+	s.bytes += size
+	return dropped
+}
+
+// popOldest removes the oldest sample and returns it. The caller holds
+// s.mu and s.n > 0.
+func (s *shard) popOldest() Sample {
+	smp := s.buf[s.head]
+	s.buf[s.head] = Sample{}
+	s.head = (s.head + 1) % len(s.buf)
+	s.n--
+	s.bytes -= sampleBytes(&smp)
+	return smp
 }
 
 // wake tells run that there is something to do, without blocking.
@@ -83,18 +110,26 @@ func (s *shard) wake() {
 	}
 }
 
-// take moves up to max samples from the ring into s.batch.
+// take moves up to max samples from the ring into s.batch, dropping (and
+// counting) those older than max_sample_age on the way.
 func (s *shard) take(limit int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := min(limit, s.n)
+	minT := s.q.minSampleTime()
 	s.batch = s.batch[:0]
+	expired := 0
 	for range k {
-		s.batch = append(s.batch, s.buf[s.head])
-		s.buf[s.head] = Sample{}
-		s.head = (s.head + 1) % len(s.buf)
+		smp := s.popOldest()
+		if smp.T < minT {
+			expired++
+			continue
+		}
+		s.batch = append(s.batch, smp)
 	}
-	s.n -= k
+	if expired > 0 {
+		s.q.m.droppedAge.Add(float64(expired))
+	}
 	if k > 0 {
 		s.space.Broadcast()
 	}
@@ -165,6 +200,9 @@ func (s *shard) run(ctx context.Context) {
 func (s *shard) sendBatch(ctx context.Context) {
 	q := s.q
 	n := len(s.batch)
+	if n == 0 {
+		return
+	}
 	defer func() {
 		clear(s.batch)
 		s.batch = s.batch[:0]
@@ -194,8 +232,7 @@ func (s *shard) sendBatch(ctx context.Context) {
 		}
 		re, ok := errors.AsType[recoverableError](err)
 		if !ok {
-			level.Warn(q.logger).Log("msg", "Remote write target rejected samples, not retrying", "samples", n, "reason", failureReason(err), "err", err)
-			q.m.failed(failureReason(err)).Add(float64(n))
+			q.rejected(n, err)
 			return
 		}
 		wait := backoff
@@ -211,7 +248,39 @@ func (s *shard) sendBatch(ctx context.Context) {
 			q.m.droppedShutdown.Add(float64(n))
 			return
 		}
-		q.m.retried.Add(float64(n))
 		backoff = min(backoff*2, maxBackoff)
+		// The batch ages while the target is down: past max_sample_age
+		// its samples are dropped rather than sent.
+		if s.dropExpired() {
+			n = len(s.batch)
+			if n == 0 {
+				return
+			}
+			if body, err = s.enc.encode(s.batch); err != nil {
+				level.Error(q.logger).Log("msg", "Cannot encode batch, dropping it", "samples", n, "err", err)
+				q.m.failed("encode").Add(float64(n))
+				return
+			}
+		}
+		q.m.retried.Add(float64(n))
 	}
+}
+
+// dropExpired removes the samples of s.batch older than max_sample_age,
+// counting them, and reports whether it removed any.
+func (s *shard) dropExpired() bool {
+	minT := s.q.minSampleTime()
+	kept := s.batch[:0]
+	for _, smp := range s.batch {
+		if smp.T >= minT {
+			kept = append(kept, smp)
+		}
+	}
+	expired := len(s.batch) - len(kept)
+	clear(s.batch[len(kept):])
+	s.batch = kept
+	if expired > 0 {
+		s.q.m.droppedAge.Add(float64(expired))
+	}
+	return expired > 0
 }
