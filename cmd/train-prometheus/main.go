@@ -48,6 +48,7 @@ type flags struct {
 	logFormat   string
 	web         *web.FlagConfig
 	checkFile   string
+	enablePprof bool
 }
 
 func main() {
@@ -69,6 +70,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	app.Flag("log.format", "Output format of log messages: logfmt, json.").
 		Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
 	f.web = kingpinflag.AddFlags(app, ":9201")
+	app.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ (off by default).").BoolVar(&f.enablePprof)
 
 	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
 	checkCmd := app.Command("check", "Check resources for validity.")
@@ -195,7 +197,11 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 	}
 	{
 		// HTTP.
-		srv := &http.Server{Handler: a.Handler(reg), ReadHeaderTimeout: 30 * time.Second}
+		handler := a.Handler(reg)
+		if f.enablePprof {
+			handler = withPprof(handler)
+		}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
 		g.Add(func() error {
 			if err := web.ListenAndServe(srv, f.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve HTTP: %w", err)
