@@ -114,10 +114,13 @@ func (a *Adapter) ApplyConfig(cfg *config.Config) error {
 		}},
 		{"engine", a.engine.ApplyConfig},
 		{"receiver", func(c *config.Config) error {
-			a.receive.Configure(a.engine, receiveLimits(c.Limits))
+			a.receive.Configure(a.engine, receiveConfig(c))
 			return nil
 		}},
-		{"remote_write", func(c *config.Config) error { return a.queues.ApplyConfig(c.RemoteWrite) }},
+		{"remote_write", func(c *config.Config) error {
+			a.queues.SetTenantHeader(c.Tenancy.Header)
+			return a.queues.ApplyConfig(c.RemoteWrite)
+		}},
 	}
 	for _, ap := range appliers {
 		if err := ap.apply(cfg); err != nil {

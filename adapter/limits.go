@@ -23,6 +23,15 @@ func receiveLimits(c config.LimitsConfig) receive.Limits {
 	}
 }
 
+// receiveConfig is receiveLimits with the tenant header when tenancy is on.
+func receiveConfig(c *config.Config) receive.Limits {
+	l := receiveLimits(c.Limits)
+	if c.Tenancy.Enabled {
+		l.TenantHeader = c.Tenancy.Header
+	}
+	return l
+}
+
 // setMemoryLimit makes limits.max_memory_bytes the Go runtime's soft memory
 // limit too, so that the garbage collector works to keep the process under
 // the ceiling that the receiver defends by refusing new series and then

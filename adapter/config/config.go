@@ -30,6 +30,7 @@ type Config struct {
 	RemoteWrite []*RemoteWriteConfig `yaml:"remote_write,omitempty"`
 	Limits      LimitsConfig         `yaml:"limits,omitempty"`
 	Output      OutputConfig         `yaml:"output,omitempty"`
+	Tenancy     TenancyConfig        `yaml:"tenancy,omitempty"`
 
 	// original is the file's text, used for the hash that tells reloads apart.
 	original string
@@ -37,9 +38,10 @@ type Config struct {
 
 // DefaultConfig is the configuration used for sections a file leaves out.
 var DefaultConfig = Config{
-	Global: DefaultGlobalConfig,
-	Limits: DefaultLimitsConfig,
-	Output: DefaultOutputConfig,
+	Global:  DefaultGlobalConfig,
+	Limits:  DefaultLimitsConfig,
+	Output:  DefaultOutputConfig,
+	Tenancy: DefaultTenancyConfig,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -64,6 +66,9 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	}
 	if empty["output"] {
 		c.Output = DefaultOutputConfig
+	}
+	if empty["tenancy"] {
+		c.Tenancy = DefaultTenancyConfig
 	}
 	return nil
 }
@@ -155,6 +160,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Output.Validate(); err != nil {
 		return fmt.Errorf("output: %w", err)
+	}
+	if err := c.Tenancy.Validate(); err != nil {
+		return fmt.Errorf("tenancy: %w", err)
 	}
 	names := map[string]struct{}{}
 	for i, f := range c.Forecasts {

@@ -131,6 +131,8 @@ var expectedErrors = []struct {
 	{"limits_max_series_zero.bad.yml", "limits: max_series must be positive"},
 	{"limits_max_request_bytes_small.bad.yml", "limits: max_request_bytes must be at least 1024"},
 	{"limits_negative.bad.yml", "limits: max_label_value_length must not be negative"},
+	{"tenancy_header_invalid.bad.yml", `tenancy: header "X Scope" is not a valid HTTP header name`},
+	{"tenancy_header_empty.bad.yml", "tenancy: header must be set"},
 	{"limits_max_memory_small.bad.yml", "limits: max_memory_bytes must be at least 64MiB"},
 
 	// output.

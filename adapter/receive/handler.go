@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -202,6 +203,12 @@ func (h *Handler) handle(r *http.Request) error {
 	}
 
 	st := stats{maxT: h.now().Add(maxAhead).UnixMilli(), noNewSeries: pressure == memNoNewSeries}
+	if lim.TenantHeader != "" {
+		st.tenant = r.Header.Get(lim.TenantHeader)
+		if err := config.ValidateTenant(st.tenant); err != nil {
+			return httpErrorf(http.StatusBadRequest, "check %s header: %w", lim.TenantHeader, err)
+		}
+	}
 	h.write(&st, req.Timeseries, lim)
 	h.samples.Add(float64(st.accepted))
 	for reason, n := range st.dropped {

@@ -27,6 +27,9 @@ type Limits struct {
 	// it (live heap) new series are refused, above requestShare of it
 	// every request is answered 429.
 	MaxMemoryBytes int64
+	// TenantHeader, when set, names the request header whose value is
+	// kept with every series of the request as config.TenantLabel.
+	TenantHeader string
 }
 
 const (

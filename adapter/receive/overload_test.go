@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -151,4 +152,31 @@ func TestMemGaugeCaches(t *testing.T) {
 	require.Equal(t, memOK, g.pressure(0, now.Add(time.Hour)))
 	// The real reader returns a plausible live heap.
 	require.Positive(t, newMemGauge().liveHeapBytes())
+}
+
+func TestHandlerTenant(t *testing.T) {
+	body := encode(t, writeReq(series(lbls("__name__", "sel_a", config.TenantLabel, "spoofed"), samples(0, 1, 1)...)))
+	st := ring.NewStore(0, nil)
+	h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
+
+	// Tenancy off: the header is ignored and a sender's tenant label dropped.
+	r := newPost(body)
+	r.Header.Set("X-Scope-OrgID", "team-a")
+	require.Equal(t, http.StatusNoContent, serve(h, r).Code)
+	require.NotNil(t, st.Get(labels.FromStrings("__name__", "sel_a")))
+
+	// Tenancy on: the tenant becomes part of the series.
+	h.Configure(nameRouter{}, Limits{TenantHeader: "X-Scope-OrgID"})
+	for _, tenant := range []string{"team-a", "team-b"} {
+		r := newPost(body)
+		r.Header.Set("X-Scope-OrgID", tenant)
+		require.Equal(t, http.StatusNoContent, serve(h, r).Code)
+		require.NotNil(t, st.Get(labels.FromStrings("__name__", "sel_a", config.TenantLabel, tenant)))
+	}
+	require.Equal(t, 3, st.Len())
+	r = newPost(body)
+	r.Header.Set("X-Scope-OrgID", "..")
+	w := serve(h, r)
+	require.Equal(t, http.StatusBadRequest, w.Code)
+	require.Contains(t, w.Body.String(), "check X-Scope-OrgID header")
 }

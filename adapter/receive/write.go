@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -86,9 +87,10 @@ type stats struct {
 	accepted      int
 	dropped       [numReasons]int
 	invalidSeries int
-	firstInvalid  error // Why the first invalid series was invalid.
-	storeErr      error // The first unexpected error of the store.
-	noNewSeries   bool  // Near the memory ceiling: append to known series only.
+	firstInvalid  error  // Why the first invalid series was invalid.
+	storeErr      error  // The first unexpected error of the store.
+	noNewSeries   bool   // Near the memory ceiling: append to known series only.
+	tenant        string // Tenant of the request ("" for none), kept as config.TenantLabel.
 }
 
 // write validates, routes and appends series, counting into st. Invalid
@@ -126,9 +128,17 @@ func (h *Handler) write(st *stats, series []prompb.TimeSeries, lim *limits) {
 		// labels of a new series) allow.
 		b.Reset()
 		for _, l := range ts.Labels {
-			if l.Value != "" {
+			// The tenant label is the adapter's own: a sender cannot set it.
+			if l.Value != "" && l.Name != config.TenantLabel {
 				b.Add(l.Name, l.Value)
 			}
+		}
+		if st.tenant != "" {
+			// Multi-tenancy: the tenant is part of the series' identity and
+			// is carried to its outputs, whose write-back sends it as the
+			// tenant header again.
+			b.Add(config.TenantLabel, st.tenant)
+			b.Sort()
 		}
 		b.Overwrite(&lset)
 		opts, ok := router.Route(lset)

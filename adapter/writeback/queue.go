@@ -79,6 +79,7 @@ type Queue struct {
 	maxFuture        time.Duration
 	maxSend          int
 	maxAge           time.Duration // 0: no bound
+	tenantHeader     *tenantHeaderPtr
 	rejects          *rejectLog
 	shards           []*shard
 
@@ -99,7 +100,7 @@ func NewQueue(cfg *config.RemoteWriteConfig, logger log.Logger, reg prometheus.R
 	if err := checkConfig(cfg); err != nil {
 		return nil, err
 	}
-	return newQueue(cfg, logger, newMetrics(reg), opts)
+	return newQueue(cfg, logger, newMetrics(reg), opts, new(tenantHeaderPtr))
 }
 
 // checkConfig checks what the queue relies on. It does not reject reserved
@@ -123,7 +124,7 @@ func checkConfig(cfg *config.RemoteWriteConfig) error {
 
 // newQueue builds a queue whose metrics are children of m. cfg must have
 // passed checkConfig.
-func newQueue(cfg *config.RemoteWriteConfig, logger log.Logger, m *metrics, opts Options) (*Queue, error) {
+func newQueue(cfg *config.RemoteWriteConfig, logger log.Logger, m *metrics, opts Options, tenantHeader *tenantHeaderPtr) (*Queue, error) {
 	client, err := commonconfig.NewClientFromConfig(cfg.HTTPClientConfig, "remote_write")
 	if err != nil {
 		return nil, fmt.Errorf("create HTTP client for remote_write %s: %w", cfg.Name, err)
@@ -152,6 +153,7 @@ func newQueue(cfg *config.RemoteWriteConfig, logger log.Logger, m *metrics, opts
 		cancel:           cancel,
 	}
 	q.maxAge = time.Duration(qc.MaxSampleAge)
+	q.tenantHeader = tenantHeader
 	q.rejects = newRejectLog(q.logger, rejectLogInterval)
 	n := min(qc.MaxShards, qc.Capacity)
 	for i := range n {

@@ -22,7 +22,7 @@ type shard struct {
 	bytes    int64    // estimated encoded bytes of the samples in buf
 	maxBytes int64    // this shard's share of max_bytes; 0: no bound
 	oldest   time.Time
-	notify chan struct{} // wakes run; capacity 1
+	notify   chan struct{} // wakes run; capacity 1
 	// failing is set while the target fails (the shard retries a batch);
 	// space is signalled when room is made or failing is set. Append waits
 	// for room while the target works, and drops the oldest while it fails.
@@ -41,8 +41,8 @@ func newShard(q *Queue, capacity int, maxBytes int64) *shard {
 		q:        q,
 		maxBytes: maxBytes,
 		buf:      make([]Sample, capacity),
-		notify: make(chan struct{}, 1),
-		enc:    newEncoder(),
+		notify:   make(chan struct{}, 1),
+		enc:      newEncoder(),
 	}
 	s.space.L = &s.mu
 	return s
@@ -198,17 +198,38 @@ func (s *shard) run(ctx context.Context) {
 // sendBatch delivers s.batch, retrying recoverable errors with exponential
 // backoff until it succeeds or ctx ends. The batch is empty afterwards.
 func (s *shard) sendBatch(ctx context.Context) {
-	q := s.q
-	n := len(s.batch)
-	if n == 0 {
+	if len(s.batch) == 0 {
 		return
 	}
 	defer func() {
 		clear(s.batch)
 		s.batch = s.batch[:0]
 	}()
+	if !hasTenants(s.batch) {
+		s.sendSamples(ctx, &s.batch, "")
+		return
+	}
+	// Multi-tenancy: one request per tenant, each with its tenant header
+	// (see tenant.go).
+	groups := splitByTenant(s.batch)
+	for i := range groups {
+		s.sendSamples(ctx, &groups[i].samples, groups[i].tenant)
+		if ctx.Err() != nil {
+			for _, g := range groups[i+1:] {
+				s.q.m.droppedShutdown.Add(float64(len(g.samples)))
+			}
+			return
+		}
+	}
+}
 
-	body, err := s.enc.encode(s.batch)
+// sendSamples delivers *batch with the tenant header set to tenant (none
+// when empty), retrying recoverable errors with exponential backoff until
+// it succeeds, its samples pass max_sample_age, or ctx ends.
+func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string) {
+	q := s.q
+	n := len(*batch)
+	body, err := s.enc.encode(*batch)
 	if err != nil {
 		level.Error(q.logger).Log("msg", "Cannot encode batch, dropping it", "samples", n, "err", err)
 		q.m.failed("encode").Add(float64(n))
@@ -218,7 +239,7 @@ func (s *shard) sendBatch(ctx context.Context) {
 	backoff := time.Duration(q.cfg.QueueConfig.MinBackoff)
 	maxBackoff := time.Duration(q.cfg.QueueConfig.MaxBackoff)
 	for {
-		err := q.send(ctx, body)
+		err := q.send(ctx, body, tenant)
 		_, recoverable := errors.AsType[recoverableError](err)
 		s.setFailing(recoverable)
 		if err == nil {
@@ -251,12 +272,12 @@ func (s *shard) sendBatch(ctx context.Context) {
 		backoff = min(backoff*2, maxBackoff)
 		// The batch ages while the target is down: past max_sample_age
 		// its samples are dropped rather than sent.
-		if s.dropExpired() {
-			n = len(s.batch)
+		if s.dropExpired(batch) {
+			n = len(*batch)
 			if n == 0 {
 				return
 			}
-			if body, err = s.enc.encode(s.batch); err != nil {
+			if body, err = s.enc.encode(*batch); err != nil {
 				level.Error(q.logger).Log("msg", "Cannot encode batch, dropping it", "samples", n, "err", err)
 				q.m.failed("encode").Add(float64(n))
 				return
@@ -266,19 +287,19 @@ func (s *shard) sendBatch(ctx context.Context) {
 	}
 }
 
-// dropExpired removes the samples of s.batch older than max_sample_age,
+// dropExpired removes the samples of *batch older than max_sample_age,
 // counting them, and reports whether it removed any.
-func (s *shard) dropExpired() bool {
+func (s *shard) dropExpired(batch *[]Sample) bool {
 	minT := s.q.minSampleTime()
-	kept := s.batch[:0]
-	for _, smp := range s.batch {
+	kept := (*batch)[:0]
+	for _, smp := range *batch {
 		if smp.T >= minT {
 			kept = append(kept, smp)
 		}
 	}
-	expired := len(s.batch) - len(kept)
-	clear(s.batch[len(kept):])
-	s.batch = kept
+	expired := len(*batch) - len(kept)
+	clear((*batch)[len(kept):])
+	*batch = kept
 	if expired > 0 {
 		s.q.m.droppedAge.Add(float64(expired))
 	}
