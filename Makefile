@@ -16,7 +16,7 @@ ARGS      ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz docker clean
+.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz fuzz-ci soak docker clean
 
 all: lint build test
 
@@ -62,6 +62,19 @@ fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzDecodeWriteRequest -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzHandler -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapter/config/
+
+fuzz-ci: ## Run every Fuzz* target of every package for FUZZTIME each (CI; finds new fuzzers by itself).
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(cd $$dir && $(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
+	    echo "fuzz: $$dir $$f ($(FUZZTIME))"; \
+	    (cd $$dir && $(GO) test -run=NONE -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) .); \
+	  done; \
+	done
+
+DURATION ?= 2m
+RATE     ?= 50000
+soak: ## Soak: loadgen at RATE samples/s for DURATION while Prometheus restarts and SIGHUPs arrive (not part of test).
+	DURATION=$(DURATION) RATE=$(RATE) tools/soak/soak.sh
 
 docker: ## Build the container image (needs a Docker engine).
 	docker build -t $(IMAGE):$(TAG) .
