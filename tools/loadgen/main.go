@@ -44,6 +44,9 @@ type options struct {
 	drain        time.Duration
 	invalidEvery int // every n-th request carries one invalid series; 0: never
 	metric       string
+	burstEvery   time.Duration // a burst starts this often; 0: none
+	burstFor     time.Duration
+	burstFactor  int // rate multiplier during a burst
 }
 
 // counters are the run's totals.
@@ -84,6 +87,9 @@ func main() {
 	flag.DurationVar(&o.drain, "drain", 30*time.Second, "how long retries may go on after the run")
 	flag.IntVar(&o.invalidEvery, "invalid-every", 50, "every n-th request carries one invalid series (0: never)")
 	flag.StringVar(&o.metric, "metric", "loadgen_series", "metric name of the series")
+	flag.DurationVar(&o.burstEvery, "burst-every", 0, "start a burst this often (0: no bursts)")
+	flag.DurationVar(&o.burstFor, "burst-for", 5*time.Second, "length of a burst")
+	flag.IntVar(&o.burstFactor, "burst-factor", 10, "rate multiplier during a burst")
 	flag.Parse()
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -136,14 +142,20 @@ loop:
 			fmt.Fprintf(out, "progress elapsed=%s sent=%d accepted=%d rejected=%d http_429=%d\n",
 				time.Since(start).Round(time.Second), c.sent.Load(), c.accepted.Load(), c.rejected.Load(), c.codeCount(429))
 		case now := <-tick.C:
-			j, err := gen.next(now, o.invalidEvery > 0 && n%o.invalidEvery == 0)
-			if err != nil {
-				return err
+			k := 1
+			if o.burstEvery > 0 && now.Sub(start)%o.burstEvery < o.burstFor {
+				k = max(1, o.burstFactor) // more load than the adapter may take
 			}
-			c.sent.Add(int64(j.samples))
-			// Blocks while every sender is busy: the achieved rate is
-			// reported, so overload shows as a lower rate, not as memory.
-			jobs <- j
+			for range k {
+				j, err := gen.next(time.Now(), o.invalidEvery > 0 && n%o.invalidEvery == 0)
+				if err != nil {
+					return err
+				}
+				c.sent.Add(int64(j.samples))
+				// Blocks while every sender is busy: the achieved rate is
+				// reported, so overload shows as a lower rate, not as memory.
+				jobs <- j
+			}
 		}
 	}
 	tick.Stop()

@@ -4,7 +4,9 @@
 # stopped and restarted and the adapter gets SIGHUP. Reports samples
 # accepted, rejected and lost (must be 0), the 429 count, peak RSS and the
 # write-back counters. Everything listens on 127.0.0.1 and is stopped at the
-# end. Usage: make soak DURATION=3m RATE=50000
+# end. Every 30s the load is 10 times RATE for 5s, more than the adapter
+# (max_inflight_requests: 1) takes: it answers 429 and loadgen retries.
+# Usage: make soak DURATION=3m RATE=50000
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -75,7 +77,8 @@ wait_ready "http://127.0.0.1:$TP_PORT/-/ready"
 
 echo "soak: ${DURATION} at ${RATE} samples/s over ${SERIES} series"
 "$work/loadgen" -url "http://127.0.0.1:$TP_PORT/api/v1/write" -metrics-url "http://127.0.0.1:$TP_PORT/metrics" \
-  -duration "$DURATION" -rate "$RATE" -series "$SERIES" -samples-per-request 1000 -workers 8 >"$work/loadgen.out" 2>&1 &
+  -duration "$DURATION" -rate "$RATE" -series "$SERIES" -samples-per-request 1000 -workers 16 \
+  -burst-every 30s -burst-for 5s -burst-factor 10 >"$work/loadgen.out" 2>&1 &
 lg_pid=$!
 pids+=("$lg_pid")
 
