@@ -75,7 +75,7 @@ tp_pid=$!
 pids+=("$tp_pid")
 wait_ready "http://127.0.0.1:$TP_PORT/-/ready"
 
-echo "soak: ${DURATION} at ${RATE} samples/s over ${SERIES} series"
+echo "soak: ${DURATION} at ${RATE} samples/s over ${SERIES} series, start=$(date +%s)"
 "$work/loadgen" -url "http://127.0.0.1:$TP_PORT/api/v1/write" -metrics-url "http://127.0.0.1:$TP_PORT/metrics" \
   -duration "$DURATION" -rate "$RATE" -series "$SERIES" -samples-per-request 1000 -workers 16 \
   -burst-every 30s -burst-for 5s -burst-factor 10 >"$work/loadgen.out" 2>&1 &
