@@ -203,7 +203,7 @@ func keys[V any](m map[string]V) []string {
 type target struct {
 	srv *httptest.Server
 
-	mu      sync.Mutex
+	mu         sync.Mutex
 	headers    []http.Header
 	series     []prompb.TimeSeries
 	perRequest [][]prompb.TimeSeries // the series of each request, as headers
