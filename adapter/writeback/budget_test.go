@@ -10,6 +10,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
@@ -100,25 +101,56 @@ func TestQueueMaxSampleAge(t *testing.T) {
 	}
 }
 
-// TestQueueRejectionDoesNotBlock: a batch the target refuses for good is
-// dropped and counted, and the next batches go through.
+// TestQueueRejectionDoesNotBlock: a batch the target refuses with 400
+// because of one sample (as Prometheus refuses a whole request for one
+// sample out of order) is halved until the bad sample is alone: it alone is
+// dropped and counted, the others are delivered in order, and the next
+// batches go through.
 func TestQueueRejectionDoesNotBlock(t *testing.T) {
-	rcv := newReceiver(t, func(n int) response {
-		if n == 0 {
-			return response{status: http.StatusBadRequest, body: "out of order sample"}
+	const bad = 1005
+	rcv := newReceiver(t, nil)
+	rcv.respondTo = func(series []prompb.TimeSeries) response {
+		for _, ts := range series {
+			for _, s := range ts.Samples {
+				if s.Timestamp == bad {
+					return response{status: http.StatusBadRequest, body: "out of order sample"}
+				}
+			}
 		}
 		return response{status: http.StatusNoContent}
-	})
+	}
 	cfg := testConfig(t, rcv.srv.URL, func(c *config.RemoteWriteConfig) {
 		c.QueueConfig.MaxShards = 1
 		c.QueueConfig.MaxSamplesPerSend = 10
 	})
 	q, _ := newTestQueue(t, cfg, Options{}, true)
 	q.Append(samplesOf(0, 10, 1000))
-	require.True(t, assertEventually(func() bool { return testutil.ToFloat64(q.m.failed("http_400")) == 10 }, 5*time.Second))
+	rcv.waitAccepted(t, 9)
+	require.Equal(t, 1.0, testutil.ToFloat64(q.m.failed("http_400")), "only the bad sample is lost")
+	require.Positive(t, testutil.ToFloat64(q.m.split))
 	q.Append(samplesOf(0, 10, 2000))
-	rcv.waitAccepted(t, 10)
-	require.Equal(t, int64(2000), rcv.accepted()[series(0).String()][0].Timestamp)
+	rcv.waitAccepted(t, 19)
+	var got []int64
+	for _, s := range rcv.accepted()[series(0).String()] {
+		got = append(got, s.Timestamp)
+	}
+	want := []int64{1000, 1001, 1002, 1003, 1004, 1006, 1007, 1008, 1009}
+	for i := range 10 {
+		want = append(want, int64(2000+i))
+	}
+	require.Equal(t, want, got, "in order, without the bad sample")
+
+	// A batch with a bad sample in every piece is halved at most
+	// maxSplitDepth times.
+	rcv2 := newReceiver(t, func(int) response { return response{status: http.StatusBadRequest, body: "out of bounds"} })
+	cfg2 := testConfig(t, rcv2.srv.URL, func(c *config.RemoteWriteConfig) {
+		c.QueueConfig.MaxShards = 1
+		c.QueueConfig.MaxSamplesPerSend = 100
+	})
+	q2, _ := newTestQueue(t, cfg2, Options{}, true)
+	q2.Append(samplesOf(0, 100, 1000))
+	require.True(t, assertEventually(func() bool { return testutil.ToFloat64(q2.m.failed("http_400")) == 100 }, 5*time.Second))
+	require.Len(t, rcv2.requests(), 1<<(maxSplitDepth+1)-1, "one request, then two per split")
 }
 
 func TestRejectLogOncePerInterval(t *testing.T) {

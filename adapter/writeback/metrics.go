@@ -35,6 +35,7 @@ type metrics struct {
 	sentBytesTotal   *prometheus.CounterVec
 	requestDuration  *prometheus.HistogramVec
 	lastSuccessStamp *prometheus.GaugeVec
+	splitTotal       *prometheus.CounterVec
 
 	mu   sync.Mutex
 	refs map[[2]string]int
@@ -88,6 +89,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "last_success_timestamp_seconds",
 			Help: "Unix time of the last request the remote-write target accepted.",
 		}, target),
+		splitTotal: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: subsystem,
+			Name: "batches_split_total",
+			Help: "Batches refused with 400 and split in halves to send the samples the target accepts.",
+		}, target),
 		refs: map[[2]string]int{},
 	}
 }
@@ -108,6 +114,7 @@ type targetMetrics struct {
 	droppedFuture   prometheus.Counter
 	droppedShutdown prometheus.Counter
 	droppedAge      prometheus.Counter
+	split           prometheus.Counter
 }
 
 // forTarget returns the children of the target name at url and takes a
@@ -130,6 +137,7 @@ func (m *metrics) forTarget(name, url string) *targetMetrics {
 		droppedFuture:   m.droppedTotal.WithLabelValues(name, url, reasonFuture),
 		droppedShutdown: m.droppedTotal.WithLabelValues(name, url, reasonShutdown),
 		droppedAge:      m.droppedTotal.WithLabelValues(name, url, reasonMaxAge),
+		split:           m.splitTotal.WithLabelValues(name, url),
 	}
 }
 
@@ -159,4 +167,5 @@ func (t *targetMetrics) release() {
 	m.sentBytesTotal.DeletePartialMatch(match)
 	m.requestDuration.DeletePartialMatch(match)
 	m.lastSuccessStamp.DeletePartialMatch(match)
+	m.splitTotal.DeletePartialMatch(match)
 }

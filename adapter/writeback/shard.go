@@ -3,6 +3,7 @@ package writeback
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"time"
 
@@ -206,14 +207,14 @@ func (s *shard) sendBatch(ctx context.Context) {
 		s.batch = s.batch[:0]
 	}()
 	if !hasTenants(s.batch) {
-		s.sendSamples(ctx, &s.batch, "")
+		s.sendSamples(ctx, &s.batch, "", 0)
 		return
 	}
 	// Multi-tenancy: one request per tenant, each with its tenant header
 	// (see tenant.go).
 	groups := splitByTenant(s.batch)
 	for i := range groups {
-		s.sendSamples(ctx, &groups[i].samples, groups[i].tenant)
+		s.sendSamples(ctx, &groups[i].samples, groups[i].tenant, 0)
 		if ctx.Err() != nil {
 			for _, g := range groups[i+1:] {
 				s.q.m.droppedShutdown.Add(float64(len(g.samples)))
@@ -225,8 +226,10 @@ func (s *shard) sendBatch(ctx context.Context) {
 
 // sendSamples delivers *batch with the tenant header set to tenant (none
 // when empty), retrying recoverable errors with exponential backoff until
-// it succeeds, its samples pass max_sample_age, or ctx ends.
-func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string) {
+// it succeeds, its samples pass max_sample_age, or ctx ends. A batch
+// refused with 400 is split in halves and each sent again, up to
+// maxSplitDepth times (see splitRejected).
+func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string, depth int) {
 	q := s.q
 	n := len(*batch)
 	body, err := s.enc.encode(*batch)
@@ -253,7 +256,9 @@ func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string)
 		}
 		re, ok := errors.AsType[recoverableError](err)
 		if !ok {
-			q.rejected(n, err)
+			if !s.splitRejected(ctx, *batch, tenant, depth, err) {
+				q.rejected(n, err)
+			}
 			return
 		}
 		wait := backoff
@@ -304,4 +309,34 @@ func (s *shard) dropExpired(batch *[]Sample) bool {
 		s.q.m.droppedAge.Add(float64(expired))
 	}
 	return expired > 0
+}
+
+// maxSplitDepth bounds how often a refused batch is halved: at most
+// 2^maxSplitDepth pieces and 2^(maxSplitDepth+1)-2 extra requests.
+const maxSplitDepth = 4
+
+// splitRejected salvages a batch the target refused with 400 because of
+// some of its samples: Prometheus refuses a whole request for one sample
+// out of order, too old or a duplicate with another value, so the other
+// samples would be lost with it. The halves are sent one after the other
+// (the first holds each series' older samples, so order is kept); a half
+// that is refused again is halved again, down to maxSplitDepth, and only
+// the pieces refused at the bottom are counted as failed. Resending what a
+// target that accepts part of a request (Mimir) took is harmless: equal
+// samples are not duplicates. It reports whether it took the batch over.
+func (s *shard) splitRejected(ctx context.Context, batch []Sample, tenant string, depth int, err error) bool {
+	se, ok := errors.AsType[*statusError](err)
+	if !ok || se.code != http.StatusBadRequest || len(batch) < 2 || depth >= maxSplitDepth {
+		return false
+	}
+	mid := len(batch) / 2
+	first, second := batch[:mid:mid], batch[mid:]
+	s.q.m.split.Inc()
+	s.sendSamples(ctx, &first, tenant, depth+1)
+	if ctx.Err() != nil {
+		s.q.m.droppedShutdown.Add(float64(len(second)))
+		return true
+	}
+	s.sendSamples(ctx, &second, tenant, depth+1)
+	return true
 }
