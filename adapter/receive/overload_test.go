@@ -180,3 +180,29 @@ func TestHandlerTenant(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, w.Code)
 	require.Contains(t, w.Body.String(), "check X-Scope-OrgID header")
 }
+
+// TestHandlerMemoryCeilingReal drives the ceiling with the runtime's own
+// live-heap figure: a large live allocation makes requests 429, and once it
+// is collected they are served again.
+func TestHandlerMemoryCeilingReal(t *testing.T) {
+	st := ring.NewStore(0, nil)
+	h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
+	h.Configure(nameRouter{}, Limits{MaxMemoryBytes: 64 << 20})
+	body := encode(t, writeReq(series(lbls("__name__", "sel_a"), samples(0, 1, 1)...)))
+
+	ballast := make([]byte, 128<<20)
+	for i := range ballast {
+		ballast[i] = byte(i)
+	}
+	runtime.GC()
+	time.Sleep(memSampleEvery)
+	w := serve(h, newPost(body))
+	require.Equal(t, http.StatusTooManyRequests, w.Code, w.Body.String())
+	runtime.KeepAlive(ballast)
+
+	ballast = nil
+	runtime.GC()
+	time.Sleep(memSampleEvery)
+	w = serve(h, newPost(body))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+}
