@@ -20,7 +20,7 @@ CONFIG    ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz accuracy docker clean \
+.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz fuzz-ci soak accuracy docker clean \
 	docker_build docker_run oc_deploy oc_delete_all deploy-schemas
 
 all: lint build test
@@ -84,6 +84,19 @@ accuracy: build ## Accuracy of every registered model on M4 hourly (last 48 poin
 	./$(BIN) evaluate --input $(M4_HOURLY) --holdout 48 --period 24
 	@echo; echo "Models given the period (--seasonal-period 24):"
 	./$(BIN) evaluate --input $(M4_HOURLY) --holdout 48 --period 24 --seasonal-period 24
+
+fuzz-ci: ## Run every Fuzz* target of every package for FUZZTIME each (CI; finds new fuzzers by itself).
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(cd $$dir && $(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
+	    echo "fuzz: $$dir $$f ($(FUZZTIME))"; \
+	    (cd $$dir && $(GO) test -run=NONE -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) .); \
+	  done; \
+	done
+
+DURATION ?= 2m
+RATE     ?= 50000
+soak: ## Soak: loadgen at RATE samples/s for DURATION while Prometheus restarts and SIGHUPs arrive (not part of test).
+	DURATION=$(DURATION) RATE=$(RATE) tools/soak/soak.sh
 
 docker: ## Build the container image (needs a Docker engine).
 	$(DOCKER) build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(TAG) .

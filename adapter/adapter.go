@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,8 @@ type Adapter struct {
 	cfg   atomic.Pointer[config.Config]
 	ready atomic.Bool
 
+	initialMemLimit int64 // the runtime's soft memory limit at New
+
 	reloadMu        sync.Mutex
 	reloadSuccess   prometheus.Gauge
 	reloadSuccessTS prometheus.Gauge
@@ -79,7 +82,7 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &Adapter{logger: logger, opts: opts}
+	a := &Adapter{logger: logger, opts: opts, initialMemLimit: debug.SetMemoryLimit(-1)}
 	a.store = ring.NewStore(config.DefaultLimitsConfig.MaxSeries, reg)
 	a.queues = writeback.NewManager(logger, reg, writeback.Options{UserAgent: opts.UserAgent, Now: opts.Now})
 	a.engine = engine.New(logger, reg, a.store, a.queues, engine.Options{Now: opts.Now})
@@ -114,26 +117,48 @@ type applier struct {
 	apply func(*config.Config) error
 }
 
-// ApplyConfig applies cfg to every component. On error the components that
-// were already updated keep the new configuration; callers validate first
-// (LoadFile does), so errors here are rare and reported by name.
+// ApplyConfig applies cfg to every component, all or nothing: every
+// component checks cfg first (the engine compiles its selectors, the
+// write-back builds its HTTP clients), and nothing is applied unless all
+// checks pass. Errors after that are not expected and are reported by name.
 func (a *Adapter) ApplyConfig(cfg *config.Config) error {
+	checks := []applier{
+		{"engine", engine.CheckConfig},
+		{"remote_write", func(c *config.Config) error { return writeback.CheckConfig(c.RemoteWrite) }},
+		{"remote_read", remoteread.CheckConfig},
+		{"storage", func(c *config.Config) error {
+			_, err := a.storageBackend(c.Storage)
+			return err
+		}},
+	}
+	var errs []error
+	for _, ch := range checks {
+		if err := ch.apply(cfg); err != nil {
+			errs = append(errs, fmt.Errorf("check %s config: %w", ch.name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	appliers := []applier{
 		{"limits", func(c *config.Config) error {
 			a.store.SetMaxSeries(c.Limits.MaxSeries)
+			a.setMemoryLimit(c.Limits.MaxMemoryBytes)
 			return nil
 		}},
 		{"engine", a.engine.ApplyConfig},
 		{"receiver", func(c *config.Config) error {
-			a.receive.SetLimits(a.engine, c.Limits.MaxRequestBytes)
+			a.receive.Configure(a.engine, receiveConfig(c))
 			return nil
 		}},
-		{"remote_write", func(c *config.Config) error { return a.queues.ApplyConfig(c.RemoteWrite) }},
+		{"remote_write", func(c *config.Config) error {
+			a.queues.SetTenantHeader(c.Tenancy.Header)
+			return a.queues.ApplyConfig(c.RemoteWrite)
+		}},
 		{"remote_read", a.backfill.ApplyConfig},
 		{"remote_read_server", a.read.ApplyConfig},
 		{"storage", a.applyStorage},
 	}
-	var errs []error
 	for _, ap := range appliers {
 		if err := ap.apply(cfg); err != nil {
 			errs = append(errs, fmt.Errorf("apply %s config: %w", ap.name, err))

@@ -203,10 +203,11 @@ func keys[V any](m map[string]V) []string {
 type target struct {
 	srv *httptest.Server
 
-	mu      sync.Mutex
-	headers []http.Header
-	series  []prompb.TimeSeries
-	errs    []error
+	mu         sync.Mutex
+	headers    []http.Header
+	series     []prompb.TimeSeries
+	perRequest [][]prompb.TimeSeries // the series of each request, as headers
+	errs       []error
 }
 
 func newTarget(t *testing.T) *target {
@@ -251,6 +252,7 @@ func (tg *target) record(r *http.Request) (err error) {
 	defer tg.mu.Unlock()
 	tg.headers = append(tg.headers, r.Header.Clone())
 	tg.series = append(tg.series, req.Timeseries...)
+	tg.perRequest = append(tg.perRequest, req.Timeseries)
 	return nil
 }
 

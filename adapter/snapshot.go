@@ -23,24 +23,9 @@ func (a *Adapter) applyStorage(c *config.Config) error {
 	if a.storageApplied && reflect.DeepEqual(sc, a.storageCfg) {
 		return nil
 	}
-	var backend snapshot.Backend
-	switch {
-	case interval == 0:
-	case sc.S3 != nil:
-		b, err := snapshot.NewS3(context.Background(), snapshot.S3Options{
-			Bucket: sc.S3.Bucket, Prefix: sc.S3.Prefix, Region: sc.S3.Region, Endpoint: sc.S3.Endpoint,
-			PathStyle: sc.S3.ForcePathStyle, AccessKeyID: sc.S3.AccessKeyID, SecretAccessKey: string(sc.S3.SecretAccessKey),
-		})
-		if err != nil {
-			return err
-		}
-		backend = b
-	case a.opts.StoragePath != "":
-		b, err := snapshot.NewLocal(a.opts.StoragePath)
-		if err != nil {
-			return err
-		}
-		backend = b
+	backend, err := a.storageBackend(sc)
+	if err != nil {
+		return err
 	}
 	if backend == nil {
 		interval = 0
@@ -51,6 +36,32 @@ func (a *Adapter) applyStorage(c *config.Config) error {
 		level.Info(a.logger).Log("msg", "Snapshots configured", "backend", backend.String(), "interval", interval)
 	}
 	return nil
+}
+
+// storageBackend builds the snapshot backend sc configures; nil when
+// snapshots are off. ApplyConfig also calls it to check a configuration
+// before applying any of it.
+func (a *Adapter) storageBackend(sc config.StorageConfig) (snapshot.Backend, error) {
+	var backend snapshot.Backend
+	switch {
+	case time.Duration(sc.SnapshotInterval) == 0:
+	case sc.S3 != nil:
+		b, err := snapshot.NewS3(context.Background(), snapshot.S3Options{
+			Bucket: sc.S3.Bucket, Prefix: sc.S3.Prefix, Region: sc.S3.Region, Endpoint: sc.S3.Endpoint,
+			PathStyle: sc.S3.ForcePathStyle, AccessKeyID: sc.S3.AccessKeyID, SecretAccessKey: string(sc.S3.SecretAccessKey),
+		})
+		if err != nil {
+			return nil, err
+		}
+		backend = b
+	case a.opts.StoragePath != "":
+		b, err := snapshot.NewLocal(a.opts.StoragePath)
+		if err != nil {
+			return nil, err
+		}
+		backend = b
+	}
+	return backend, nil
 }
 
 func (a *Adapter) snapshotsEnabled() bool {

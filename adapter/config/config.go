@@ -31,6 +31,7 @@ type Config struct {
 	Limits      LimitsConfig         `yaml:"limits,omitempty"`
 	Output      OutputConfig         `yaml:"output,omitempty"`
 	Storage     StorageConfig        `yaml:"storage,omitempty"`
+	Tenancy     TenancyConfig        `yaml:"tenancy,omitempty"`
 
 	RemoteRead       []*RemoteReadConfig    `yaml:"remote_read,omitempty"`
 	RemoteReadServer RemoteReadServerConfig `yaml:"remote_read_server,omitempty"`
@@ -45,6 +46,7 @@ var DefaultConfig = Config{
 	Limits:  DefaultLimitsConfig,
 	Output:  DefaultOutputConfig,
 	Storage: DefaultStorageConfig,
+	Tenancy: DefaultTenancyConfig,
 
 	RemoteReadServer: DefaultRemoteReadServerConfig,
 }
@@ -75,6 +77,9 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	if empty["storage"] {
 		c.Storage = DefaultStorageConfig
 	}
+	if empty["tenancy"] {
+		c.Tenancy = DefaultTenancyConfig
+	}
 	return nil
 }
 
@@ -99,7 +104,7 @@ func Load(s string) (*Config, error) {
 	cfg := &Config{}
 	*cfg = DefaultConfig
 	if err := yaml.UnmarshalStrict([]byte(s), cfg); err != nil {
-		return nil, err
+		return nil, locateError(s, err)
 	}
 	// A document that is only "null" or "~" zeroes cfg without calling
 	// UnmarshalYAML; it means the same as an empty one.
@@ -172,6 +177,9 @@ func (c *Config) Validate() error {
 	if err := c.Storage.Validate(); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
+	if err := c.Tenancy.Validate(); err != nil {
+		return fmt.Errorf("tenancy: %w", err)
+	}
 	names := map[string]struct{}{}
 	for i, f := range c.Forecasts {
 		if f == nil {
@@ -185,21 +193,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("forecasts[%d] (%s): %w", i, f.Name, err)
 		}
 	}
-	rwNames := map[string]struct{}{}
-	for i, rw := range c.RemoteWrite {
-		if rw == nil {
-			return fmt.Errorf("remote_write[%d]: empty entry", i)
-		}
-		if err := rw.Validate(); err != nil {
-			return fmt.Errorf("remote_write[%d]: %w", i, err)
-		}
-		if rw.Name == "" {
-			rw.Name = fmt.Sprintf("%d", i)
-		}
-		if _, dup := rwNames[rw.Name]; dup {
-			return fmt.Errorf("remote_write[%d]: duplicate name %q", i, rw.Name)
-		}
-		rwNames[rw.Name] = struct{}{}
+	if err := validateRemoteWrites(c.RemoteWrite); err != nil {
+		return err
 	}
 	return c.validateRemoteRead()
 }
@@ -274,17 +269,33 @@ func (c *GlobalConfig) Validate() error {
 	return c.Anomaly.validate()
 }
 
-// LimitsConfig bounds what the adapter accepts.
+// LimitsConfig bounds what the adapter accepts. Zero means no limit for
+// every field but max_series and max_request_bytes.
 type LimitsConfig struct {
 	MaxSeries       int `yaml:"max_series,omitempty"`
 	MaxRequestBytes int `yaml:"max_request_bytes,omitempty"`
+	// Per request and per series (413 or 400, naming the limit).
+	MaxSeriesPerRequest int `yaml:"max_series_per_request,omitempty"`
+	MaxLabelsPerSeries  int `yaml:"max_labels_per_series,omitempty"`
+	MaxLabelNameLength  int `yaml:"max_label_name_length,omitempty"`
+	MaxLabelValueLength int `yaml:"max_label_value_length,omitempty"`
+	// Overload: requests decoded at once (429 beyond) and the memory
+	// ceiling (new series refused, then 429; also the Go runtime's soft
+	// memory limit).
+	MaxInflightRequests int   `yaml:"max_inflight_requests,omitempty"`
+	MaxMemoryBytes      int64 `yaml:"max_memory_bytes,omitempty"`
 }
 
 // DefaultLimitsConfig holds the default limits: Prometheus' own receiver
-// limit for request bodies.
+// limit for request bodies, Mimir-like label limits, no memory ceiling.
 var DefaultLimitsConfig = LimitsConfig{
-	MaxSeries:       100000,
-	MaxRequestBytes: 32 << 20,
+	MaxSeries:           100000,
+	MaxRequestBytes:     32 << 20,
+	MaxSeriesPerRequest: 50000,
+	MaxLabelsPerSeries:  128,
+	MaxLabelNameLength:  1024,
+	MaxLabelValueLength: 4096,
+	MaxInflightRequests: 64,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -301,6 +312,24 @@ func (c *LimitsConfig) Validate() error {
 	}
 	if c.MaxRequestBytes < 1024 {
 		return errors.New("max_request_bytes must be at least 1024")
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"max_series_per_request", int64(c.MaxSeriesPerRequest)},
+		{"max_labels_per_series", int64(c.MaxLabelsPerSeries)},
+		{"max_label_name_length", int64(c.MaxLabelNameLength)},
+		{"max_label_value_length", int64(c.MaxLabelValueLength)},
+		{"max_inflight_requests", int64(c.MaxInflightRequests)},
+		{"max_memory_bytes", c.MaxMemoryBytes},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%s must not be negative (0: no limit)", f.name)
+		}
+	}
+	if c.MaxMemoryBytes > 0 && c.MaxMemoryBytes < 64<<20 {
+		return errors.New("max_memory_bytes must be at least 64MiB (67108864) or 0 for no ceiling")
 	}
 	return nil
 }

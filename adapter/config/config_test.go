@@ -38,7 +38,12 @@ var expectedErrors = []struct {
 	{"unknown_output_key.bad.yml", "field suffix not found"},
 	{"duplicate_key.bad.yml", "field step already set"},
 	{"not_a_mapping.bad.yml", "cannot unmarshal !!seq"},
-	{"global_step_not_duration.bad.yml", `not a valid duration string: "fast"`},
+	{"global_step_not_duration.bad.yml", `global.step: not a valid duration string: "fast"`},
+	{"forecast_window_not_duration.bad.yml", `forecasts[0].window: not a valid duration string: "long"`},
+	{"remote_write_timeout_not_duration.bad.yml", `remote_write[1].queue_config.min_backoff: not a valid duration string: "soon"`},
+	{"remote_write_header_name_invalid.bad.yml", `remote_write[0]: headers: "X Scope" is not a valid HTTP header name`},
+	{"remote_write_header_value_newline.bad.yml", `remote_write[0]: headers: value of X-Scope-OrgID holds a control character`},
+	{"remote_write_name_index_collision.bad.yml", `remote_write[2]: name "1" is also the default name of the unnamed remote_write[1]`},
 	{"limits_max_series_string.bad.yml", "cannot unmarshal !!str `many` into int"},
 
 	// global.
@@ -113,7 +118,7 @@ var expectedErrors = []struct {
 	{"remote_write_url_empty.bad.yml", "remote_write[0]: url must be set"},
 	{"remote_write_url_scheme.bad.yml", `remote_write[0]: url "ftp://localhost/write": scheme must be http or https`},
 	{"remote_write_url_no_host.bad.yml", `remote_write[0]: url "http:///api/v1/write": host must be set`},
-	{"remote_write_url_invalid.bad.yml", `parse "http://[::1/write": missing ']' in host`},
+	{"remote_write_url_invalid.bad.yml", `remote_write[0].url: parse "http://[::1/write": missing ']' in host`},
 	{"remote_write_header_reserved.bad.yml", "remote_write[0]: headers: Content-Type is a reserved header"},
 	{"remote_write_header_reserved_case.bad.yml", "remote_write[0]: headers: x-PROMETHEUS-remote-write-version is a reserved header"},
 	{"remote_write_header_authorization.bad.yml", "remote_write[0]: headers: authorization must be set with basic_auth, authorization or oauth2"},
@@ -131,6 +136,10 @@ var expectedErrors = []struct {
 	// limits.
 	{"limits_max_series_zero.bad.yml", "limits: max_series must be positive"},
 	{"limits_max_request_bytes_small.bad.yml", "limits: max_request_bytes must be at least 1024"},
+	{"limits_negative.bad.yml", "limits: max_label_value_length must not be negative"},
+	{"tenancy_header_invalid.bad.yml", `tenancy: header "X Scope" is not a valid HTTP header name`},
+	{"tenancy_header_empty.bad.yml", "tenancy: header must be set"},
+	{"limits_max_memory_small.bad.yml", "limits: max_memory_bytes must be at least 64MiB"},
 
 	// output.
 	{"output_suffix_empty.bad.yml", "output: forecast_suffix must not be empty"},
@@ -224,9 +233,12 @@ func TestIssueExample(t *testing.T) {
 		MaxBackoff:        model.Duration(5 * time.Second),
 		MaxShards:         4,
 		RetryOnRateLimit:  true, // Not in the file: the default.
+		MaxSampleAge:      model.Duration(time.Hour),
+		MaxBytes:          64 << 20,
 	}, rw.QueueConfig)
 
-	require.Equal(t, LimitsConfig{MaxSeries: 100000, MaxRequestBytes: 33554432}, cfg.Limits)
+	require.Equal(t, LimitsConfig{MaxSeries: 100000, MaxRequestBytes: 32 << 20, MaxSeriesPerRequest: 50000,
+		MaxLabelsPerSeries: 128, MaxLabelNameLength: 1024, MaxLabelValueLength: 4096, MaxInflightRequests: 64}, cfg.Limits)
 }
 
 func TestExampleFile(t *testing.T) {
@@ -260,7 +272,8 @@ func TestDefaultValues(t *testing.T) {
 		AnomalyThreshold: 1,
 		Anomaly:          AnomalyConfig{Direction: "both"},
 	}, DefaultGlobalConfig)
-	require.Equal(t, LimitsConfig{MaxSeries: 100000, MaxRequestBytes: 32 << 20}, DefaultLimitsConfig)
+	require.Equal(t, LimitsConfig{MaxSeries: 100000, MaxRequestBytes: 32 << 20, MaxSeriesPerRequest: 50000,
+		MaxLabelsPerSeries: 128, MaxLabelNameLength: 1024, MaxLabelValueLength: 4096, MaxInflightRequests: 64}, DefaultLimitsConfig)
 	require.Equal(t, OutputConfig{
 		ForecastSuffix:     "_forecast",
 		AnomalyScoreSuffix: "_anomaly_score",
@@ -270,13 +283,15 @@ func TestDefaultValues(t *testing.T) {
 		HorizonLabel:       "horizon",
 	}, DefaultOutputConfig)
 	require.Equal(t, QueueConfig{
-		Capacity:          10000,
+		Capacity:          100000,
 		MaxSamplesPerSend: 2000,
 		BatchSendDeadline: model.Duration(5 * time.Second),
 		MinBackoff:        model.Duration(30 * time.Millisecond),
 		MaxBackoff:        model.Duration(5 * time.Second),
 		MaxShards:         4,
 		RetryOnRateLimit:  true,
+		MaxSampleAge:      model.Duration(time.Hour),
+		MaxBytes:          64 << 20,
 	}, DefaultQueueConfig)
 	require.Equal(t, model.Duration(30*time.Second), DefaultRemoteWriteConfig.RemoteTimeout)
 	require.Equal(t, DefaultQueueConfig, DefaultRemoteWriteConfig.QueueConfig)
@@ -437,7 +452,9 @@ func TestForecastOverrides(t *testing.T) {
 		ValueTypeLabel:     "kind",
 		HorizonLabel:       "ahead",
 	}, cfg.Output)
-	require.Equal(t, LimitsConfig{MaxSeries: 5, MaxRequestBytes: 1024}, cfg.Limits)
+	wantLimits := DefaultLimitsConfig
+	wantLimits.MaxSeries, wantLimits.MaxRequestBytes = 5, 1024
+	require.Equal(t, wantLimits, cfg.Limits)
 }
 
 func TestAnomalyFields(t *testing.T) {

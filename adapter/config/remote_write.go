@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,7 +84,13 @@ func (c *RemoteWriteConfig) Validate() error {
 	if c.RemoteTimeout <= 0 {
 		return errors.New("remote_timeout must be positive")
 	}
-	for h := range c.Headers {
+	for h, v := range c.Headers {
+		if !validHeaderName(h) {
+			return fmt.Errorf("headers: %q is not a valid HTTP header name", h)
+		}
+		if !validHeaderValue(v) {
+			return fmt.Errorf("headers: value of %s holds a control character", h)
+		}
 		lh := strings.ToLower(h)
 		if lh == "authorization" {
 			return errors.New("headers: authorization must be set with basic_auth, authorization or oauth2")
@@ -113,17 +120,25 @@ type QueueConfig struct {
 	MaxShards         int            `yaml:"max_shards,omitempty"`
 	// RetryOnRateLimit retries 429 answers, honouring Retry-After.
 	RetryOnRateLimit bool `yaml:"retry_on_http_429,omitempty"`
+	// The outage budget, with Capacity: samples older than MaxSampleAge
+	// (by their timestamp) are dropped rather than sent, and the queue
+	// holds at most MaxBytes (estimated as encoded: labels plus 16 bytes
+	// a sample); 0 means no bound. Past the budget the oldest go first.
+	MaxSampleAge model.Duration `yaml:"max_sample_age,omitempty"`
+	MaxBytes     int64          `yaml:"max_bytes,omitempty"`
 }
 
 // DefaultQueueConfig holds the defaults of queue_config.
 var DefaultQueueConfig = QueueConfig{
-	Capacity:          10000,
+	Capacity:          100000,
 	MaxSamplesPerSend: 2000,
 	BatchSendDeadline: model.Duration(5 * time.Second),
 	MinBackoff:        model.Duration(30 * time.Millisecond),
 	MaxBackoff:        model.Duration(5 * time.Second),
 	MaxShards:         4,
 	RetryOnRateLimit:  true,
+	MaxSampleAge:      model.Duration(time.Hour),
+	MaxBytes:          64 << 20,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -148,6 +163,71 @@ func (c *QueueConfig) Validate() error {
 		return errors.New("min_backoff must be positive")
 	case c.MaxBackoff < c.MinBackoff:
 		return errors.New("max_backoff must not be less than min_backoff")
+	case c.MaxSampleAge < 0:
+		return errors.New("max_sample_age must not be negative (0: no bound)")
+	case c.MaxBytes < 0:
+		return errors.New("max_bytes must not be negative (0: no bound)")
 	}
 	return nil
+}
+
+// validateRemoteWrites validates the entries and names the unnamed ones
+// after their index. An explicit name that equals the index of an unnamed
+// entry is refused: the two would share metrics and queue.
+func validateRemoteWrites(rws []*RemoteWriteConfig) error {
+	explicit := map[string]int{}
+	for i, rw := range rws {
+		if rw == nil {
+			return fmt.Errorf("remote_write[%d]: empty entry", i)
+		}
+		if err := rw.Validate(); err != nil {
+			return fmt.Errorf("remote_write[%d]: %w", i, err)
+		}
+		if rw.Name == "" {
+			continue
+		}
+		if _, dup := explicit[rw.Name]; dup {
+			return fmt.Errorf("remote_write[%d]: duplicate name %q", i, rw.Name)
+		}
+		explicit[rw.Name] = i
+	}
+	for i, rw := range rws {
+		if rw.Name != "" {
+			continue
+		}
+		name := strconv.Itoa(i)
+		if j, taken := explicit[name]; taken {
+			return fmt.Errorf("remote_write[%d]: name %q is also the default name of the unnamed remote_write[%d] (unnamed entries are named by their index): choose another name", j, name, i)
+		}
+		rw.Name = name
+	}
+	return nil
+}
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether s holds no control characters other
+// than horizontal tab (no CR or LF that would split the header).
+func validHeaderValue(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

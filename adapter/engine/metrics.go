@@ -34,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"model"}),
 		retrainLateness: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Subsystem: sub, Name: "retrain_lateness_seconds",
-			Help: "How late the most overdue fit of the last retrain pass started, relative to its schedule (due fits are looked for every second, so up to 1s is normal).",
+			Help: "How late the most overdue refit of the last retrain pass that refitted anything started, relative to its schedule (due fits are looked for every second, so up to 1s is normal).",
 		}),
 		retrainPass: f.NewHistogram(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "retrain_pass_duration_seconds",

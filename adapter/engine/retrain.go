@@ -36,6 +36,7 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 
 	var jobs []job
 	var lateness int64
+	refits := 0
 	for _, st := range e.sync(snap) {
 		st.mu.Lock()
 		entry := st.entry
@@ -50,6 +51,7 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 			}
 		case ms >= st.nextFit:
 			due = true
+			refits++
 			lateness = max(lateness, ms-st.nextFit)
 		}
 		if due {
@@ -58,7 +60,11 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 		}
 		st.mu.Unlock()
 	}
-	e.metrics.retrainLateness.Set(float64(lateness) / 1000)
+	// Set only by passes that refit something: a pass with nothing due
+	// must not hide the lateness of the one before from a scrape.
+	if refits > 0 {
+		e.metrics.retrainLateness.Set(float64(lateness) / 1000)
+	}
 	if len(jobs) == 0 {
 		return 0
 	}

@@ -99,7 +99,7 @@ func decodeWriteRequest(r io.Reader, sizeHint int64, maxBytes int, req *prompb.W
 	}
 	compressed := buf.Bytes()
 	if len(compressed) > maxBytes {
-		return httpErrorf(http.StatusRequestEntityTooLarge, "read request body: body exceeds the limit of %d bytes", maxBytes)
+		return httpErrorf(http.StatusRequestEntityTooLarge, "read request body: body exceeds the limit of %d bytes (limits.max_request_bytes)", maxBytes)
 	}
 
 	decodedLen, err := snappy.DecodedLen(compressed)
@@ -107,7 +107,7 @@ func decodeWriteRequest(r io.Reader, sizeHint int64, maxBytes int, req *prompb.W
 		return httpErrorf(http.StatusBadRequest, "decode snappy length: %w", err)
 	}
 	if decodedLen > maxBytes {
-		return httpErrorf(http.StatusRequestEntityTooLarge, "decode snappy: decoded length %d exceeds the limit of %d bytes", decodedLen, maxBytes)
+		return httpErrorf(http.StatusRequestEntityTooLarge, "decode snappy: decoded length %d exceeds the limit of %d bytes (limits.max_request_bytes)", decodedLen, maxBytes)
 	}
 	decoded, err := snappy.Decode(nil, compressed)
 	if err != nil {

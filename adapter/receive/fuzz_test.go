@@ -99,14 +99,25 @@ func FuzzHandler(f *testing.F) {
 		const maxSeries = 8
 		st := ring.NewStore(maxSeries, nil)
 		h := NewHandler(nil, nil, st, fuzzRouter{}, fuzzMaxBytes)
+		// Tight limits and tenancy, so that fuzzing reaches their checks.
+		h.Configure(fuzzRouter{}, Limits{MaxRequestBytes: fuzzMaxBytes, MaxSeriesPerRequest: 16,
+			MaxLabelsPerSeries: 8, MaxLabelNameLength: 32, MaxLabelValueLength: 64, TenantHeader: "X-Scope-OrgID"})
+		r := newPost(body)
+		if len(body)%2 == 0 {
+			r.Header.Set("X-Scope-OrgID", "tenant")
+		}
 
-		w := serve(h, newPost(body))
+		w := serve(h, r)
 
 		require.Contains(t, []int{http.StatusNoContent, http.StatusBadRequest, http.StatusRequestEntityTooLarge}, w.Code)
 		require.LessOrEqual(t, st.Len(), maxSeries)
 		req, err := DecodeWriteRequest(bytes.NewReader(body), fuzzMaxBytes)
 		if err != nil {
 			require.NotEqual(t, http.StatusNoContent, w.Code)
+			return
+		}
+		if w.Code == http.StatusRequestEntityTooLarge {
+			require.Greater(t, len(req.Timeseries), 16, w.Body.String())
 			return
 		}
 		// Every sample of a decoded request is accounted for exactly once.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -37,8 +38,9 @@ type Router interface {
 
 // limits are the settings that a configuration reload replaces together.
 type limits struct {
-	router   Router // nil selects no series.
-	maxBytes int
+	router Router // nil selects no series.
+	Limits
+	sem semaphore // MaxInflightRequests slots; nil: no bound
 }
 
 // Handler is the http.Handler of the remote-write 1.0 endpoint. It is safe
@@ -49,6 +51,7 @@ type Handler struct {
 	limits atomic.Pointer[limits]
 	now    func() time.Time // time.Now, replaced in tests.
 	owns   func(labels.Labels) bool
+	mem    *memGauge
 
 	requests *prometheus.CounterVec
 	duration prometheus.Histogram
@@ -70,6 +73,7 @@ func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 		logger: log.With(logger, "component", "receive"),
 		store:  store,
 		now:    time.Now,
+		mem:    newMemGauge(),
 		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "train_prometheus_received_requests_total",
 			Help: "Total number of remote-write requests received, by HTTP status code of the answer.",
@@ -87,7 +91,7 @@ func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 			Help: "Total number of received samples accepted into ring buffers.",
 		}),
 	}
-	for _, code := range []int{http.StatusNoContent, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType} {
+	for _, code := range []int{http.StatusNoContent, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests} {
 		h.requests.WithLabelValues(strconv.Itoa(code))
 	}
 	dropped := f.NewCounterVec(prometheus.CounterOpts{
@@ -109,11 +113,32 @@ func (h *Handler) SetOwner(owns func(labels.Labels) bool) { h.owns = owns }
 // SetLimits replaces the router and the request size limit, e.g. on a
 // configuration reload. It is safe to call concurrently with ServeHTTP:
 // each request uses either the old or the new settings, never a mix.
+// SetLimits replaces the router and the request size limit, keeping the
+// other limits. See Configure.
 func (h *Handler) SetLimits(router Router, maxRequestBytes int) {
-	if maxRequestBytes <= 0 {
-		maxRequestBytes = DefaultMaxRequestBytes
+	var l Limits
+	if cur := h.limits.Load(); cur != nil {
+		l = cur.Limits
 	}
-	h.limits.Store(&limits{router: router, maxBytes: maxRequestBytes})
+	l.MaxRequestBytes = maxRequestBytes
+	h.Configure(router, l)
+}
+
+// Configure replaces the router and every limit, e.g. on a configuration
+// reload. It is safe to call concurrently with ServeHTTP: each request
+// uses either the old or the new settings, never a mix. Requests in flight
+// keep their slot of the old concurrency bound.
+func (h *Handler) Configure(router Router, l Limits) {
+	if l.MaxRequestBytes <= 0 {
+		l.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	next := &limits{router: router, Limits: l}
+	if cur := h.limits.Load(); cur != nil && cur.MaxInflightRequests == l.MaxInflightRequests {
+		next.sem = cur.sem
+	} else {
+		next.sem = newSemaphore(l.MaxInflightRequests)
+	}
+	h.limits.Store(next)
 }
 
 // ServeHTTP receives one remote-write 1.0 request. It answers 204 when the
@@ -131,8 +156,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code = statusOf(err)
 		// Debug only: a sender retrying a bad request must not flood the log.
 		level.Debug(h.logger).Log("msg", "Rejected remote-write request", "code", code, "remote_addr", r.RemoteAddr, "err", err)
-		if code == http.StatusMethodNotAllowed {
+		switch code {
+		case http.StatusMethodNotAllowed:
 			w.Header().Set("Allow", http.MethodPost)
+		case http.StatusTooManyRequests:
+			w.Header().Set("Retry-After", retryAfterSeconds)
 		}
 		http.Error(w, err.Error(), code)
 	} else {
@@ -151,17 +179,30 @@ func (h *Handler) handle(r *http.Request) error {
 		return err
 	}
 	lim := h.limits.Load()
-	if r.ContentLength > int64(lim.maxBytes) {
-		return httpErrorf(http.StatusRequestEntityTooLarge, "check content length: %d bytes exceeds the limit of %d bytes", r.ContentLength, lim.maxBytes)
+	if r.ContentLength > int64(lim.MaxRequestBytes) {
+		return httpErrorf(http.StatusRequestEntityTooLarge, "check content length: %d bytes exceeds the limit of %d bytes (limits.max_request_bytes)", r.ContentLength, lim.MaxRequestBytes)
 	}
+	// Overload: refuse before reading the body, so that a refused request
+	// costs next to nothing. 429 tells senders to retry later.
+	pressure := h.mem.pressure(lim.MaxMemoryBytes, time.Now())
+	if pressure == memRefuse {
+		return httpErrorf(http.StatusTooManyRequests, "memory ceiling: live heap %d bytes is over %.0f%% of limits.max_memory_bytes=%d, retry later", h.mem.bytes(time.Now()), requestShare*100, lim.MaxMemoryBytes)
+	}
+	if !lim.sem.acquire(inflightWait) {
+		return httpErrorf(http.StatusTooManyRequests, "overloaded: %d requests in flight (limits.max_inflight_requests), retry later", lim.MaxInflightRequests)
+	}
+	defer lim.sem.release()
 
 	body := r.Body
 	if body == nil {
 		body = http.NoBody
 	}
 	var req prompb.WriteRequest
-	if err := decodeWriteRequest(body, r.ContentLength, lim.maxBytes, &req); err != nil {
+	if err := decodeWriteRequest(body, r.ContentLength, lim.MaxRequestBytes, &req); err != nil {
 		return err
+	}
+	if n := lim.MaxSeriesPerRequest; n > 0 && len(req.Timeseries) > n {
+		return httpErrorf(http.StatusRequestEntityTooLarge, "request has %d series, more than limits.max_series_per_request=%d", len(req.Timeseries), n)
 	}
 
 	if len(req.Timeseries) == 0 && len(req.Metadata) == 0 && len(req.XXX_unrecognized) > 0 {
@@ -170,8 +211,14 @@ func (h *Handler) handle(r *http.Request) error {
 		return httpErrorf(http.StatusBadRequest, "decode request: no remote-write 1.0 series or metadata, only unknown fields (a remote-write 2.0 body sent as 1.0?)")
 	}
 
-	st := stats{maxT: h.now().Add(maxAhead).UnixMilli()}
-	h.write(&st, req.Timeseries, lim.router)
+	st := stats{maxT: h.now().Add(maxAhead).UnixMilli(), noNewSeries: pressure == memNoNewSeries}
+	if lim.TenantHeader != "" {
+		st.tenant = r.Header.Get(lim.TenantHeader)
+		if err := config.ValidateTenant(st.tenant); err != nil {
+			return httpErrorf(http.StatusBadRequest, "check %s header: %w", lim.TenantHeader, err)
+		}
+	}
+	h.write(&st, req.Timeseries, lim)
 	h.samples.Add(float64(st.accepted))
 	for reason, n := range st.dropped {
 		if n > 0 {
@@ -184,7 +231,8 @@ func (h *Handler) handle(r *http.Request) error {
 		level.Warn(h.logger).Log("msg", "Failed to store samples", "samples", st.dropped[reasonError], "err", st.storeErr)
 	}
 	if st.invalidSeries > 0 {
-		return httpErrorf(http.StatusBadRequest, "rejected %d invalid series (%d samples); first: %w", st.invalidSeries, st.dropped[reasonInvalid], st.firstInvalid)
+		return httpErrorf(http.StatusBadRequest, "rejected %d of %d series (%d samples) as invalid, kept the valid ones (%d samples accepted); first: %w",
+			st.invalidSeries, len(req.Timeseries), st.dropped[reasonInvalid], st.accepted, st.firstInvalid)
 	}
 	return nil
 }

@@ -191,17 +191,17 @@ func TestHandler(t *testing.T) {
 		{
 			name:     "unsorted labels",
 			req:      post(invalid(lbls("job", "x", "__name__", "sel_b")...)),
-			wantBody: "not sorted",
+			wantBody: `labels out of order: names not sorted: "__name__" after "job"`,
 		},
 		{
 			name:     "duplicate label name",
 			req:      post(invalid(lbls("__name__", "sel_b", "job", "x", "job", "y")...)),
-			wantBody: "duplicated",
+			wantBody: `duplicate label name "job"`,
 		},
 		{
 			name:     "empty label name",
 			req:      post(invalid(lbls("", "x", "__name__", "sel_b")...)),
-			wantBody: "invalid label name",
+			wantBody: "empty label name",
 		},
 		{
 			name:     "invalid UTF-8 label name",
@@ -232,13 +232,13 @@ func TestHandler(t *testing.T) {
 			name: "samples out of order",
 			req: post(encode(t, writeReq(valid, series(lbls("__name__", "sel_b"),
 				prompb.Sample{Timestamp: baseT + 15_000, Value: 1}, prompb.Sample{Timestamp: baseT, Value: 2})))),
-			wantBody: "not strictly increasing",
+			wantBody: "samples out of order",
 		},
 		{
 			name: "duplicate timestamps",
 			req: post(encode(t, writeReq(valid, series(lbls("__name__", "sel_b"),
 				prompb.Sample{Timestamp: baseT, Value: 1}, prompb.Sample{Timestamp: baseT, Value: 2})))),
-			wantBody: "not strictly increasing",
+			wantBody: "samples out of order",
 		},
 		{
 			name: "unselected",
@@ -369,7 +369,7 @@ func TestHandler(t *testing.T) {
 			if wantCode == 0 {
 				// Invalid series: the valid one is kept, the other counted.
 				wantCode = http.StatusBadRequest
-				require.Contains(t, w.Body.String(), "rejected 1 invalid series (2 samples); first: series {")
+				require.Contains(t, w.Body.String(), "rejected 1 of 2 series (2 samples) as invalid, kept the valid ones (3 samples accepted); first: series {")
 				tc.accepted = 3
 				tc.dropped = map[reason]float64{reasonInvalid: 2}
 				tc.stored = []stored{validStored}

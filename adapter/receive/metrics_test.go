@@ -41,6 +41,7 @@ train_prometheus_dropped_samples_total{reason="error"} 0
 train_prometheus_dropped_samples_total{reason="histogram"} 0
 train_prometheus_dropped_samples_total{reason="invalid"} 0
 train_prometheus_dropped_samples_total{reason="max_series"} 0
+train_prometheus_dropped_samples_total{reason="memory"} 0
 train_prometheus_dropped_samples_total{reason="nan"} 0
 train_prometheus_dropped_samples_total{reason="not_owned"} 0
 train_prometheus_dropped_samples_total{reason="out_of_bounds"} 0
@@ -53,6 +54,7 @@ train_prometheus_received_requests_total{code="400"} 0
 train_prometheus_received_requests_total{code="405"} 0
 train_prometheus_received_requests_total{code="413"} 0
 train_prometheus_received_requests_total{code="415"} 0
+train_prometheus_received_requests_total{code="429"} 0
 # HELP train_prometheus_received_samples_total Total number of received samples accepted into ring buffers.
 # TYPE train_prometheus_received_samples_total counter
 train_prometheus_received_samples_total 0

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -44,6 +45,9 @@ const (
 	// reasonError: the store refused the sample for another reason, such as
 	// invalid ring options from the router.
 	reasonError
+	// reasonMemory: the series was new and the process near its memory
+	// ceiling (limits.max_memory_bytes): known series are served first.
+	reasonMemory
 	numReasons
 )
 
@@ -70,6 +74,8 @@ func (r reason) String() string {
 		return "not_owned"
 	case reasonError:
 		return "error"
+	case reasonMemory:
+		return "memory"
 	}
 	return "reason(" + strconv.Itoa(int(r)) + ")"
 }
@@ -85,20 +91,23 @@ type stats struct {
 	accepted      int
 	dropped       [numReasons]int
 	invalidSeries int
-	firstInvalid  error // Why the first invalid series was invalid.
-	storeErr      error // The first unexpected error of the store.
+	firstInvalid  error  // Why the first invalid series was invalid.
+	storeErr      error  // The first unexpected error of the store.
+	noNewSeries   bool   // Near the memory ceiling: append to known series only.
+	tenant        string // Tenant of the request ("" for none), kept as config.TenantLabel.
 }
 
 // write validates, routes and appends series, counting into st. Invalid
 // series are skipped; the others are processed whatever their neighbours.
-func (h *Handler) write(st *stats, series []prompb.TimeSeries, router Router) {
+func (h *Handler) write(st *stats, series []prompb.TimeSeries, lim *limits) {
+	router := lim.router
 	var (
 		b    = labels.NewScratchBuilder(16)
 		lset labels.Labels
 	)
 	for i := range series {
 		ts := &series[i]
-		if err := validateSeries(ts); err != nil {
+		if err := validateSeries(ts, &lim.Limits); err != nil {
 			st.invalidSeries++
 			st.dropped[reasonInvalid] += len(ts.Samples) + len(ts.Histograms)
 			if st.firstInvalid == nil {
@@ -123,9 +132,17 @@ func (h *Handler) write(st *stats, series []prompb.TimeSeries, router Router) {
 		// labels of a new series) allow.
 		b.Reset()
 		for _, l := range ts.Labels {
-			if l.Value != "" {
+			// The tenant label is the adapter's own: a sender cannot set it.
+			if l.Value != "" && l.Name != config.TenantLabel {
 				b.Add(l.Name, l.Value)
 			}
+		}
+		if st.tenant != "" {
+			// Multi-tenancy: the tenant is part of the series' identity and
+			// is carried to its outputs, whose write-back sends it as the
+			// tenant header again.
+			b.Add(config.TenantLabel, st.tenant)
+			b.Sort()
 		}
 		b.Overwrite(&lset)
 		opts, ok := router.Route(lset)
@@ -158,7 +175,7 @@ func (h *Handler) appendSamples(st *stats, lset labels.Labels, opts ring.Options
 			st.dropped[reasonOutOfBounds]++
 			continue
 		}
-		err := h.appendSample(&ser, lset, opts, s.Timestamp, s.Value)
+		err := h.appendSample(&ser, lset, opts, s.Timestamp, s.Value, st.noNewSeries)
 		switch {
 		case err == nil:
 			st.accepted++
@@ -179,9 +196,9 @@ func (h *Handler) appendSamples(st *stats, lset labels.Labels, opts ring.Options
 // appendSample appends (t, v) to *ser. It looks the series up first when
 // *ser is nil, and again, once, when the series was removed from the store
 // (garbage collected) since. *ser is nil when the series could not be had.
-func (h *Handler) appendSample(ser **ring.Series, lset labels.Labels, opts ring.Options, t int64, v float64) error {
+func (h *Handler) appendSample(ser **ring.Series, lset labels.Labels, opts ring.Options, t int64, v float64, noNew bool) error {
 	if *ser == nil {
-		s, err := h.getSeries(lset, opts)
+		s, err := h.getSeries(lset, opts, noNew)
 		if err != nil {
 			return err
 		}
@@ -191,7 +208,7 @@ func (h *Handler) appendSample(ser **ring.Series, lset labels.Labels, opts ring.
 	if !errors.Is(err, ring.ErrSeriesRemoved) {
 		return err
 	}
-	s, err := h.getSeries(lset, opts)
+	s, err := h.getSeries(lset, opts, noNew)
 	*ser = s
 	if err != nil {
 		return err
@@ -202,8 +219,18 @@ func (h *Handler) appendSample(ser **ring.Series, lset labels.Labels, opts ring.
 	return nil
 }
 
-// getSeries returns the series of lset, creating it with opts if needed.
-func (h *Handler) getSeries(lset labels.Labels, opts ring.Options) (*ring.Series, error) {
+// errMemory refuses a new series near the memory ceiling.
+var errMemory = errors.New("new series refused near limits.max_memory_bytes")
+
+// getSeries returns the series of lset, creating it with opts if needed
+// unless noNew is set (memory pressure).
+func (h *Handler) getSeries(lset labels.Labels, opts ring.Options, noNew bool) (*ring.Series, error) {
+	if noNew {
+		if ser := h.store.Get(lset); ser != nil {
+			return ser, nil
+		}
+		return nil, errMemory
+	}
 	ser, _, err := h.store.GetOrCreate(lset, opts)
 	if err != nil {
 		return nil, fmt.Errorf("get or create series: %w", err)
@@ -218,6 +245,10 @@ func (st *stats) dropFailed(err error, n int) {
 		st.dropped[reasonMaxSeries] += n
 		return
 	}
+	if errors.Is(err, errMemory) {
+		st.dropped[reasonMemory] += n
+		return
+	}
 	st.dropped[reasonError] += n
 	if st.storeErr == nil {
 		st.storeErr = err
@@ -228,31 +259,53 @@ func (st *stats) dropFailed(err error, n int) {
 var (
 	errNoLabels        = errors.New("no labels")
 	errNoMetricName    = errors.New("no metric name (__name__ label)")
-	errSampleOrder     = errors.New("sample timestamps not strictly increasing")
-	errLabelOrder      = errors.New("label names not sorted or duplicated")
+	errSampleOrder     = errors.New("samples out of order: timestamps not strictly increasing")
+	errLabelOrder      = errors.New("labels out of order: names not sorted")
+	errLabelDuplicate  = errors.New("duplicate label name")
 	errLabelName       = errors.New("invalid label name")
+	errLabelNameEmpty  = errors.New("empty label name")
 	errLabelValue      = errors.New("label value not valid UTF-8")
 	errEmptyMetricName = errors.New("empty metric name")
+	errTooManyLabels   = errors.New("too many labels")
+	errLabelNameLong   = errors.New("label name too long")
+	errLabelValueLong  = errors.New("label value too long")
 )
 
 // validateSeries checks what remote-write 1.0 requires of a series: a
 // non-empty label set with valid UTF-8 names and values, names strictly
 // ascending (sorted, no duplicates), a non-empty __name__, and samples with
-// strictly increasing timestamps.
-func validateSeries(ts *prompb.TimeSeries) error {
+// strictly increasing timestamps; and the limits of lim (zero: none).
+// Timestamps are integers in remote-write 1.0, so they cannot be NaN or
+// infinite; sample values may be anything (NaN is counted, not refused).
+func validateSeries(ts *prompb.TimeSeries, lim *Limits) error {
 	if len(ts.Labels) == 0 {
 		return errNoLabels
 	}
+	if n := lim.MaxLabelsPerSeries; n > 0 && len(ts.Labels) > n {
+		return fmt.Errorf("%w: %d labels, more than limits.max_labels_per_series=%d", errTooManyLabels, len(ts.Labels), n)
+	}
 	hasName := false
 	for i, l := range ts.Labels {
+		if l.Name == "" {
+			return errLabelNameEmpty
+		}
+		if n := lim.MaxLabelNameLength; n > 0 && len(l.Name) > n {
+			return fmt.Errorf("%w: %s is %d bytes, more than limits.max_label_name_length=%d", errLabelNameLong, quote(l.Name), len(l.Name), n)
+		}
 		if !model.UTF8Validation.IsValidLabelName(l.Name) {
 			return fmt.Errorf("%w %s", errLabelName, quote(l.Name))
 		}
-		if i > 0 && l.Name <= ts.Labels[i-1].Name {
+		if i > 0 && l.Name == ts.Labels[i-1].Name {
+			return fmt.Errorf("%w %s", errLabelDuplicate, quote(l.Name))
+		}
+		if i > 0 && l.Name < ts.Labels[i-1].Name {
 			return fmt.Errorf("%w: %s after %s", errLabelOrder, quote(l.Name), quote(ts.Labels[i-1].Name))
 		}
 		if !utf8.ValidString(l.Value) {
 			return fmt.Errorf("%w for label %s", errLabelValue, quote(l.Name))
+		}
+		if n := lim.MaxLabelValueLength; n > 0 && len(l.Value) > n {
+			return fmt.Errorf("%w: value of %s is %d bytes, more than limits.max_label_value_length=%d", errLabelValueLong, quote(l.Name), len(l.Value), n)
 		}
 		if l.Name == model.MetricNameLabel {
 			if l.Value == "" {

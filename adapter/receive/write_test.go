@@ -64,7 +64,7 @@ func TestAppendSample(t *testing.T) {
 			ser := tc.prepare(t, st)
 			before := ser
 
-			err := h.appendSample(&ser, lset, testOpts, baseT, 7)
+			err := h.appendSample(&ser, lset, testOpts, baseT, 7, false)
 
 			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr)

@@ -81,6 +81,17 @@ func NewBackfiller(logger log.Logger, reg prometheus.Registerer, store *ring.Sto
 
 // ApplyConfig builds a client per remote_read entry. Running backfills are
 // restarted when the remote_read list or the forecasts entries changed.
+// CheckConfig reports whether cfg's remote_read sources can be set up
+// (their HTTP clients built), without applying anything.
+func CheckConfig(cfg *config.Config) error {
+	for _, rc := range cfg.RemoteRead {
+		if _, err := NewClient(rc, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (b *Backfiller) ApplyConfig(cfg *config.Config) error {
 	var sources []*source
 	for _, rc := range cfg.RemoteRead {

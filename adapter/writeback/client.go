@@ -57,10 +57,13 @@ func failureReason(err error) string {
 	return "request"
 }
 
+// send makes one attempt to deliver the encoded request body for tenant
+// ("" for none); see sendSamples.
+//
 // send makes one attempt to deliver the encoded request body. It returns
 // nil when the target accepted it, a recoverableError when the attempt may
 // be repeated, and any other error when the batch must be given up.
-func (q *Queue) send(ctx context.Context, body []byte) error {
+func (q *Queue) send(ctx context.Context, body []byte, tenant string) error {
 	ctx, cancel := context.WithTimeout(ctx, q.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, q.url, bytes.NewReader(body))
@@ -70,6 +73,9 @@ func (q *Queue) send(ctx context.Context, body []byte) error {
 	// Configured headers first, so they can never replace the required ones.
 	for k, v := range q.cfg.Headers {
 		req.Header.Set(k, v)
+	}
+	if tenant != "" {
+		req.Header.Set(q.tenantHeaderName(), tenant)
 	}
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("Content-Type", "application/x-protobuf")

@@ -61,10 +61,10 @@ func TestQueueResponses(t *testing.T) {
 			wantRetried: n,
 		},
 		{
-			name:       "400 is not retried",
-			responses:  []response{{status: 400, body: "out of bounds"}, {status: 204}},
+			name:       "404 is not retried",
+			responses:  []response{{status: 404, body: "not found"}, {status: 204}},
 			wantReqs:   1,
-			wantFailed: "http_400",
+			wantFailed: "http_404",
 		},
 		{
 			name:       "429 without retry_on_http_429",
@@ -174,7 +174,7 @@ func TestQueueLogsRejectionBody(t *testing.T) {
 
 	var line string
 	for l := range strings.SplitSeq(buf.String(), "\n") {
-		if strings.Contains(l, "level=warn") && strings.Contains(l, "reason=http_400") {
+		if strings.Contains(l, "level=warn") && strings.Contains(l, "reason=too_old") {
 			line = l
 		}
 	}

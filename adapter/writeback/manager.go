@@ -29,6 +29,8 @@ type Manager struct {
 
 	applyMu sync.Mutex // serialises ApplyConfig and Stop
 
+	tenantHeader tenantHeaderPtr // shared with the queues
+
 	mu      sync.RWMutex // guards queues and stopped
 	queues  map[string]*managedQueue
 	stopped bool
@@ -88,7 +90,7 @@ func (m *Manager) ApplyConfig(cfgs []*config.RemoteWriteConfig) error {
 			next[cfg.Name] = old
 			continue
 		}
-		q, err := newQueue(cfg, m.logger, m.metrics, m.opts)
+		q, err := newQueue(cfg, m.logger, m.metrics, m.opts, &m.tenantHeader)
 		if err != nil {
 			return fail(err)
 		}

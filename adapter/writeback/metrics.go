@@ -18,6 +18,7 @@ const (
 	reasonQueueFull = "queue_full"
 	reasonFuture    = "future"
 	reasonShutdown  = "shutdown"
+	reasonMaxAge    = "max_sample_age"
 )
 
 // metrics holds the vectors shared by every queue of one Manager (or of one
@@ -34,6 +35,7 @@ type metrics struct {
 	sentBytesTotal   *prometheus.CounterVec
 	requestDuration  *prometheus.HistogramVec
 	lastSuccessStamp *prometheus.GaugeVec
+	splitTotal       *prometheus.CounterVec
 
 	mu   sync.Mutex
 	refs map[[2]string]int
@@ -59,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		droppedTotal: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: subsystem,
 			Name: "samples_dropped_total",
-			Help: "Samples dropped before they could be sent (queue full, too far in the future, shutdown).",
+			Help: "Samples dropped before they could be sent (queue full: past capacity or max_bytes, older than max_sample_age, too far in the future, shutdown).",
 		}, withReason),
 		retriedTotal: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: subsystem,
@@ -87,6 +89,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "last_success_timestamp_seconds",
 			Help: "Unix time of the last request the remote-write target accepted.",
 		}, target),
+		splitTotal: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: subsystem,
+			Name: "batches_split_total",
+			Help: "Batches refused with 400 and split in halves to send the samples the target accepts.",
+		}, target),
 		refs: map[[2]string]int{},
 	}
 }
@@ -106,6 +113,8 @@ type targetMetrics struct {
 	droppedFull     prometheus.Counter
 	droppedFuture   prometheus.Counter
 	droppedShutdown prometheus.Counter
+	droppedAge      prometheus.Counter
+	split           prometheus.Counter
 }
 
 // forTarget returns the children of the target name at url and takes a
@@ -127,6 +136,8 @@ func (m *metrics) forTarget(name, url string) *targetMetrics {
 		droppedFull:     m.droppedTotal.WithLabelValues(name, url, reasonQueueFull),
 		droppedFuture:   m.droppedTotal.WithLabelValues(name, url, reasonFuture),
 		droppedShutdown: m.droppedTotal.WithLabelValues(name, url, reasonShutdown),
+		droppedAge:      m.droppedTotal.WithLabelValues(name, url, reasonMaxAge),
+		split:           m.splitTotal.WithLabelValues(name, url),
 	}
 }
 
@@ -156,4 +167,5 @@ func (t *targetMetrics) release() {
 	m.sentBytesTotal.DeletePartialMatch(match)
 	m.requestDuration.DeletePartialMatch(match)
 	m.lastSuccessStamp.DeletePartialMatch(match)
+	m.splitTotal.DeletePartialMatch(match)
 }

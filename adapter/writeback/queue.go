@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -77,6 +78,9 @@ type Queue struct {
 	flushDeadline    time.Duration
 	maxFuture        time.Duration
 	maxSend          int
+	maxAge           time.Duration // 0: no bound
+	tenantHeader     *tenantHeaderPtr
+	rejects          *rejectLog
 	shards           []*shard
 
 	mu       sync.RWMutex // held for reading by Append, for writing to change the fields below
@@ -96,7 +100,7 @@ func NewQueue(cfg *config.RemoteWriteConfig, logger log.Logger, reg prometheus.R
 	if err := checkConfig(cfg); err != nil {
 		return nil, err
 	}
-	return newQueue(cfg, logger, newMetrics(reg), opts)
+	return newQueue(cfg, logger, newMetrics(reg), opts, new(tenantHeaderPtr))
 }
 
 // checkConfig checks what the queue relies on. It does not reject reserved
@@ -120,7 +124,7 @@ func checkConfig(cfg *config.RemoteWriteConfig) error {
 
 // newQueue builds a queue whose metrics are children of m. cfg must have
 // passed checkConfig.
-func newQueue(cfg *config.RemoteWriteConfig, logger log.Logger, m *metrics, opts Options) (*Queue, error) {
+func newQueue(cfg *config.RemoteWriteConfig, logger log.Logger, m *metrics, opts Options, tenantHeader *tenantHeaderPtr) (*Queue, error) {
 	client, err := commonconfig.NewClientFromConfig(cfg.HTTPClientConfig, "remote_write")
 	if err != nil {
 		return nil, fmt.Errorf("create HTTP client for remote_write %s: %w", cfg.Name, err)
@@ -148,13 +152,16 @@ func newQueue(cfg *config.RemoteWriteConfig, logger log.Logger, m *metrics, opts
 		ctx:              ctx,
 		cancel:           cancel,
 	}
+	q.maxAge = time.Duration(qc.MaxSampleAge)
+	q.tenantHeader = tenantHeader
+	q.rejects = newRejectLog(q.logger, rejectLogInterval)
 	n := min(qc.MaxShards, qc.Capacity)
 	for i := range n {
 		c := qc.Capacity / n
 		if i < qc.Capacity%n {
 			c++
 		}
-		q.shards = append(q.shards, newShard(q, c))
+		q.shards = append(q.shards, newShard(q, c, qc.MaxBytes/int64(n)))
 	}
 	return q, nil
 }
@@ -201,19 +208,18 @@ func (q *Queue) Append(samples []Sample) {
 			continue
 		}
 		s := q.shards[samples[i].Labels.Hash()%nShards]
+		size := sampleBytes(&samples[i])
 		s.mu.Lock()
 		// Backpressure while the target accepts samples: wait for the
 		// shard to make room rather than drop. While the target fails, or
 		// before the queue runs, the oldest samples are dropped instead, so
 		// an outage never blocks the caller and memory stays bounded.
-		for s.n == len(s.buf) && !s.failing && q.started && !q.isStopping() {
+		for !s.hasRoom(size) && !s.failing && q.started && !q.isStopping() {
 			s.space.Wait()
 		}
-		if s.push(samples[i], wall) {
-			full++
-		} else {
-			q.m.queueLength.Inc()
-		}
+		d := s.push(samples[i], size, wall)
+		full += d
+		q.m.queueLength.Add(float64(1 - d))
 		wake := s.n == 1 || s.full()
 		s.mu.Unlock()
 		if wake {
@@ -226,6 +232,15 @@ func (q *Queue) Append(samples []Sample) {
 	if full > 0 {
 		q.m.droppedFull.Add(float64(full))
 	}
+}
+
+// minSampleTime is the oldest sample timestamp (ms) still worth sending
+// under max_sample_age.
+func (q *Queue) minSampleTime() int64 {
+	if q.maxAge <= 0 {
+		return math.MinInt64
+	}
+	return q.now().Add(-q.maxAge).UnixMilli()
 }
 
 // Len returns how many samples are queued, not counting the batches being
@@ -281,7 +296,7 @@ func (q *Queue) Stop() {
 			s.mu.Lock()
 			left += s.n
 			clear(s.buf)
-			s.n, s.head = 0, 0
+			s.n, s.head, s.bytes = 0, 0, 0
 			s.mu.Unlock()
 		}
 		if left > 0 {

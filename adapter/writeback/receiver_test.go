@@ -47,6 +47,9 @@ type receiver struct {
 	t       testing.TB
 	srv     *httptest.Server
 	respond func(n int) response
+	// respondTo, when set, picks the answer from the request's series
+	// instead of respond.
+	respondTo func(series []prompb.TimeSeries) response
 
 	mu   sync.Mutex
 	reqs []request
@@ -81,6 +84,9 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	resp := response{status: http.StatusNoContent}
 	if r.respond != nil {
 		resp = r.respond(len(r.reqs))
+	}
+	if r.respondTo != nil {
+		resp = r.respondTo(wr.Timeseries)
 	}
 	r.reqs = append(r.reqs, request{at: at, header: req.Header.Clone(), series: wr.Timeseries, status: resp.status})
 	r.mu.Unlock()

@@ -3,6 +3,7 @@ package writeback
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"time"
 
@@ -15,12 +16,14 @@ import (
 type shard struct {
 	q *Queue
 
-	mu     sync.Mutex
-	buf    []Sample // ring buffer
-	head   int      // index of the oldest sample
-	n      int      // samples in buf
-	oldest time.Time
-	notify chan struct{} // wakes run; capacity 1
+	mu       sync.Mutex
+	buf      []Sample // ring buffer
+	head     int      // index of the oldest sample
+	n        int      // samples in buf
+	bytes    int64    // estimated encoded bytes of the samples in buf
+	maxBytes int64    // this shard's share of max_bytes; 0: no bound
+	oldest   time.Time
+	notify   chan struct{} // wakes run; capacity 1
 	// failing is set while the target fails (the shard retries a batch);
 	// space is signalled when room is made or failing is set. Append waits
 	// for room while the target works, and drops the oldest while it fails.
@@ -32,13 +35,15 @@ type shard struct {
 	enc   *encoder
 }
 
-// newShard returns a shard of q holding up to capacity samples.
-func newShard(q *Queue, capacity int) *shard {
+// newShard returns a shard of q holding up to capacity samples and
+// maxBytes estimated bytes (0: no bound).
+func newShard(q *Queue, capacity int, maxBytes int64) *shard {
 	s := &shard{
-		q:      q,
-		buf:    make([]Sample, capacity),
-		notify: make(chan struct{}, 1),
-		enc:    newEncoder(),
+		q:        q,
+		maxBytes: maxBytes,
+		buf:      make([]Sample, capacity),
+		notify:   make(chan struct{}, 1),
+		enc:      newEncoder(),
 	}
 	s.space.L = &s.mu
 	return s
@@ -59,20 +64,43 @@ func (s *shard) setFailing(failing bool) {
 // batch when the ring is larger. The caller holds s.mu.
 func (s *shard) full() bool { return s.n >= min(len(s.buf), s.q.maxSend) }
 
-// push appends s, overwriting the oldest sample when the ring is full. It
-// returns whether a sample was dropped. The caller holds s.mu.
-func (s *shard) push(smp Sample, now time.Time) (dropped bool) {
+// sampleBytes estimates the encoded size of a sample: its labels, a
+// timestamp and a value.
+func sampleBytes(smp *Sample) int64 {
+	return int64(smp.Labels.ByteSize()) + 16
+}
+
+// hasRoom reports whether a sample of size bytes fits without dropping one.
+// The caller holds s.mu.
+func (s *shard) hasRoom(size int64) bool {
+	return s.n < len(s.buf) && (s.maxBytes == 0 || s.n == 0 || s.bytes+size <= s.maxBytes)
+}
+
+// push appends smp, dropping the oldest samples while the ring or the byte
+// budget is full. It returns how many were dropped. The caller holds s.mu.
+func (s *shard) push(smp Sample, size int64, now time.Time) (dropped int) {
+	for !s.hasRoom(size) {
+		s.popOldest()
+		dropped++
+	}
 	if s.n == 0 {
 		s.oldest = now
 	}
-	if s.n == len(s.buf) {
-		s.buf[s.head] = smp
-		s.head = (s.head + 1) % len(s.buf)
-		return true
-	}
 	s.buf[(s.head+s.n)%len(s.buf)] = smp
 	s.n++
-	return false
+	s.bytes += size
+	return dropped
+}
+
+// popOldest removes the oldest sample and returns it. The caller holds
+// s.mu and s.n > 0.
+func (s *shard) popOldest() Sample {
+	smp := s.buf[s.head]
+	s.buf[s.head] = Sample{}
+	s.head = (s.head + 1) % len(s.buf)
+	s.n--
+	s.bytes -= sampleBytes(&smp)
+	return smp
 }
 
 // wake tells run that there is something to do, without blocking.
@@ -83,18 +111,26 @@ func (s *shard) wake() {
 	}
 }
 
-// take moves up to max samples from the ring into s.batch.
+// take moves up to max samples from the ring into s.batch, dropping (and
+// counting) those older than max_sample_age on the way.
 func (s *shard) take(limit int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := min(limit, s.n)
+	minT := s.q.minSampleTime()
 	s.batch = s.batch[:0]
+	expired := 0
 	for range k {
-		s.batch = append(s.batch, s.buf[s.head])
-		s.buf[s.head] = Sample{}
-		s.head = (s.head + 1) % len(s.buf)
+		smp := s.popOldest()
+		if smp.T < minT {
+			expired++
+			continue
+		}
+		s.batch = append(s.batch, smp)
 	}
-	s.n -= k
+	if expired > 0 {
+		s.q.m.droppedAge.Add(float64(expired))
+	}
 	if k > 0 {
 		s.space.Broadcast()
 	}
@@ -163,14 +199,40 @@ func (s *shard) run(ctx context.Context) {
 // sendBatch delivers s.batch, retrying recoverable errors with exponential
 // backoff until it succeeds or ctx ends. The batch is empty afterwards.
 func (s *shard) sendBatch(ctx context.Context) {
-	q := s.q
-	n := len(s.batch)
+	if len(s.batch) == 0 {
+		return
+	}
 	defer func() {
 		clear(s.batch)
 		s.batch = s.batch[:0]
 	}()
+	if !hasTenants(s.batch) {
+		s.sendSamples(ctx, &s.batch, "", 0)
+		return
+	}
+	// Multi-tenancy: one request per tenant, each with its tenant header
+	// (see tenant.go).
+	groups := splitByTenant(s.batch)
+	for i := range groups {
+		s.sendSamples(ctx, &groups[i].samples, groups[i].tenant, 0)
+		if ctx.Err() != nil {
+			for _, g := range groups[i+1:] {
+				s.q.m.droppedShutdown.Add(float64(len(g.samples)))
+			}
+			return
+		}
+	}
+}
 
-	body, err := s.enc.encode(s.batch)
+// sendSamples delivers *batch with the tenant header set to tenant (none
+// when empty), retrying recoverable errors with exponential backoff until
+// it succeeds, its samples pass max_sample_age, or ctx ends. A batch
+// refused with 400 is split in halves and each sent again, up to
+// maxSplitDepth times (see splitRejected).
+func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string, depth int) {
+	q := s.q
+	n := len(*batch)
+	body, err := s.enc.encode(*batch)
 	if err != nil {
 		level.Error(q.logger).Log("msg", "Cannot encode batch, dropping it", "samples", n, "err", err)
 		q.m.failed("encode").Add(float64(n))
@@ -180,7 +242,7 @@ func (s *shard) sendBatch(ctx context.Context) {
 	backoff := time.Duration(q.cfg.QueueConfig.MinBackoff)
 	maxBackoff := time.Duration(q.cfg.QueueConfig.MaxBackoff)
 	for {
-		err := q.send(ctx, body)
+		err := q.send(ctx, body, tenant)
 		_, recoverable := errors.AsType[recoverableError](err)
 		s.setFailing(recoverable)
 		if err == nil {
@@ -194,8 +256,9 @@ func (s *shard) sendBatch(ctx context.Context) {
 		}
 		re, ok := errors.AsType[recoverableError](err)
 		if !ok {
-			level.Warn(q.logger).Log("msg", "Remote write target rejected samples, not retrying", "samples", n, "reason", failureReason(err), "err", err)
-			q.m.failed(failureReason(err)).Add(float64(n))
+			if !s.splitRejected(ctx, *batch, tenant, depth, err) {
+				q.rejected(n, err)
+			}
 			return
 		}
 		wait := backoff
@@ -211,7 +274,69 @@ func (s *shard) sendBatch(ctx context.Context) {
 			q.m.droppedShutdown.Add(float64(n))
 			return
 		}
-		q.m.retried.Add(float64(n))
 		backoff = min(backoff*2, maxBackoff)
+		// The batch ages while the target is down: past max_sample_age
+		// its samples are dropped rather than sent.
+		if s.dropExpired(batch) {
+			n = len(*batch)
+			if n == 0 {
+				return
+			}
+			if body, err = s.enc.encode(*batch); err != nil {
+				level.Error(q.logger).Log("msg", "Cannot encode batch, dropping it", "samples", n, "err", err)
+				q.m.failed("encode").Add(float64(n))
+				return
+			}
+		}
+		q.m.retried.Add(float64(n))
 	}
+}
+
+// dropExpired removes the samples of *batch older than max_sample_age,
+// counting them, and reports whether it removed any.
+func (s *shard) dropExpired(batch *[]Sample) bool {
+	minT := s.q.minSampleTime()
+	kept := (*batch)[:0]
+	for _, smp := range *batch {
+		if smp.T >= minT {
+			kept = append(kept, smp)
+		}
+	}
+	expired := len(*batch) - len(kept)
+	clear((*batch)[len(kept):])
+	*batch = kept
+	if expired > 0 {
+		s.q.m.droppedAge.Add(float64(expired))
+	}
+	return expired > 0
+}
+
+// maxSplitDepth bounds how often a refused batch is halved: at most
+// 2^maxSplitDepth pieces and 2^(maxSplitDepth+1)-2 extra requests.
+const maxSplitDepth = 4
+
+// splitRejected salvages a batch the target refused with 400 because of
+// some of its samples: Prometheus refuses a whole request for one sample
+// out of order, too old or a duplicate with another value, so the other
+// samples would be lost with it. The halves are sent one after the other
+// (the first holds each series' older samples, so order is kept); a half
+// that is refused again is halved again, down to maxSplitDepth, and only
+// the pieces refused at the bottom are counted as failed. Resending what a
+// target that accepts part of a request (Mimir) took is harmless: equal
+// samples are not duplicates. It reports whether it took the batch over.
+func (s *shard) splitRejected(ctx context.Context, batch []Sample, tenant string, depth int, err error) bool {
+	se, ok := errors.AsType[*statusError](err)
+	if !ok || se.code != http.StatusBadRequest || len(batch) < 2 || depth >= maxSplitDepth {
+		return false
+	}
+	mid := len(batch) / 2
+	first, second := batch[:mid:mid], batch[mid:]
+	s.q.m.split.Inc()
+	s.sendSamples(ctx, &first, tenant, depth+1)
+	if ctx.Err() != nil {
+		s.q.m.droppedShutdown.Add(float64(len(second)))
+		return true
+	}
+	s.sendSamples(ctx, &second, tenant, depth+1)
+	return true
 }

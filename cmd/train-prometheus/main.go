@@ -52,6 +52,7 @@ type flags struct {
 	shardIndex  int
 	shardTotal  int
 	shardBy     string
+	enablePprof bool
 }
 
 func main() {
@@ -78,6 +79,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	app.Flag("shard.by", "Comma-separated labels whose values are hashed to pick a series' shard, as source_labels of hashmod relabeling. Empty: all labels.").
 		StringVar(&f.shardBy)
 	f.web = kingpinflag.AddFlags(app, ":9201")
+	app.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ (off by default).").BoolVar(&f.enablePprof)
 
 	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
 	checkCmd := app.Command("check", "Check resources for validity.")
@@ -225,7 +227,11 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 	}
 	{
 		// HTTP.
-		srv := &http.Server{Handler: a.Handler(reg), ReadHeaderTimeout: 30 * time.Second}
+		handler := a.Handler(reg)
+		if f.enablePprof {
+			handler = withPprof(handler)
+		}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
 		g.Add(func() error {
 			if err := web.ListenAndServe(srv, f.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve HTTP: %w", err)
