@@ -73,6 +73,8 @@ func adapterFlags(t *testing.T, addr, cfgYAML, webCfg string, pprof bool) flags 
 		storagePath: filepath.Join(t.TempDir(), "data"),
 		web:         &web.FlagConfig{WebListenAddresses: &listen, WebSystemdSocket: &systemd, WebConfigFile: &webCfg},
 		enablePprof: pprof,
+		shardTotal:  1,
+		shardIndex:  -1,
 	}
 }
 
