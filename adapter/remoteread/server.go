@@ -41,6 +41,9 @@ type serverSettings struct {
 	cfg      config.RemoteReadServerConfig
 	maxBytes int
 	suffix   string // output.forecast_suffix
+	// tenantHeader names the request header that says whose series a read
+	// may see, when tenancy is enabled; "" otherwise.
+	tenantHeader string
 }
 
 // Server is the http.Handler of POST /api/v1/read: it answers Prometheus'
@@ -89,7 +92,11 @@ func NewServer(logger log.Logger, reg prometheus.Registerer, store *ring.Store, 
 // ApplyConfig takes the remote_read_server section and the request size
 // limit of cfg.
 func (s *Server) ApplyConfig(cfg *config.Config) error {
-	s.settings.Store(&serverSettings{cfg: cfg.RemoteReadServer, maxBytes: cfg.Limits.MaxRequestBytes, suffix: cfg.Output.ForecastSuffix})
+	st := &serverSettings{cfg: cfg.RemoteReadServer, maxBytes: cfg.Limits.MaxRequestBytes, suffix: cfg.Output.ForecastSuffix}
+	if cfg.Tenancy.Enabled {
+		st.tenantHeader = cfg.Tenancy.Header
+	}
+	s.settings.Store(st)
 	return nil
 }
 
@@ -183,7 +190,14 @@ func (s *Server) prepare(r *http.Request, st *serverSettings) (prompb.ReadReques
 	if err != nil {
 		return 0, nil, err
 	}
-	answer, err := s.lookup(req, st)
+	tenant := ""
+	if st.tenantHeader != "" {
+		tenant = r.Header.Get(st.tenantHeader)
+		if err := config.ValidateTenant(tenant); err != nil {
+			return 0, nil, errorf(http.StatusBadRequest, "%s: %v", st.tenantHeader, err)
+		}
+	}
+	answer, err := s.lookup(req, st, tenant)
 	return rt, answer, err
 }
 
@@ -289,6 +303,21 @@ func nameFilter(ms []*labels.Matcher, suffix string) func(labels.Labels) bool {
 	}
 }
 
+// tenantView returns lset as tenant may see it, without the tenant label,
+// and whether tenant may see it at all: only series whose tenant label
+// (empty when absent) equals tenant. Without tenancy every series has an
+// empty tenant and so does every read.
+func tenantView(lset labels.Labels, tenant string) (labels.Labels, bool) {
+	own := lset.Get(config.TenantLabel)
+	if own != tenant {
+		return labels.EmptyLabels(), false
+	}
+	if own == "" {
+		return lset, true
+	}
+	return labels.NewBuilder(lset).Del(config.TenantLabel).Labels(), true
+}
+
 func matchesAll(ms []*labels.Matcher, lset labels.Labels) bool {
 	for _, m := range ms {
 		if !m.Matches(lset.Get(m.Name)) {
@@ -299,8 +328,10 @@ func matchesAll(ms []*labels.Matcher, lset labels.Labels) bool {
 }
 
 // lookup finds the answer series of every query and enforces the limits
-// before anything is written.
-func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings) ([][]*series, error) {
+// before anything is written. With tenancy, only the series of tenant are
+// seen (the tenant label, config.TenantLabel, must equal it), and that
+// label is never shown nor matched: tenants never see each other's series.
+func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings, tenant string) ([][]*series, error) {
 	now := s.now().UnixMilli()
 	horizonEnd := now + time.Duration(st.cfg.MaxHorizon).Milliseconds()
 	answer := make([][]*series, len(req.Queries))
@@ -340,10 +371,11 @@ func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings) ([][]*serie
 			from = max(from, ceilTo(q.StartTimestampMs, fc.Step))
 			to := floorDiv(min(q.EndTimestampMs, horizonEnd), fc.Step) * fc.Step
 			for vt := range fc.Labels {
-				if !matchesAll(ms, fc.Labels[vt]) {
+				lset, ok := tenantView(fc.Labels[vt], tenant)
+				if !ok || !matchesAll(ms, lset) {
 					continue
 				}
-				if within = add(&series{lset: fc.Labels[vt], fit: fc, vt: vt, from: from, to: to}); !within {
+				if within = add(&series{lset: lset, fit: fc, vt: vt, from: from, to: to}); !within {
 					return false
 				}
 			}
@@ -351,10 +383,11 @@ func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings) ([][]*serie
 		})
 		if within && st.cfg.ServeRaw {
 			s.store.Range(func(ser *ring.Series) bool {
-				if !matchesAll(ms, ser.Labels()) {
+				lset, ok := tenantView(ser.Labels(), tenant)
+				if !ok || !matchesAll(ms, lset) {
 					return true
 				}
-				within = add(&series{lset: ser.Labels(), raw: rawSamples(ser, q.StartTimestampMs, q.EndTimestampMs)})
+				within = add(&series{lset: lset, raw: rawSamples(ser, q.StartTimestampMs, q.EndTimestampMs)})
 				return within
 			})
 		}
