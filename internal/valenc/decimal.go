@@ -25,9 +25,14 @@ func decimals(vals []float64) (d, recheck int, ok bool) {
 		if math.Float64bits(v) == canonicalNaN || exactAt(v, d) {
 			continue
 		}
-		for d++; !exactAt(v, d); d++ {
+		// Once at maxDecimals (from an earlier value), no more digits are
+		// tried: index maxDecimals+1 is out of the table.
+		for {
 			if d == maxDecimals {
 				return 0, 0, false
+			}
+			if d++; exactAt(v, d) {
+				break
 			}
 		}
 		recheck = i

@@ -134,3 +134,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendPastMaxDecimals: a value that needs more than maxDecimals digits
+// after one that needed exactly maxDecimals falls back to XOR instead of
+// indexing past the table of powers (found by FuzzDecode).
+func TestAppendPastMaxDecimals(t *testing.T) {
+	vals := []float64{0.123456789, 0.1, math.Pi}
+	got, _, err := Decode(nil, Append(nil, vals), len(vals))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range vals {
+		if math.Float64bits(got[i]) != math.Float64bits(vals[i]) {
+			t.Fatalf("value %d: got %v, want %v", i, got[i], vals[i])
+		}
+	}
+}
