@@ -88,7 +88,7 @@ accuracy: build ## Accuracy of every registered model on M4 hourly (last 48 poin
 # fuzz-ci budgets runs by count, not time: with a duration, Go 1.26's fuzz
 # coordinator can fail a clean run with "context deadline exceeded" when the
 # deadline races a busy worker (golang/go#75804, fixed in Go 1.27).
-FUZZ_CI_RUNS ?= 5000x
+FUZZ_CI_RUNS ?= 30000x
 
 fuzz-ci: ## Run every Fuzz* target of every package for FUZZ_CI_RUNS executions each (CI; finds new fuzzers by itself).
 	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
