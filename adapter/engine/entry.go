@@ -27,7 +27,7 @@ func NewModel(name string, opts models.Options) (models.Model, error) {
 		return naive.New(opts), nil
 	case auto.Name:
 		var candidates []models.Model
-		for _, c := range []string{"fourier", "seasonal_naive"} { // auto's candidates; their order breaks ties
+		for _, c := range []string{"fourier", "seasonal_naive", "prophet"} { // auto's candidates; their order breaks ties
 			m, err := NewModel(c, opts)
 			if err != nil {
 				return nil, err

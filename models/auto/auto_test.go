@@ -17,6 +17,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/models/internal/synth"
 	"github.com/train-prometheus/train-prometheus/models/modeltest"
 	"github.com/train-prometheus/train-prometheus/models/naive"
+	"github.com/train-prometheus/train-prometheus/models/prophet"
 )
 
 const (
@@ -34,6 +35,13 @@ func TestConformance(t *testing.T) {
 
 func BenchmarkFit(b *testing.B) {
 	modeltest.BenchmarkFit(b, newAuto(models.Options{}))
+}
+
+// BenchmarkFitDefault fits auto with the server's default candidates
+// (engine.NewModel's list: fourier, seasonal_naive, prophet).
+func BenchmarkFitDefault(b *testing.B) {
+	o := models.Options{}
+	modeltest.BenchmarkFit(b, auto.New(o, fourier.New(o, 0), naive.New(o), prophet.New(o, prophet.Options{})))
 }
 
 func TestName(t *testing.T) {
