@@ -256,6 +256,10 @@ func BenchmarkFit(b *testing.B) {
 	modeltest.BenchmarkFit(b, fourier.New(models.Options{}, 0))
 }
 
+func BenchmarkFitKnownPeriod(b *testing.B) {
+	modeltest.BenchmarkFitKnownPeriod(b, fourier.New(models.Options{}, 0))
+}
+
 // TestShortHistoryKeepsABand checks that a short noisy history is not
 // over-fitted: the band keeps a width and the forecast stays near the data.
 func TestShortHistoryKeepsABand(t *testing.T) {

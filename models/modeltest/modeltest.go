@@ -226,6 +226,32 @@ func BenchmarkFit(b *testing.B, m models.Model) {
 	}
 }
 
+// BenchmarkFitKnownPeriod measures m's fit when the series carries its
+// seasonal period (models.Series.Period), as the engine and auto pass it
+// after detecting it once for all models: the model's own cost.
+func BenchmarkFitKnownPeriod(b *testing.B, m models.Model) {
+	for _, tc := range []struct {
+		name   string
+		step   int64
+		n      int
+		period int
+	}{
+		{"7d_1m", 60_000, 7 * 1440, 1440},
+		{"7d_5m", 300_000, 7 * 288, 288},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := synth.Spec{Level: 50, Amplitude: 10, Period: float64(tc.period), Noise: 2, Seed: 1}.Series(start, tc.step, tc.n)
+			s.Period = tc.period
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Fit(s, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func fit(t *testing.T, m models.Model, s models.Series) models.Fitted {
 	t.Helper()
 	f, err := m.Fit(s, nil)
