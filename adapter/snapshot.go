@@ -76,10 +76,9 @@ func (a *Adapter) snapshotsEnabled() bool {
 // receiver serves. Failures are logged, not returned: the adapter then
 // starts empty rather than not at all.
 //
-// Backfill hook: after Restore, each series' ring.Series.LastSampleTime is
-// the newest sample it holds (math.MinInt64 for none), so a remote-read
-// backfill needs to fetch only (LastSampleTime, now] per series, and only
-// for series selected since; snapshot.Info.Created bounds the gap overall.
+// After a restore the remote-read backfiller is told which series were
+// restored (Backfiller.NoteRestored): it then reads only the gap since
+// their newest samples, and whole windows only for series not restored.
 func (a *Adapter) Restore(ctx context.Context) snapshot.Info {
 	if !a.snapshotsEnabled() {
 		return snapshot.Info{}
@@ -96,6 +95,8 @@ func (a *Adapter) Restore(ctx context.Context) snapshot.Info {
 	}
 	level.Info(a.logger).Log("msg", "Restored snapshot", "name", info.Name, "created", info.Created.UTC(),
 		"series", info.Series, "dropped_series", info.Dropped, "bytes", info.Bytes, "took", info.Took)
+	// Remote-read backfill then reads only the gap since the snapshot.
+	a.backfill.NoteRestored(a.store)
 	return info
 }
 

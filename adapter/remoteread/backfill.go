@@ -58,6 +58,28 @@ type Backfiller struct {
 	cfg     *config.Config
 	sources []*source
 	changed chan struct{}
+	// restored holds the series restored from a snapshot and their newest
+	// sample (NoteRestored), for the next run of the sources.
+	restored map[uint64]int64
+}
+
+// NoteRestored records the series of store as restored from a snapshot:
+// call it after the restore and before live samples arrive. The next
+// backfill reads only the gap since each entry's restored series ended,
+// and fills that gap whatever read_recent says (restored data is not live
+// data); series it finds that were not restored are read over their whole
+// window, as new series are.
+func (b *Backfiller) NoteRestored(store *ring.Store) {
+	restored := map[uint64]int64{}
+	store.Range(func(ser *ring.Series) bool {
+		if last := ser.LastSampleTime(); last != math.MinInt64 {
+			restored[ser.Ref()] = last
+		}
+		return true
+	})
+	b.mu.Lock()
+	b.restored = restored
+	b.mu.Unlock()
 }
 
 // NewBackfiller returns a backfiller over store; it does nothing until a
@@ -131,7 +153,7 @@ func (b *Backfiller) Run(ctx context.Context) error {
 		cancel()
 		wg.Wait()
 		b.mu.Lock()
-		cfg, sources := b.cfg, b.sources
+		cfg, sources, restored := b.cfg, b.sources, b.restored
 		b.mu.Unlock()
 		gctx, stop := context.WithCancel(ctx)
 		cancel = stop
@@ -139,7 +161,7 @@ func (b *Backfiller) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s.run(gctx, cfg)
+				s.run(gctx, cfg, restored)
 			}()
 		}
 	}
@@ -153,6 +175,10 @@ type source struct {
 
 	mu     sync.Mutex
 	filled map[uint64]struct{} // refs this source backfilled: not looked up again
+	// restored holds the series the store held when the run started (from
+	// a snapshot) and their newest sample then: only the gap after it is
+	// missing, whatever read_recent says.
+	restored map[uint64]int64
 }
 
 // job is one read request: the queries, built anew for every attempt (a
@@ -161,9 +187,13 @@ type source struct {
 type job struct {
 	build func(now int64) []*prompb.Query
 	entry int
+	// gapOnly marks an entry job that reads only the gap after the restored
+	// series: series it finds that were not restored are not marked filled,
+	// so that the watch for new series reads their whole window.
+	gapOnly bool
 }
 
-func (s *source) run(ctx context.Context, cfg *config.Config) {
+func (s *source) run(ctx context.Context, cfg *config.Config, restored map[uint64]int64) {
 	staleness := time.Duration(cfg.Global.Staleness).Milliseconds()
 	sem := make(chan struct{}, s.cfg.MaxConcurrentRequests)
 	var wg sync.WaitGroup
@@ -177,17 +207,33 @@ func (s *source) run(ctx context.Context, cfg *config.Config) {
 	}
 
 	// The series the store holds when the entry queries start are covered
-	// by them; later ones are looked up one by one.
+	// by them; later ones are looked up one by one. An entry with series
+	// restored from a snapshot reads only the gap since the oldest of their
+	// newest samples.
 	seen := map[uint64]struct{}{}
+	gapFrom := map[int]int64{} // entry index → oldest newest-sample of its restored series
 	s.b.store.Range(func(ser *ring.Series) bool {
 		seen[ser.Ref()] = struct{}{}
+		if last, ok := restored[ser.Ref()]; ok {
+			g := ser.Options().Group
+			if cur, ok := gapFrom[g]; !ok || last < cur {
+				gapFrom[g] = last
+			}
+		}
 		return true
 	})
+	s.mu.Lock()
+	s.restored = restored
+	s.mu.Unlock()
 	for i, fc := range cfg.Forecasts {
-		start(job{entry: i, build: func(now int64) []*prompb.Query {
+		gap, gapOnly := gapFrom[i]
+		start(job{entry: i, gapOnly: gapOnly, build: func(now int64) []*prompb.Query {
 			// One request per entry, one query per selector.
 			step := time.Duration(fc.Step).Milliseconds()
 			from, to := s.span(now, step, time.Duration(fc.Window).Milliseconds())
+			if gapOnly {
+				from = max(from, floorDiv(gap, step)*step)
+			}
 			var qs []*prompb.Query
 			for _, sel := range fc.Matchers {
 				qs = append(qs, toQuery(from, to, sel))
@@ -290,7 +336,7 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness
 			return
 		}
 		start := time.Now()
-		err := s.read(ctx, queries, j.entry, now-staleness)
+		err := s.read(ctx, queries, j.entry, j.gapOnly, now-staleness)
 		<-sem
 		s.b.metrics.duration.WithLabelValues(s.cfg.Name).Observe(time.Since(start).Seconds())
 		if err == nil || ctx.Err() != nil {
@@ -316,7 +362,7 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness
 // from the first. A series not buffered yet whose newest sample is before
 // staleBefore is left out: it ended, and would only be buffered until the
 // garbage collection removes it, without a forecast.
-func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, staleBefore int64) error {
+func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, gapOnly bool, staleBefore int64) error {
 	var (
 		acc      accumulator
 		done     = map[uint64]struct{}{}
@@ -328,7 +374,7 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, s
 			return
 		}
 		acc.active = false
-		if err := s.fill(&acc, staleBefore); err != nil {
+		if err := s.fill(&acc, gapOnly, staleBefore); err != nil {
 			refused++
 			if firstErr == nil {
 				firstErr = err
@@ -366,8 +412,10 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, s
 }
 
 // fill writes one accumulated series into its ring buffer. It fails only
-// when the store refuses the series (max_series).
-func (s *source) fill(acc *accumulator, staleBefore int64) error {
+// when the store refuses the series (max_series). After a gap-only read, a
+// series that was not restored is left for the watch for new series, which
+// reads its whole window.
+func (s *source) fill(acc *accumulator, gapOnly bool, staleBefore int64) error {
 	vals := acc.values()
 	if acc.samples == 0 || (acc.lastT < staleBefore && s.b.store.Get(acc.lset) == nil) {
 		return nil
@@ -377,9 +425,12 @@ func (s *source) fill(acc *accumulator, staleBefore int64) error {
 		return fmt.Errorf("series %s: %w", acc.lset, err)
 	}
 	s.mu.Lock()
-	s.filled[ser.Ref()] = struct{}{}
+	_, wasRestored := s.restored[ser.Ref()]
+	if !gapOnly || wasRestored {
+		s.filled[ser.Ref()] = struct{}{}
+	}
 	s.mu.Unlock()
-	if oldest, ok := ser.Oldest(); ok && !s.cfg.ReadRecent {
+	if oldest, ok := ser.Oldest(); ok && !s.cfg.ReadRecent && !wasRestored {
 		// Only before the live data, as Prometheus reads a remote only
 		// before its local storage without read_recent.
 		vals = vals[:max(0, min(len(vals), int((oldest-acc.start)/acc.step)))]

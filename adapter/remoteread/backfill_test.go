@@ -396,3 +396,51 @@ func TestBackfillMaxSeries(t *testing.T) {
 	require.Equal(t, 3, f.store.Len())
 	require.Len(t, src.queries(), 2, "refused series are not retried")
 }
+
+// TestBackfillGapAfterRestore: series restored from a snapshot are read only
+// from where they end, and filled there even without read_recent; a series
+// the snapshot did not hold is read over its whole window.
+func TestBackfillGapAfterRestore(t *testing.T) {
+	now := t0 + 8*60*minute
+	src := newTestSource(true)
+	fresh := labels.FromStrings("__name__", "sine", "job", "new")
+	src.add(sineA, t0, now, 15000, sine)
+	src.add(fresh, t0, now, 15000, sine)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+
+	f := newFixture(t, testConfig, now)
+	restoredEnd := now - 30*minute
+	ser := f.feed(sineA, now-6*60*minute, restoredEnd, sine) // as restored from a snapshot
+	cfg, err := loadWith(f.yaml + "remote_read: [{url: '" + ts.URL + "', name: src, min_backoff: 10ms, max_backoff: 20ms}]\n")
+	require.NoError(t, err)
+	require.NoError(t, f.eng.ApplyConfig(cfg))
+	bf := NewBackfiller(nil, prometheus.NewPedanticRegistry(), f.store, f.eng, BackfillOptions{Now: f.clock})
+	require.NoError(t, bf.ApplyConfig(cfg))
+	bf.NoteRestored(f.store)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bf.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	waitUntil(t, "both series filled", func() bool {
+		n := f.store.Get(fresh)
+		return n != nil && n.Count(math.MaxInt64) == 360 && ser.Count(math.MaxInt64) == 360
+	})
+	qs := src.queries()
+	var entryQ *prompb.Query // the sine entry's query (the summed entry's runs beside it)
+	for _, q := range qs {
+		if len(q.Matchers) == 1 && q.Matchers[0].Value == "sine" {
+			entryQ = q
+		}
+	}
+	require.NotNil(t, entryQ)
+	require.Equal(t, restoredEnd-minute, entryQ.StartTimestampMs, "the entry query reads only the gap since the restored data")
+	last := qs[len(qs)-1]
+	require.Len(t, last.Matchers, 2, "the series the snapshot did not hold is read on its own")
+	require.Equal(t, now-6*60*minute, last.StartTimestampMs, "over its whole window")
+	_, vals := ser.Values(math.MaxInt64, nil)
+	for i, v := range vals {
+		require.InDelta(t, sine(now-6*60*minute+int64(i)*minute+45000), v, 1e-9, "cell %d", i)
+	}
+}
