@@ -336,9 +336,18 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness
 			return
 		}
 		start := time.Now()
-		err := s.read(ctx, queries, j.entry, j.gapOnly, now-staleness)
+		series, samples, err := s.read(ctx, queries, j.entry, j.gapOnly, now-staleness)
 		<-sem
-		s.b.metrics.duration.WithLabelValues(s.cfg.Name).Observe(time.Since(start).Seconds())
+		took := time.Since(start)
+		s.b.metrics.duration.WithLabelValues(s.cfg.Name).Observe(took.Seconds())
+		if err == nil {
+			lvl := level.Debug // new series, a few at a time
+			if j.entry >= 0 {
+				lvl = level.Info // an entry's history at start: long work worth a line
+			}
+			lvl(s.b.logger).Log("msg", "Backfill done", "remote_name", s.cfg.Name, "entry", j.entry, "gap_only", j.gapOnly,
+				"queries", len(queries), "series_filled", series, "samples", samples, "took", took)
+		}
 		if err == nil || ctx.Err() != nil {
 			return
 		}
@@ -362,7 +371,7 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness
 // from the first. A series not buffered yet whose newest sample is before
 // staleBefore is left out: it ended, and would only be buffered until the
 // garbage collection removes it, without a forecast.
-func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, gapOnly bool, staleBefore int64) error {
+func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, gapOnly bool, staleBefore int64) (series, samples int, _ error) {
 	var (
 		acc      accumulator
 		done     = map[uint64]struct{}{}
@@ -374,11 +383,16 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, g
 			return
 		}
 		acc.active = false
-		if err := s.fill(&acc, gapOnly, staleBefore); err != nil {
+		filled, err := s.fill(&acc, gapOnly, staleBefore)
+		if err != nil {
 			refused++
 			if firstErr == nil {
 				firstErr = err
 			}
+		}
+		if filled {
+			series++
+			samples += acc.samples
 		}
 	}
 	err := s.client.Read(ctx, queries, func(qi int, lset labels.Labels, t int64, v float64) error {
@@ -408,21 +422,21 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, g
 		s.b.metrics.failures.WithLabelValues(s.cfg.Name).Add(float64(refused))
 		level.Warn(s.b.logger).Log("msg", "Series not backfilled", "remote_name", s.cfg.Name, "series", refused, "first_err", firstErr)
 	}
-	return err
+	return series, samples, err
 }
 
 // fill writes one accumulated series into its ring buffer. It fails only
 // when the store refuses the series (max_series). After a gap-only read, a
 // series that was not restored is left for the watch for new series, which
 // reads its whole window.
-func (s *source) fill(acc *accumulator, gapOnly bool, staleBefore int64) error {
+func (s *source) fill(acc *accumulator, gapOnly bool, staleBefore int64) (bool, error) {
 	vals := acc.values()
 	if acc.samples == 0 || (acc.lastT < staleBefore && s.b.store.Get(acc.lset) == nil) {
-		return nil
+		return false, nil
 	}
 	ser, _, err := s.b.store.GetOrCreate(acc.lset, acc.opts)
 	if err != nil {
-		return fmt.Errorf("series %s: %w", acc.lset, err)
+		return false, fmt.Errorf("series %s: %w", acc.lset, err)
 	}
 	s.mu.Lock()
 	_, wasRestored := s.restored[ser.Ref()]
@@ -437,13 +451,13 @@ func (s *source) fill(acc *accumulator, gapOnly bool, staleBefore int64) error {
 	}
 	n, err := ser.Fill(acc.start, vals)
 	if err != nil || n == 0 {
-		return nil // removed meanwhile, or nothing was missing
+		return false, nil // removed meanwhile, or nothing was missing
 	}
 	s.b.metrics.series.WithLabelValues(s.cfg.Name).Inc()
 	s.b.metrics.samples.WithLabelValues(s.cfg.Name).Add(float64(acc.samples))
 	s.b.metrics.cells.WithLabelValues(s.cfg.Name).Add(float64(n))
 	s.b.engine.Wake(ser.Ref())
-	return nil
+	return true, nil
 }
 
 // accumulator aggregates the samples of one series into grid cells with

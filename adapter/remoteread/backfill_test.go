@@ -1,16 +1,19 @@
 package remoteread
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
@@ -443,4 +446,48 @@ func TestBackfillGapAfterRestore(t *testing.T) {
 	for i, v := range vals {
 		require.InDelta(t, sine(now-6*60*minute+int64(i)*minute+45000), v, 1e-9, "cell %d", i)
 	}
+}
+
+// TestBackfillLogsProgress: an entry's start-up backfill, long work, says
+// when it is done, with what it filled and how long it took.
+func TestBackfillLogsProgress(t *testing.T) {
+	now := t0 + 8*60*minute
+	src := newTestSource(true)
+	src.add(sineA, t0, now, 15000, sine)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+
+	f := newFixture(t, testConfig, now)
+	cfg, err := loadWith(f.yaml + "remote_read: [{url: '" + ts.URL + "', name: src}]\n")
+	require.NoError(t, err)
+	var logs syncBuffer
+	bf := NewBackfiller(log.NewLogfmtLogger(&logs), nil, f.store, f.eng, BackfillOptions{Now: f.clock})
+	require.NoError(t, bf.ApplyConfig(cfg))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bf.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	waitUntil(t, "the log line", func() bool {
+		return strings.Contains(logs.String(), `msg="Backfill done" remote_name=src entry=0 gap_only=false queries=1 series_filled=1 samples=1440`)
+	})
+	require.Contains(t, logs.String(), "took=")
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
