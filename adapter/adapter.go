@@ -97,7 +97,7 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	a.backfill = remoteread.NewBackfiller(logger, reg, a.store, backfillEngine, remoteread.BackfillOptions{Now: opts.Now, UserAgent: opts.UserAgent})
 	a.read = remoteread.NewServer(logger, reg, a.store, a.engine, opts.Now)
 	a.snapshots = snapshot.NewManager(logger, reg, a.store,
-		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: a.engine.RestoreSeries}, snapshot.Options{Now: opts.Now})
+		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: a.engine.RestoreSeries}, snapshot.Options{Now: opts.Now, StageDir: opts.StoragePath})
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{
