@@ -157,13 +157,27 @@ type Fitted interface {
 // encoding.BinaryMarshaler; Restore decodes what MarshalBinary wrote. The
 // encoding starts with a format version byte, and Restore refuses versions it
 // does not know (wrapping ErrUnknownFormat) rather than misread them.
+//
+// history is the series as the restoring process holds it: on the fit's
+// grid, ending where the fit's training data ended; cells at its start may
+// be missing (the ring moved on) and gaps may have been filled since the
+// fit. A model may leave out of its state what it can rebuild from history,
+// and must then check that what it rebuilt is what the fit had and refuse
+// the state otherwise (the caller refits), so that a restored fit always
+// predicts exactly what the saved one did. Restore must not keep
+// history.Values.
 type Restorer interface {
-	Restore(data []byte) (Fitted, error)
+	Restore(data []byte, history Series) (Fitted, error)
 }
 
 // ErrUnknownFormat reports saved model state in a format this build cannot
 // read.
 var ErrUnknownFormat = errors.New("unknown model state format")
+
+// ErrHistoryMismatch reports saved model state that relies on the series'
+// history and does not match the history given to Restore (cells filled
+// or dropped since the fit): the series refits.
+var ErrHistoryMismatch = errors.New("saved model state does not match the series history")
 
 // AnomalyScore returns how far actual lies from the forecast, measured in
 // half-band widths on the side of the deviation: 0 at Yhat, exactly 1 at the

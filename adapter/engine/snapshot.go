@@ -154,7 +154,7 @@ func (e *Engine) RestoreSeries(rs ring.SeriesState, blob []byte) (bool, error) {
 		if err != nil {
 			level.Warn(e.logger).Log("msg", "Ignoring saved engine state", "series", rs.Labels.String(), "err", err)
 		} else {
-			e.restoreState(st, saved)
+			e.restoreState(st, saved, rs)
 		}
 	}
 	e.mu.Lock()
@@ -167,8 +167,8 @@ func (e *Engine) RestoreSeries(rs ring.SeriesState, blob []byte) (bool, error) {
 }
 
 // restoreState applies saved to the new state st, which nothing else sees
-// yet.
-func (e *Engine) restoreState(st *state, saved *savedState) {
+// yet; rs is what st's buffer was restored from.
+func (e *Engine) restoreState(st *state, saved *savedState, rs ring.SeriesState) {
 	entry := st.entry
 	st.lastForecastT, st.lastScoreT, st.stale = saved.lastForecastT, saved.lastScoreT, saved.stale
 	if !saved.fitted || saved.step != entry.Step || saved.period != int64(entry.Period) ||
@@ -176,18 +176,32 @@ func (e *Engine) restoreState(st *state, saved *savedState) {
 		return
 	}
 	fits := make([]models.Fitted, len(entry.Models))
-	ok := false
+	ok, missing := false, false
+	// The cells the fits saw, as far as the restored buffer still holds
+	// them (those before the training end, as Series.Values returns them):
+	// models rebuild part of their state from them.
+	history := models.Series{Start: rs.Start, Step: entry.Step}
+	if saved.trainEnd > rs.Start {
+		n := min(int64(len(rs.Values)), (saved.trainEnd-rs.Start+entry.Step-1)/entry.Step)
+		history.Values = rs.Values[:n]
+	}
 	for i, m := range entry.Models {
 		if saved.names[i] != m.Name() {
 			return // other models: refit
 		}
 		r, isRestorer := m.(models.Restorer)
 		if !isRestorer || len(saved.fits[i]) == 0 {
+			missing = true
 			continue
 		}
-		f, err := r.Restore(saved.fits[i])
+		f, err := r.Restore(saved.fits[i], history)
 		if err != nil {
-			level.Warn(e.logger).Log("msg", "Ignoring saved fit", "series", st.ser.Labels().String(), "model", m.Name(), "err", err)
+			lvl := level.Warn
+			if errors.Is(err, models.ErrHistoryMismatch) {
+				lvl = level.Debug // cells filled since the fit: expected now and then
+			}
+			lvl(e.logger).Log("msg", "Ignoring saved fit", "series", st.ser.Labels().String(), "model", m.Name(), "err", err)
+			missing = true
 			continue
 		}
 		fits[i], ok = f, true
@@ -203,7 +217,11 @@ func (e *Engine) restoreState(st *state, saved *savedState) {
 	// down: then the next slot, so that a restart does not refit
 	// everything at once.
 	st.nextFit = saved.nextFit
-	if now := e.opts.Now().UnixMilli(); st.nextFit < now {
+	now := e.opts.Now().UnixMilli()
+	switch {
+	case missing:
+		st.nextFit = now // a model lacks its fit: refit at the next pass
+	case st.nextFit < now:
 		st.nextFit = nextPhaseTime(now, entry.RetrainInterval, st.phase)
 	}
 }

@@ -185,3 +185,34 @@ func TestRestoreDamagedState(t *testing.T) {
 	b, _ := restoreInto(t, testConfig, []saved{{snap[0].rs, bad}}, now+1000)
 	require.Equal(t, 1, b.eng.RetrainDue(context.Background(), at(now+1000)), "unknown version: refit")
 }
+
+// TestRestoreAfterGapFilled: a gap the fit saw is filled before the
+// snapshot. The seasonal naive model, which rebuilds its state from the
+// buffer, refuses to restore from cells that are not the fit's; fourier's
+// fit is restored, and the series refits at the next pass, not a
+// retrain interval later.
+func TestRestoreAfterGapFilled(t *testing.T) {
+	a := newFixture(t, testConfig)
+	ctx := context.Background()
+	in := labels.FromStrings("__name__", "sine")
+	now := t0 + 3*time.Hour.Milliseconds()
+	gap := now - 10*time.Minute.Milliseconds()
+	a.feed(in, t0, gap, sine)
+	a.feed(in, gap+time.Minute.Milliseconds(), now, sine)
+	require.Equal(t, 1, a.eng.RetrainDue(ctx, at(now)))
+
+	unchanged := saveAll(a)
+	b, _ := restoreInto(t, testConfig, unchanged, now+1000)
+	require.Zero(t, b.eng.RetrainDue(ctx, at(now+1000)), "the fit's own cells: both fits restored")
+
+	ser := a.store.Get(in)
+	require.NoError(t, ser.Append(gap, sine(gap)))
+	b, _ = restoreInto(t, testConfig, saveAll(a), now+1000)
+	b.eng.mu.RLock()
+	st := b.eng.states[b.store.Get(in).Ref()]
+	b.eng.mu.RUnlock()
+	require.NotNil(t, st.fits[0], "fourier restored")
+	require.Nil(t, st.fits[1], "seasonal naive refused the filled cell")
+	require.Equal(t, 1, b.eng.RetrainDue(ctx, at(now+1000)), "refit at once")
+	require.Equal(t, 1, int(testutil.ToFloat64(b.eng.metrics.fits.WithLabelValues("seasonal_naive", "success"))))
+}

@@ -201,7 +201,7 @@ func TestMarshalRestore(t *testing.T) {
 	data, err := f.(encoding.BinaryMarshaler).MarshalBinary()
 	require.NoError(t, err)
 	require.Equal(t, byte(1), data[0], "format version")
-	g, err := m.(models.Restorer).Restore(data)
+	g, err := m.(models.Restorer).Restore(data, models.Series{})
 	require.NoError(t, err)
 	require.Equal(t, "level", g.(auto.Fitted).Chosen())
 	for i := range 10 {
@@ -220,25 +220,25 @@ func TestMarshalRestore(t *testing.T) {
 		require.ErrorContains(t, err, `candidate "fourier" cannot be saved`)
 	})
 	t.Run("candidate without restorer", func(t *testing.T) {
-		_, err := opaque.(models.Restorer).Restore(encode("fourier", 1, nil))
+		_, err := opaque.(models.Restorer).Restore(encode("fourier", 1, nil), models.Series{})
 		require.ErrorContains(t, err, `candidate "fourier" cannot restore saved state`)
 	})
 	t.Run("unknown candidate", func(t *testing.T) {
-		_, err := m.(models.Restorer).Restore(encode("holtwinters", 1, nil))
+		_, err := m.(models.Restorer).Restore(encode("holtwinters", 1, nil), models.Series{})
 		require.ErrorContains(t, err, `"holtwinters" is not a candidate`)
 	})
 	t.Run("unknown version", func(t *testing.T) {
-		_, err := m.(models.Restorer).Restore([]byte{9, 1})
+		_, err := m.(models.Restorer).Restore([]byte{9, 1}, models.Series{})
 		require.ErrorIs(t, err, models.ErrUnknownFormat)
 	})
 	t.Run("corrupt", func(t *testing.T) {
 		for i := range len(data) - 1 {
-			_, err := m.(models.Restorer).Restore(data[:i])
+			_, err := m.(models.Restorer).Restore(data[:i], models.Series{})
 			require.Error(t, err, "truncated to %d bytes", i)
 		}
-		_, err := m.(models.Restorer).Restore(append(data[:len(data):len(data)], 0))
+		_, err := m.(models.Restorer).Restore(append(data[:len(data):len(data)], 0), models.Series{})
 		require.ErrorContains(t, err, "trailing bytes")
-		_, err = m.(models.Restorer).Restore(encode("level", -1, []byte{1, 0, 0, 0, 0, 0, 0, 0, 0}))
+		_, err = m.(models.Restorer).Restore(encode("level", -1, []byte{1, 0, 0, 0, 0, 0, 0, 0, 0}), models.Series{})
 		require.ErrorContains(t, err, "weight -1")
 	})
 }
@@ -257,7 +257,7 @@ func FuzzRestore(f *testing.F) {
 		if len(data) > 1<<16 {
 			return
 		}
-		g, err := m.(models.Restorer).Restore(data)
+		g, err := m.(models.Restorer).Restore(data, models.Series{})
 		if err != nil {
 			return
 		}
@@ -298,7 +298,7 @@ func (level) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	return levelFit{mean: mean, sd: math.Sqrt(max(0, sq/n-mean*mean))}, nil
 }
 
-func (level) Restore(data []byte) (models.Fitted, error) {
+func (level) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if len(data) != 17 || data[0] != 1 {
 		return nil, fmt.Errorf("restore level: %w", models.ErrUnknownFormat)
 	}

@@ -53,10 +53,10 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 var errCorrupt = errors.New("corrupt auto model state")
 
 // Restore decodes what MarshalBinary wrote, restoring each member with the
-// candidate of the same name. It fails when that candidate is not among
+// candidate of the same name, with history. It fails when that candidate is not among
 // this model's candidates or does not implement models.Restorer, and
 // (wrapping models.ErrUnknownFormat) for an unknown format version.
-func (m *model) Restore(data []byte) (models.Fitted, error) {
+func (m *model) Restore(data []byte, history models.Series) (models.Fitted, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("restore auto: empty state: %w", errCorrupt)
 	}
@@ -92,7 +92,7 @@ func (m *model) Restore(data []byte) (models.Fitted, error) {
 		if !ok {
 			return nil, fmt.Errorf("restore auto: candidate %q cannot restore saved state", name)
 		}
-		g, err := rs.Restore(state)
+		g, err := rs.Restore(state, history)
 		if err != nil {
 			return nil, fmt.Errorf("restore auto: candidate %q: %w", name, err)
 		}

@@ -40,7 +40,7 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 }
 
 // Restore implements models.Restorer.
-func (model) Restore(data []byte) (models.Fitted, error) {
+func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("restore fourier: empty state: %w", models.ErrUnknownFormat)
 	}

@@ -52,7 +52,7 @@ func appendFloats(b []byte, vs ...float64) []byte {
 // Restore decodes what a fit's MarshalBinary wrote. It refuses other
 // format versions (wrapping models.ErrUnknownFormat) and truncated or
 // inconsistent data.
-func (model) Restore(data []byte) (models.Fitted, error) {
+func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("restore holtwinters: empty: %w", errCorrupt)
 	}

@@ -43,7 +43,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := marshal(t, f)
 			require.Equal(t, byte(1), b[0], "format version")
-			g, err := restorer().Restore(b)
+			g, err := restorer().Restore(b, models.Series{})
 			require.NoError(t, err)
 			for h := -30; h < 200; h++ {
 				ts := start + int64(24*7+h)*step
@@ -65,7 +65,7 @@ func TestRestoredWarmStart(t *testing.T) {
 	s := synth.Spec{Level: 50, Amplitude: 10, Period: 24, Noise: 1, Seed: 6}.Series(start, step, 24*8)
 	m := holtwinters.New(models.Options{})
 	f := fit(t, models.Options{}, s)
-	g, err := restorer().Restore(marshal(t, f))
+	g, err := restorer().Restore(marshal(t, f), models.Series{})
 	require.NoError(t, err)
 	next := synth.Spec{Level: 50, Amplitude: 10, Period: 24, Noise: 1, Seed: 7}.Series(start, step, 24*8)
 	a, err := m.Fit(next, f)
@@ -80,34 +80,34 @@ func TestRestoreRefuses(t *testing.T) {
 	t.Run("unknown version", func(t *testing.T) {
 		for _, v := range []byte{0, 2, 255} {
 			bad := append([]byte{v}, b[1:]...)
-			f, err := restorer().Restore(bad)
+			f, err := restorer().Restore(bad, models.Series{})
 			require.True(t, errors.Is(err, models.ErrUnknownFormat), "version %d: %v", v, err)
 			require.Nil(t, f)
 		}
 	})
 	t.Run("truncated", func(t *testing.T) {
 		for n := range len(b) {
-			f, err := restorer().Restore(b[:n])
+			f, err := restorer().Restore(b[:n], models.Series{})
 			require.Error(t, err, "length %d", n)
 			require.Nil(t, f)
 		}
 	})
 	t.Run("trailing bytes", func(t *testing.T) {
-		_, err := restorer().Restore(append(append([]byte(nil), b...), 0))
+		_, err := restorer().Restore(append(append([]byte(nil), b...), 0), models.Series{})
 		require.Error(t, err)
 	})
 	t.Run("huge length", func(t *testing.T) {
 		bad := append([]byte(nil), b...)
 		// The period field (after version, start, step, n, flags) claims 2^32-1 phases.
 		copy(bad[1+24+1:], []byte{0xff, 0xff, 0xff, 0xff})
-		_, err := restorer().Restore(bad)
+		_, err := restorer().Restore(bad, models.Series{})
 		require.Error(t, err)
 	})
 	t.Run("out of range parameter", func(t *testing.T) {
 		bad := append([]byte(nil), b...)
 		// The chosen alpha follows the period.
 		copy(bad[1+24+1+4:], []byte{0, 0, 0, 0, 0, 0, 0xf8, 0x7f}) // NaN
-		_, err := restorer().Restore(bad)
+		_, err := restorer().Restore(bad, models.Series{})
 		require.Error(t, err)
 	})
 }
@@ -124,7 +124,7 @@ func FuzzRestore(f *testing.F) {
 		if len(data) > 1<<16 {
 			return
 		}
-		g, err := restorer().Restore(data)
+		g, err := restorer().Restore(data, models.Series{})
 		if err != nil {
 			require.Nil(t, g)
 			return

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -151,14 +152,31 @@ func stateRoundTrip(t *testing.T, newModel func(models.Options) models.Model, se
 		require.NoError(t, err)
 		require.NotEmpty(t, data)
 
-		// A model built from other options restores the saved fit as it was.
-		restored, err := newModel(models.Options{}).(models.Restorer).Restore(bytes.Clone(data))
+		// A model built from other options restores the saved fit as it
+		// was, from the history it was fitted on.
+		history := s
+		history.Values = slices.Clone(s.Values)
+		restored, err := newModel(models.Options{}).(models.Restorer).Restore(bytes.Clone(data), history)
 		require.NoError(t, err)
-		for _, ts := range []int64{s.Start, s.Time(len(s.Values) / 2), s.End() - s.Step} {
-			requirePointsEqual(t, f.Predict(ts), restored.Predict(ts))
+		require.True(t, slices.EqualFunc(s.Values, history.Values, func(a, b float64) bool {
+			return math.Float64bits(a) == math.Float64bits(b)
+		}), "Restore changed the history")
+		requireSamePredictions(t, f, restored, s)
+		// A history that differs from the fit's (a gap filled since, the
+		// oldest cell dropped from the buffer, none at all) restores the
+		// same fit or is refused.
+		filled := s
+		filled.Values = slices.Clone(s.Values)
+		filled.Values[len(filled.Values)-1] += 1
+		if i := slices.IndexFunc(filled.Values, math.IsNaN); i >= 0 {
+			filled.Values[i] = 1
 		}
-		for h, p := range future(f, s) {
-			requirePointsEqual(t, p, restored.Predict(s.End()+int64(h)*s.Step))
+		moved := models.Series{Start: s.Start + s.Step, Step: s.Step, Values: s.Values[1:]}
+		for name, h := range map[string]models.Series{"changed cells": filled, "moved window": moved, "none": {}} {
+			if g, err := r.Restore(bytes.Clone(data), h); err == nil {
+				t.Logf("%s restored with history %s", m.Name(), name)
+				requireSamePredictions(t, f, g, s)
+			}
 		}
 		again, err := restored.(encoding.BinaryMarshaler).MarshalBinary()
 		require.NoError(t, err)
@@ -168,17 +186,17 @@ func stateRoundTrip(t *testing.T, newModel func(models.Options) models.Model, se
 		require.NoError(t, err)
 
 		for cut := range len(data) {
-			f, err := r.Restore(bytes.Clone(data[:cut]))
+			f, err := r.Restore(bytes.Clone(data[:cut]), s)
 			require.Error(t, err, "state truncated to %d of %d bytes", cut, len(data))
 			require.Nil(t, f)
 		}
 		for _, v := range []byte{0, data[0] + 1, 0xff} {
 			bad := bytes.Clone(data)
 			bad[0] = v
-			_, err := r.Restore(bad)
+			_, err := r.Restore(bad, s)
 			require.ErrorIs(t, err, models.ErrUnknownFormat, "version byte %d", v)
 		}
-		_, err = r.Restore(append(bytes.Clone(data), 0))
+		_, err = r.Restore(append(bytes.Clone(data), 0), s)
 		require.Error(t, err, "trailing byte")
 		// Random damage gives an error or a fit; Predict must not panic.
 		rng := rand.New(rand.NewPCG(uint64(len(data)), 9))
@@ -187,11 +205,23 @@ func stateRoundTrip(t *testing.T, newModel func(models.Options) models.Model, se
 			for range 1 + rng.IntN(3) {
 				bad[1+rng.IntN(len(bad)-1)] ^= byte(1 << rng.IntN(8))
 			}
-			if f, err := r.Restore(bad); err == nil {
+			if f, err := r.Restore(bad, s); err == nil {
 				future(f, s)
 				f.Predict(s.Start)
 			}
 		}
+	}
+}
+
+// requireSamePredictions requires got to predict exactly what want does,
+// inside s and past its end.
+func requireSamePredictions(t *testing.T, want, got models.Fitted, s models.Series) {
+	t.Helper()
+	for i := range s.Values {
+		requirePointsEqual(t, want.Predict(s.Time(i)), got.Predict(s.Time(i)))
+	}
+	for h, p := range future(want, s) {
+		requirePointsEqual(t, p, got.Predict(s.End()+int64(h)*s.Step))
 	}
 }
 

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/train-prometheus/train-prometheus/internal/valenc"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
-// stateVersion is the first byte of a fitted model's saved state. Version 1
-// (one band half-width) was never released; it is refused.
-const stateVersion = 2
+// stateVersion is the first byte of a fitted model's saved state. Version
+// 2 kept the tail and the per-phase forecasts themselves; it is refused
+// (the series refits). Version 1 was never released.
+const stateVersion = 3
 
 // maxSavedWidths bounds the band half-widths Restore accepts (one per period
 // ahead).
@@ -29,60 +29,64 @@ var (
 var errTruncated = errors.New("restore seasonal naive: truncated or malformed state")
 
 // MarshalBinary implements encoding.BinaryMarshaler: version byte; start,
-// step, length, period and the index of the last observed cell (varints);
-// the last observed value (8 bytes); the band half-widths per period ahead
-// (count as a uvarint, then 8 bytes each); the kept
-// tail (length, then compressed with valenc like the ring buffers); per
-// phase, how many cells before the phase's last cell its latest observation
-// lies, shifted left by one, with the low bit set when its value is not the
-// tail's cell there (uvarints, mostly 0); and those values (valenc). Most
-// latest values are in the tail and cost one byte.
+// step, length and period (varints); the length of the kept tail
+// (uvarint); the band half-widths per period ahead (count as a uvarint,
+// then 8 bytes each); and a 64-bit digest of everything else the fit holds
+// (the tail, the last observed cell and value, each phase's latest
+// observed cell and forecast). Restore rebuilds those from the series'
+// history and checks them against the digest: they are cells of the
+// history, and means of its last K periods of each phase (Fit's
+// meanBack).
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	// Worst case: ~9 bytes per value, 10 per phase offset.
-	b := make([]byte, 0, 64+8*len(f.halfWidths)+9*(len(f.tail)+f.period)+10*f.period)
+	b := make([]byte, 0, 1+5*binary.MaxVarintLen64+8*len(f.halfWidths)+8)
 	b = append(b, stateVersion)
-	for _, v := range []int64{f.start, f.step, int64(f.n), int64(f.period), int64(f.lastAt)} {
+	for _, v := range []int64{f.start, f.step, int64(f.n), int64(f.period)} {
 		b = binary.AppendVarint(b, v)
 	}
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.last))
+	b = binary.AppendUvarint(b, uint64(len(f.tail)))
 	b = binary.AppendUvarint(b, uint64(len(f.halfWidths)))
 	for _, w := range f.halfWidths {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(w))
 	}
-	b = binary.AppendUvarint(b, uint64(len(f.tail)))
-	b = valenc.Append(b, f.tail)
-	var explicit []float64
-	for p, at := range f.latestAt {
-		off := uint64(f.lastPhaseCell(p)-at) << 1
-		if v, ok := f.fromTail(at); !ok || math.Float64bits(v) != math.Float64bits(f.latest[p]) {
-			off |= 1
-			explicit = append(explicit, f.latest[p])
-		}
-		b = binary.AppendUvarint(b, off)
+	d := f.cellsDigest()
+	for _, v := range f.latest {
+		d.addFloat(v)
 	}
-	b = valenc.Append(b, explicit)
-	return b, nil
+	return binary.LittleEndian.AppendUint64(b, uint64(d)), nil
 }
 
-// fromTail returns the tail's value of cell i, if the tail holds it.
-func (f *fitted) fromTail(i int) (float64, bool) {
-	j := i - (f.n - len(f.tail))
-	if i < 0 || j < 0 || j >= len(f.tail) {
-		return 0, false
+// cellsDigest returns the digest of what Restore finds in the history
+// itself: the tail, the last observed cell and value, and each phase's
+// latest observed cell. The forecasts per phase follow.
+func (f *fitted) cellsDigest() digest {
+	d := digest(uint64(len(f.tail)))
+	for _, v := range f.tail {
+		d.addFloat(v)
 	}
-	return f.tail[j], true
+	d.add(uint64(f.lastAt))
+	d.addFloat(f.last)
+	for _, at := range f.latestAt {
+		d.add(uint64(at))
+	}
+	return d
 }
 
-// lastPhaseCell returns the last cell index before n with phase p, or -1.
-func (f *fitted) lastPhaseCell(p int) int {
-	if f.n <= p {
-		return -1
-	}
-	return p + (f.n-1-p)/f.period*f.period
+// digest is a 64-bit digest of a sequence of words; every step is a
+// bijection, so one changed word always changes it.
+type digest uint64
+
+func (d *digest) add(x uint64) {
+	h := (uint64(*d) ^ x) * 0x9e3779b97f4a7c15
+	*d = digest(h ^ h>>29)
 }
 
-// Restore implements models.Restorer.
-func (model) Restore(data []byte) (models.Fitted, error) {
+func (d *digest) addFloat(v float64) { d.add(math.Float64bits(v)) }
+
+// Restore implements models.Restorer. It rebuilds the tail and the
+// forecasts from history and refuses the state (wrapping
+// models.ErrHistoryMismatch) when they are not exactly what the fit had:
+// cells the fit saw were filled since, or have left the buffer.
+func (model) Restore(data []byte, history models.Series) (models.Fitted, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("restore seasonal naive: empty state: %w", models.ErrUnknownFormat)
 	}
@@ -90,7 +94,7 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 		return nil, fmt.Errorf("restore seasonal naive: state version %d, want %d: %w", data[0], stateVersion, models.ErrUnknownFormat)
 	}
 	p := data[1:]
-	var ints [5]int64
+	var ints [4]int64
 	for i := range ints {
 		v, n := binary.Varint(p)
 		if n <= 0 {
@@ -98,17 +102,17 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 		}
 		ints[i], p = v, p[n:]
 	}
-	f := &fitted{start: ints[0], step: ints[1], n: int(ints[2]), period: int(ints[3]), lastAt: int(ints[4])}
-	if f.step <= 0 || ints[3] < 1 || ints[3] > maxSavedPeriod || ints[2] < 0 || ints[2] > math.MaxInt32 {
+	f := &fitted{start: ints[0], step: ints[1], n: int(ints[2]), period: int(ints[3])}
+	if f.step <= 0 || ints[3] < 1 || ints[3] > maxSavedPeriod || ints[2] <= ints[3] || ints[2] > math.MaxInt32 {
 		return nil, fmt.Errorf("restore seasonal naive: step %d, period %d or length %d out of range", ints[1], ints[3], ints[2])
 	}
-	if len(p) < 8 {
+	nt, n := binary.Uvarint(p)
+	if n <= 0 || nt > uint64(f.n) {
 		return nil, errTruncated
 	}
-	f.last = math.Float64frombits(binary.LittleEndian.Uint64(p))
-	p = p[8:]
+	p = p[n:]
 	nw, n := binary.Uvarint(p)
-	if n <= 0 || nw == 0 || nw > maxSavedWidths || nw*8 > uint64(len(p)-n) {
+	if n <= 0 || nw == 0 || nw > maxSavedWidths || nw*8+8 != uint64(len(p)-n) {
 		return nil, errTruncated
 	}
 	p = p[n:]
@@ -117,49 +121,77 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 		f.halfWidths[i] = math.Float64frombits(binary.LittleEndian.Uint64(p))
 		p = p[8:]
 	}
-	nt, n := binary.Uvarint(p)
-	if n <= 0 || nt > uint64(f.n) || nt > 2*uint64(f.period) || nt > uint64(len(p))*8 {
-		return nil, errTruncated
+	want := digest(binary.LittleEndian.Uint64(p))
+
+	vals, off, err := f.cells(history)
+	if err != nil {
+		return nil, err
 	}
-	p = p[n:]
-	var err error
-	if f.tail, n, err = valenc.Decode(nil, p, int(nt)); err != nil {
-		return nil, errTruncated
+	if f.n-int(nt) < off {
+		return nil, fmt.Errorf("restore seasonal naive: the history lacks the last %d cells the fit kept: %w", nt, models.ErrHistoryMismatch)
 	}
-	p = p[n:]
-	if uint64(f.period) > uint64(len(p)) {
-		return nil, errTruncated // a byte per phase at least
+	f.tail = append([]float64(nil), vals[f.n-int(nt)-off:]...)
+	f.findLatest(vals, off)
+	base := f.cellsDigest()
+	// The number of periods averaged is not saved: the first that
+	// reproduces the digest is the fit's.
+	for k := 1; k <= MaxPeriods; k++ {
+		d := base
+		for ph, at := range f.latestAt {
+			if at >= 0 {
+				f.latest[ph] = meanBack(vals, at-off, f.period, k)
+			}
+			d.addFloat(f.latest[ph])
+		}
+		if d == want {
+			return f, nil
+		}
 	}
+	return nil, fmt.Errorf("restore seasonal naive: the history does not reproduce the fit: %w", models.ErrHistoryMismatch)
+}
+
+// cells returns the history's cells from the fit's cell off to its last
+// one (n-1).
+func (f *fitted) cells(h models.Series) (vals []float64, off int, err error) {
+	if h.Step != f.step || (h.Start-f.start)%f.step != 0 {
+		return nil, 0, fmt.Errorf("restore seasonal naive: history on another grid (start %d, step %d): %w", h.Start, h.Step, models.ErrHistoryMismatch)
+	}
+	vals = h.Values
+	d := (h.Start - f.start) / f.step
+	if d < 0 {
+		if -d > int64(len(vals)) {
+			d = -int64(len(vals))
+		}
+		vals, d = vals[-d:], 0
+	}
+	if d > int64(f.n) || int64(len(vals)) < int64(f.n)-d {
+		return nil, 0, fmt.Errorf("restore seasonal naive: the history ends before the fit's last cell: %w", models.ErrHistoryMismatch)
+	}
+	off = int(d)
+	return vals[:f.n-off], off, nil
+}
+
+// findLatest sets, from vals (the cells from off on), each phase's latest
+// observed cell and the latest observed cell and value, as Fit found them
+// (NaN forecasts for phases never observed).
+func (f *fitted) findLatest(vals []float64, off int) {
 	f.latest = make([]float64, f.period)
 	f.latestAt = make([]int, f.period)
-	var want []int // phases whose value follows
-	for i := range f.latestAt {
-		off, n := binary.Uvarint(p)
-		if n <= 0 || off>>1 > math.MaxInt32 {
-			return nil, errTruncated
-		}
-		p = p[n:]
-		f.latestAt[i] = f.lastPhaseCell(i) - int(off>>1)
-		v, ok := f.fromTail(f.latestAt[i])
-		if off&1 == 1 {
-			want = append(want, i)
+	for ph := range f.latestAt {
+		f.latest[ph], f.latestAt[ph] = math.NaN(), -1
+	}
+	f.last, f.lastAt = math.NaN(), -1
+	found := 0
+	for i := f.n - 1; i >= off && found < f.period; i-- {
+		if !observed(vals[i-off]) {
 			continue
 		}
-		if !ok {
-			return nil, errTruncated // flagged as in the tail, but is not
+		if f.lastAt < 0 {
+			f.last, f.lastAt = vals[i-off], i
 		}
-		f.latest[i] = v
+		if ph := i % f.period; f.latestAt[ph] < 0 {
+			f.latestAt[ph] = i
+			found++
+		}
 	}
-	vals, n, err := valenc.Decode(nil, p, len(want))
-	if err != nil {
-		return nil, errTruncated
-	}
-	p = p[n:]
-	for k, i := range want {
-		f.latest[i] = vals[k]
-	}
-	if len(p) != 0 {
-		return nil, errTruncated
-	}
-	return f, nil
 }

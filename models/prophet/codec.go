@@ -61,7 +61,7 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 // It returns an error wrapping models.ErrUnknownFormat for a version it
 // does not know, and an error for truncated or inconsistent data or for a
 // fit of the other mode. It does not panic on any input.
-func (m model) Restore(data []byte) (models.Fitted, error) {
+func (m model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if len(data) == 0 || data[0] != formatV1 {
 		v := -1
 		if len(data) > 0 {

@@ -56,7 +56,7 @@ func restorer(popts prophet.Options) models.Restorer {
 func TestRestoreRoundTrip(t *testing.T) {
 	for name, tc := range saved(t) {
 		t.Run(name, func(t *testing.T) {
-			r, err := restorer(tc.popts).Restore(tc.data)
+			r, err := restorer(tc.popts).Restore(tc.data, models.Series{})
 			require.NoError(t, err)
 			for i := -10; i < len(tc.s.Values)+500; i += 7 {
 				ts := tc.s.Time(i) + 1234 // off the grid too
@@ -75,38 +75,38 @@ func TestRestoreRefuses(t *testing.T) {
 	t.Run("unknown version", func(t *testing.T) {
 		for _, v := range []byte{0, 2, 255} {
 			data := append([]byte{v}, tc.data[1:]...)
-			_, err := r.Restore(data)
+			_, err := r.Restore(data, models.Series{})
 			require.ErrorIs(t, err, models.ErrUnknownFormat)
 		}
-		_, err := r.Restore(nil)
+		_, err := r.Restore(nil, models.Series{})
 		require.ErrorIs(t, err, models.ErrUnknownFormat)
 	})
 	t.Run("truncated", func(t *testing.T) {
 		for n := 1; n < len(tc.data); n++ {
-			f, err := r.Restore(tc.data[:n])
+			f, err := r.Restore(tc.data[:n], models.Series{})
 			require.Error(t, err, "%d of %d bytes", n, len(tc.data))
 			require.Nil(t, f)
 		}
 	})
 	t.Run("trailing bytes", func(t *testing.T) {
-		_, err := r.Restore(append(append([]byte(nil), tc.data...), 0))
+		_, err := r.Restore(append(append([]byte(nil), tc.data...), 0), models.Series{})
 		require.Error(t, err)
 	})
 	t.Run("other mode", func(t *testing.T) {
-		_, err := restorer(multiplicative).Restore(tc.data)
+		_, err := restorer(multiplicative).Restore(tc.data, models.Series{})
 		require.Error(t, err)
 		require.False(t, errors.Is(err, models.ErrUnknownFormat))
 	})
 	t.Run("non-finite value", func(t *testing.T) {
 		data := append([]byte(nil), tc.data...)
 		copy(data[2:10], []byte{0, 0, 0, 0, 0, 0, 0xf8, 0x7f}) // yScale = NaN
-		_, err := r.Restore(data)
+		_, err := r.Restore(data, models.Series{})
 		require.Error(t, err)
 	})
 	t.Run("huge count", func(t *testing.T) {
 		data := append([]byte(nil), tc.data...)
 		copy(data[2+8*9:], []byte{0xff, 0xff, 0xff, 0x7f}) // changepoints
-		_, err := r.Restore(data)
+		_, err := r.Restore(data, models.Series{})
 		require.Error(t, err)
 	})
 }
@@ -125,7 +125,7 @@ func FuzzRestore(f *testing.F) {
 			return
 		}
 		for _, popts := range []prophet.Options{{}, multiplicative} {
-			r, err := restorer(popts).Restore(data)
+			r, err := restorer(popts).Restore(data, models.Series{})
 			if err != nil {
 				continue
 			}
