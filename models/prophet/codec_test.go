@@ -2,6 +2,7 @@ package prophet_test
 
 import (
 	"encoding"
+	"encoding/binary"
 	"errors"
 	"math"
 	"testing"
@@ -73,7 +74,7 @@ func TestRestoreRefuses(t *testing.T) {
 	tc := saved(t)["additive"]
 	r := restorer(prophet.Options{})
 	t.Run("unknown version", func(t *testing.T) {
-		for _, v := range []byte{0, 2, 255} {
+		for _, v := range []byte{0, 1, 3, 255} { // 1: the old layout
 			data := append([]byte{v}, tc.data[1:]...)
 			_, err := r.Restore(data, models.Series{})
 			require.ErrorIs(t, err, models.ErrUnknownFormat)
@@ -99,15 +100,20 @@ func TestRestoreRefuses(t *testing.T) {
 	})
 	t.Run("non-finite value", func(t *testing.T) {
 		data := append([]byte(nil), tc.data...)
-		copy(data[2:10], []byte{0, 0, 0, 0, 0, 0, 0xf8, 0x7f}) // yScale = NaN
+		copy(data[3:11], []byte{0, 0, 0, 0, 0, 0, 0xf8, 0x7f}) // yScale = NaN
 		_, err := r.Restore(data, models.Series{})
 		require.Error(t, err)
 	})
 	t.Run("huge count", func(t *testing.T) {
-		data := append([]byte(nil), tc.data...)
-		copy(data[2+8*9:], []byte{0xff, 0xff, 0xff, 0x7f}) // changepoints
+		// The changepoint count follows t0 (a varint), five floats and
+		// the row count.
+		_, n := binary.Varint(tc.data[11:])
+		at := 11 + n + 5*8
+		_, n = binary.Uvarint(tc.data[at:])
+		at += n
+		data := append(append(append([]byte(nil), tc.data[:at]...), 0xff, 0xff, 0xff, 0x7f), tc.data[at+1:]...)
 		_, err := r.Restore(data, models.Series{})
-		require.Error(t, err)
+		require.ErrorContains(t, err, "count 268435455")
 	})
 }
 
@@ -119,7 +125,7 @@ func FuzzRestore(f *testing.F) {
 		f.Add(tc.data)
 		f.Add(tc.data[:len(tc.data)/2])
 	}
-	f.Add([]byte{1})
+	f.Add([]byte{2})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<16 {
 			return

@@ -13,6 +13,7 @@ type fitted struct {
 	yScale float64
 	t0     int64   // ms at t = 0: the first observed cell
 	tScale float64 // ms per unit of t: the observed span
+	rows   int64   // cells of the history minus one: changepoints lie at row/rows
 	k, m   float64 // base slope and offset
 	cpT    []float64
 	delta  []float64 // rate change at each changepoint

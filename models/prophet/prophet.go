@@ -205,6 +205,7 @@ func (pr *problem) fitted(mode Mode, trend, beta []float64, sigma2, z float64) *
 		yScale: pr.yScale,
 		t0:     pr.start,
 		tScale: float64(len(pr.values)-1) * float64(pr.step),
+		rows:   int64(len(pr.values) - 1),
 		k:      trend[colK],
 		m:      trend[colM],
 		cpT:    append([]float64(nil), pr.cpT...),
@@ -215,14 +216,21 @@ func (pr *problem) fitted(mode Mode, trend, beta []float64, sigma2, z float64) *
 		rate:   float64(nk),
 		z:      z,
 	}
-	if nk > 0 {
-		var sum float64
-		for _, d := range f.delta {
-			sum += math.Abs(d)
-		}
-		f.lambda = sum/float64(nk) + 1e-8 // as Prophet
-	}
+	f.lambda = laplaceScale(f.delta)
 	return f
+}
+
+// laplaceScale is the Laplace scale of future rate changes given the
+// fitted ones: their mean absolute value, as Prophet (0 without any).
+func laplaceScale(delta []float64) float64 {
+	if len(delta) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, d := range delta {
+		sum += math.Abs(d)
+	}
+	return sum/float64(len(delta)) + 1e-8 // as Prophet
 }
 
 var (
