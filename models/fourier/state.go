@@ -2,14 +2,23 @@ package fourier
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
-// stateVersion is the first byte of a fitted model's saved state.
-const stateVersion = 1
+// stateVersion is the first byte of a fitted model's saved state. Version 1
+// (step, window and every frequency as floats) is refused: the series
+// refits.
+const stateVersion = 2
+
+// State flags.
+const (
+	// flagOmegas: the frequencies are saved as floats, not as FFT bins.
+	flagOmegas = 1
+)
 
 // maxSavedHarmonics bounds what Restore accepts, well above any fit.
 const maxSavedHarmonics = 1 << 16
@@ -19,27 +28,64 @@ var (
 	_ interface{ MarshalBinary() ([]byte, error) } = (*fitted)(nil)
 )
 
-// MarshalBinary implements encoding.BinaryMarshaler: version byte, start
-// (varint ms), step, window length, intercept, slope and band half-width
-// (8 bytes each), the number of harmonics, then each harmonic's frequency,
-// amplitude and phase.
+var errMalformed = errors.New("restore fourier: truncated or malformed state")
+
+// binOmega is the angular frequency of FFT bin j of a length-n window, as
+// Fit computes it.
+func binOmega(j, n int) float64 { return 2 * math.Pi * float64(j) / float64(n) }
+
+// bins returns the FFT bin of each harmonic, when every frequency is one.
+func (f *fitted) bins() ([]uint64, bool) {
+	n := int(f.n)
+	out := make([]uint64, len(f.harmonics))
+	for i, h := range f.harmonics {
+		j := math.Round(h.omega * f.n / (2 * math.Pi))
+		if !(j >= 0 && j <= f.n) || math.Float64bits(binOmega(int(j), n)) != math.Float64bits(h.omega) {
+			return nil, false
+		}
+		out[i] = uint64(j)
+	}
+	return out, true
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler: version byte, flags,
+// start (varint ms), step (uvarint ms) and window length (uvarint), the
+// intercept, slope and band half-width (8 bytes each), the number of
+// harmonics, then each harmonic's FFT bin (uvarint; with flagOmegas its
+// frequency, 8 bytes), amplitude and phase (8 bytes each). It fails for a
+// step or window that is not a whole number, which Fit never makes.
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64*2+8*5+24*len(f.harmonics))
-	b = append(b, stateVersion)
+	if f.step != math.Trunc(f.step) || f.n != math.Trunc(f.n) || !(f.step > 0 && f.step < 1<<53) || !(f.n >= 1 && f.n < 1<<31) {
+		return nil, fmt.Errorf("marshal fourier: step %v or window %v not a whole number", f.step, f.n)
+	}
+	bins, byBin := f.bins()
+	var flags byte
+	if !byBin {
+		flags |= flagOmegas
+	}
+	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+8*3+24*len(f.harmonics))
+	b = append(b, stateVersion, flags)
 	b = binary.AppendVarint(b, f.start)
-	for _, v := range []float64{f.step, f.n, f.intercept, f.slope, f.halfWidth} {
+	b = binary.AppendUvarint(b, uint64(f.step))
+	b = binary.AppendUvarint(b, uint64(f.n))
+	for _, v := range []float64{f.intercept, f.slope, f.halfWidth} {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 	}
 	b = binary.AppendUvarint(b, uint64(len(f.harmonics)))
-	for _, h := range f.harmonics {
-		for _, v := range []float64{h.omega, h.amplitude, h.phase} {
+	for i, h := range f.harmonics {
+		if byBin {
+			b = binary.AppendUvarint(b, bins[i])
+		} else {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.omega))
+		}
+		for _, v := range []float64{h.amplitude, h.phase} {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 		}
 	}
 	return b, nil
 }
 
-// Restore implements models.Restorer.
+// Restore implements models.Restorer; the history is not needed.
 func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("restore fourier: empty state: %w", models.ErrUnknownFormat)
@@ -47,37 +93,64 @@ func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if data[0] != stateVersion {
 		return nil, fmt.Errorf("restore fourier: state version %d, want %d: %w", data[0], stateVersion, models.ErrUnknownFormat)
 	}
-	p := data[1:]
+	if len(data) < 2 || data[1]&^flagOmegas != 0 {
+		return nil, errMalformed
+	}
+	flags, p := data[1], data[2:]
 	start, n := binary.Varint(p)
 	if n <= 0 {
-		return nil, fmt.Errorf("restore fourier: truncated state")
+		return nil, errMalformed
 	}
 	p = p[n:]
-	var fs [5]float64
+	var ints [2]uint64
+	for i := range ints {
+		v, n := binary.Uvarint(p)
+		if n <= 0 {
+			return nil, errMalformed
+		}
+		ints[i], p = v, p[n:]
+	}
+	if ints[0] == 0 || ints[0] >= 1<<53 || ints[1] == 0 || ints[1] >= 1<<31 {
+		return nil, fmt.Errorf("restore fourier: step %d or window %d out of range", ints[0], ints[1])
+	}
+	var fs [3]float64
 	for i := range fs {
 		if len(p) < 8 {
-			return nil, fmt.Errorf("restore fourier: truncated state")
+			return nil, errMalformed
 		}
 		fs[i] = math.Float64frombits(binary.LittleEndian.Uint64(p))
 		p = p[8:]
 	}
 	k, n := binary.Uvarint(p)
-	if n <= 0 || k > maxSavedHarmonics || uint64(len(p)-n) != k*24 {
-		return nil, fmt.Errorf("restore fourier: truncated or malformed harmonics")
+	if n <= 0 || k > maxSavedHarmonics || k*17 > uint64(len(p)-n) {
+		return nil, errMalformed
 	}
 	p = p[n:]
-	f := &fitted{start: start, step: fs[0], n: fs[1], intercept: fs[2], slope: fs[3], halfWidth: fs[4],
+	f := &fitted{start: start, step: float64(ints[0]), n: float64(ints[1]), intercept: fs[0], slope: fs[1], halfWidth: fs[2],
 		harmonics: make([]harmonic, k)}
-	if !(f.step > 0) || !(f.n >= 1) {
-		return nil, fmt.Errorf("restore fourier: step %v or window %v not positive", f.step, f.n)
-	}
 	for i := range f.harmonics {
-		f.harmonics[i] = harmonic{
-			omega:     math.Float64frombits(binary.LittleEndian.Uint64(p)),
-			amplitude: math.Float64frombits(binary.LittleEndian.Uint64(p[8:])),
-			phase:     math.Float64frombits(binary.LittleEndian.Uint64(p[16:])),
+		h := &f.harmonics[i]
+		if flags&flagOmegas != 0 {
+			if len(p) < 8 {
+				return nil, errMalformed
+			}
+			h.omega, p = math.Float64frombits(binary.LittleEndian.Uint64(p)), p[8:]
+		} else {
+			j, n := binary.Uvarint(p)
+			if n <= 0 || j > ints[1] {
+				return nil, errMalformed
+			}
+			h.omega, p = binOmega(int(j), int(ints[1])), p[n:]
 		}
-		p = p[24:]
+		if len(p) < 16 {
+			return nil, errMalformed
+		}
+		h.amplitude = math.Float64frombits(binary.LittleEndian.Uint64(p))
+		h.phase = math.Float64frombits(binary.LittleEndian.Uint64(p[8:]))
+		p = p[16:]
+	}
+	if len(p) != 0 {
+		return nil, errMalformed
 	}
 	return f, nil
 }
