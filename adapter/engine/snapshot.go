@@ -197,8 +197,10 @@ func (e *Engine) restoreState(st *state, saved *savedState, rs ring.SeriesState)
 		f, err := r.Restore(saved.fits[i], history)
 		if err != nil {
 			lvl := level.Warn
-			if errors.Is(err, models.ErrHistoryMismatch) {
-				lvl = level.Debug // cells filled since the fit: expected now and then
+			if errors.Is(err, models.ErrHistoryMismatch) || errors.Is(err, models.ErrUnknownFormat) {
+				// Cells filled since the fit, or state of an older build:
+				// expected, and for every series at once after an upgrade.
+				lvl = level.Debug
 			}
 			lvl(e.logger).Log("msg", "Ignoring saved fit", "series", st.ser.Labels().String(), "model", m.Name(), "err", err)
 			missing = true
