@@ -72,52 +72,161 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 		return nil, fmt.Errorf("fit fourier: %d observed points, need %d: %w",
 			observed, MinObserved, models.ErrInsufficientData)
 	}
+	k := min(m.harmonics, maxHarmonics(observed))
+	n := len(values)
+	buf := make([]float64, n)
+
+	// Robust pass: pull outliers in towards a robust reference, then fit.
+	var clean []float64
+	if period > 0 && n >= minCycles*period {
+		clean, _ = robustClip(values, period, nil, buf)
+	} else {
+		// A running median ignores a burst of up to medianHalf cells.
+		var clipped bool
+		if clean, clipped = robustClip(values, 0, runningMedian(values, medianHalf, buf), make([]float64, n)); !clipped {
+			clean = values
+		}
+	}
+	c := fitCore(clean, period, k)
+	fit := c.inSample(buf)
+	errs := make([]float64, 0, observed)
+	for i, v := range clean {
+		if models.IsObserved(v) {
+			errs = append(errs, v-fit[i])
+		}
+	}
+	f := &fitted{
+		start:     s.Time(offset),
+		step:      float64(s.Step),
+		n:         float64(n),
+		intercept: c.a,
+		slope:     c.b,
+		harmonics: c.harmonics,
+		z:         models.ZScore(m.opts.Width()),
+	}
+	sigma := stat.StdDev(errs, nil)
+	f.variance = sigma * sigma
+	if e := holdout(clean, period, m.harmonics); e != nil {
+		f.growthBase, f.growth = errorGrowth(e)
+	}
+	return f, nil
+}
+
+// errorGrowth fits the mean squared forecast error at h steps ahead,
+// base + growth·h (both at least 0), to the squared errors e of a holdout
+// forecast (e[j] is h = j+1 steps ahead, NaN at gaps) by least squares.
+func errorGrowth(e []float64) (base, growth float64) {
+	var n, sx, sy, sxx, sxy float64
+	for j, v := range e {
+		if math.IsNaN(v) {
+			continue
+		}
+		x, y := float64(j+1), v*v
+		n++
+		sx += x
+		sy += y
+		sxx += x * x
+		sxy += x * y
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	if d := n*sxx - sx*sx; d > 0 {
+		growth = (n*sxy - sx*sy) / d
+		base = (sy - growth*sx) / n
+	}
+	switch {
+	case !(growth > 0): // and a single error
+		return sy / n, 0
+	case base < 0:
+		return 0, sxy / sxx
+	}
+	return base, growth
+}
+
+// minCycles is the fewest whole seasonal cycles for the seasonal profile
+// of robustClip (a median over fewer is no median).
+const minCycles = 3
+
+// reweightPasses bounds the fits that robustClip is run against without a
+// seasonal profile: each pass takes a fit less pulled by the outliers.
+const reweightPasses = 3
+
+// core is the trend and harmonics fitted to a window.
+type core struct {
+	a, b      float64
+	harmonics []harmonic
+	n         int
+}
+
+// fitCore fits the trend (models.SeasonalTrend with a period, else the
+// least squares line) and the k strongest harmonics of the detrended,
+// gap-filled values.
+func fitCore(values []float64, period, k int) core {
 	filled, _ := models.Interpolate(values)
 	a, b, ok := models.SeasonalTrend(values, period)
 	if !ok {
 		a, b, _ = models.LinearTrend(values)
 	}
-
 	n := len(filled)
-	resid := make([]float64, n)
+	resid := filled // reuse: filled is a copy
 	for i, v := range filled {
 		resid[i] = v - (a + b*float64(i))
 	}
 	coeff := fourier.NewFFT(n).Coefficients(nil, resid)
+	return core{a: a, b: b, harmonics: strongest(coeff, n, k), n: n}
+}
 
-	f := &fitted{
-		start:     s.Time(offset),
-		step:      float64(s.Step),
-		n:         float64(n),
-		intercept: a,
-		slope:     b,
-		harmonics: strongest(coeff, n, min(m.harmonics, maxHarmonics(observed))),
+// inSample writes the fit of the first len(out) cells to out and returns
+// it: the trend plus each harmonic, whose cos(omega·i + phase) is advanced
+// by a rotation instead of a math.Cos per cell and harmonic (that was most
+// of a fit's time). Over a window the rounding of the rotation stays far
+// below the residual. Past the window (len(out) > n) it is not periodic.
+func (c core) inSample(out []float64) []float64 {
+	for i := range out {
+		out[i] = c.a + c.b*float64(i)
 	}
-
-	// In-sample fit, cell by cell: the trend plus each harmonic, whose
-	// cos(omega·i + phase) is advanced by a rotation instead of a math.Cos
-	// per cell and harmonic (that was most of a fit's time). Over a window
-	// the rounding of the rotation stays far below the residual.
-	fit := resid[:0:n] // reuse: resid is not needed any more
-	for i := range n {
-		fit = append(fit, a+b*float64(i))
-	}
-	for _, h := range f.harmonics {
+	for _, h := range c.harmonics {
 		z := cmplx.Rect(h.amplitude, h.phase)
 		r := cmplx.Rect(1, h.omega)
-		for i := range fit {
-			fit[i] += real(z)
+		for i := range out {
+			out[i] += real(z)
 			z *= r
 		}
 	}
-	errs := make([]float64, 0, observed)
-	for i, v := range values {
-		if models.IsObserved(v) {
-			errs = append(errs, v-fit[i])
+	return out
+}
+
+// holdout fits the window minus its last period (or quarter without a
+// period) as Fit would and returns the errors of its forecast of those
+// cells, NaN at gaps; nil when the rest is too short to fit.
+func holdout(values []float64, period, harmonics int) []float64 {
+	n := len(values)
+	var L, from int
+	if period > 0 {
+		L = period
+		if n-L < period {
+			return nil
 		}
+	} else {
+		L = n / 4
+		from = n - L - smoothLength(n-L)
 	}
-	f.halfWidth = models.ZScore(m.opts.Width()) * stat.StdDev(errs, nil)
-	return f, nil
+	train := values[from : n-L]
+	observed := models.Series{Values: train}.Observed()
+	if observed < MinObserved || L < 1 {
+		return nil
+	}
+	c := fitCore(train, period, min(harmonics, maxHarmonics(observed)))
+	m := len(train)
+	out := make([]float64, L)
+	// The forecast of cell m+j repeats the fit of cell j plus the trend's
+	// further m steps.
+	c.inSample(out)
+	for j := range out {
+		out[j] = values[n-L+j] - (out[j] + c.b*float64(m))
+	}
+	return out
 }
 
 // maxHarmonics bounds the harmonics fitted to n observed points: each takes
@@ -145,13 +254,20 @@ func (m model) window(s models.Series) (int, []float64, int) {
 	if first < 0 {
 		return 0, nil, 0
 	}
-	span := last - first + 1
-	period := s.SeasonalPeriod(m.opts, values[first:last+1])
-	var keep int
-	if period > 0 && period <= span {
-		keep = span / period * period
+	span := values[first : last+1]
+	if m.opts.Period == 0 && s.Period == 0 {
+		// Detect the period on a copy with bursts clipped, which would
+		// otherwise favour a period that lines them up.
+		if clean, clipped := robustClip(span, 0, runningMedian(span, medianHalf, make([]float64, len(span))), make([]float64, len(span))); clipped {
+			span = clean
+		}
+	}
+	period := s.SeasonalPeriod(m.opts, span)
+	n, keep := last-first+1, 0
+	if period > 0 && period <= n {
+		keep = n / period * period
 	} else {
-		period, keep = 0, smoothLength(span)
+		period, keep = 0, smoothLength(n)
 	}
 	start := last + 1 - keep
 	return start, values[start : last+1], period
@@ -224,14 +340,22 @@ type fitted struct {
 	intercept float64
 	slope     float64
 	harmonics []harmonic
-	halfWidth float64 // z·sigma
+	// The band at h steps past the window (h >= 1; 1 inside it) is
+	// z·sqrt(max(variance, growthBase + growth·h)).
+	z          float64
+	variance   float64 // of the in-sample residual
+	growthBase float64
+	growth     float64
 }
 
 // Predict returns the forecast for time t; any t works, inside or beyond the
 // training window, on or off the grid.
 func (f *fitted) Predict(t int64) models.Point {
-	y := f.at(float64(t-f.start) / f.step)
-	return models.Point{Yhat: y, Lower: y - f.halfWidth, Upper: y + f.halfWidth}
+	i := float64(t-f.start) / f.step
+	y := f.at(i)
+	h := max(1, i-(f.n-1))
+	w := f.z * math.Sqrt(max(f.variance, f.growthBase+f.growth*h))
+	return models.Point{Yhat: y, Lower: y - w, Upper: y + w}
 }
 
 // at evaluates trend plus harmonics at window index i.

@@ -114,8 +114,10 @@ func TestNoisyCoverage(t *testing.T) {
 			require.GreaterOrEqual(t, coverage, 0.85)
 			require.LessOrEqual(t, coverage, 1.0)
 
+			// The band comes from the errors of one held-out period: an
+			// estimate from 24 to 288 errors, within 30% of the noise's.
 			p := f.Predict(s.End())
-			require.InEpsilon(t, 1.96*noise, (p.Upper-p.Lower)/2, 0.15)
+			require.InEpsilon(t, 1.96*noise, (p.Upper-p.Lower)/2, 0.3)
 			// The harmonics beyond the seasonal one fit noise and extrapolate
 			// it: nine of them at amplitude ~2σ/√n add roughly 0.1 to the
 			// error on the shortest series.
@@ -178,10 +180,12 @@ func TestGaps(t *testing.T) {
 				atObserved = append(atObserved, v-yhat)
 			}
 		}
+		// The band is at least the in-sample one (it widens to the holdout
+		// errors when they are larger).
 		p := f.Predict(s.End())
 		z := models.ZScore(models.DefaultIntervalWidth)
-		require.InDelta(t, z*stat.StdDev(atObserved, nil), p.Upper-p.Yhat, 1e-9)
-		require.Greater(t, math.Abs(z*stat.StdDev(atAll, nil)-(p.Upper-p.Yhat)), 1e-3)
+		require.GreaterOrEqual(t, p.Upper-p.Yhat, z*stat.StdDev(atObserved, nil)-1e-9)
+		require.Less(t, p.Upper-p.Yhat, z*stat.StdDev(atAll, nil))
 	})
 }
 
