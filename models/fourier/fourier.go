@@ -88,12 +88,20 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 		}
 	}
 	c := fitCore(clean, period, k)
-	fit := c.inSample(buf)
-	errs := make([]float64, 0, observed)
-	for i, v := range clean {
-		if models.IsObserved(v) {
-			errs = append(errs, v-fit[i])
+	var sigma float64
+	if observed == n {
+		sigma = math.Sqrt(c.residVar)
+	} else {
+		// The residual over observed cells only: a cell filled across a
+		// gap is no error of the fit.
+		fit := c.inSample(buf)
+		errs := make([]float64, 0, observed)
+		for i, v := range clean {
+			if models.IsObserved(v) {
+				errs = append(errs, v-fit[i])
+			}
 		}
+		sigma = stat.StdDev(errs, nil)
 	}
 	f := &fitted{
 		start:     s.Time(offset),
@@ -104,7 +112,6 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 		harmonics: c.harmonics,
 		z:         models.ZScore(m.opts.Width()),
 	}
-	sigma := stat.StdDev(errs, nil)
 	f.variance = sigma * sigma
 	if e := holdout(clean, period, m.harmonics); e != nil {
 		f.growthBase, f.growth = errorGrowth(e)
@@ -157,6 +164,7 @@ type core struct {
 	a, b      float64
 	harmonics []harmonic
 	n         int
+	residVar  float64 // sample variance of the residual over the window
 }
 
 // fitCore fits the trend (models.SeasonalTrend with a period, else the
@@ -174,7 +182,32 @@ func fitCore(values []float64, period, k int) core {
 		resid[i] = v - (a + b*float64(i))
 	}
 	coeff := fourier.NewFFT(n).Coefficients(nil, resid)
-	return core{a: a, b: b, harmonics: strongest(coeff, n, k), n: n}
+	c := core{a: a, b: b, harmonics: strongest(coeff, n, k), n: n}
+
+	// The sample variance of the in-sample residual over the whole window
+	// by Parseval, without evaluating the fit cell by cell: the power of
+	// the bins not kept (DC is never kept), less the mean's.
+	var power float64
+	for j, x := range coeff {
+		w := 2.0
+		if j == 0 || 2*j == n {
+			w = 1
+		}
+		power += w * (real(x)*real(x) + imag(x)*imag(x))
+	}
+	for _, h := range c.harmonics {
+		w := 2.0
+		if h.nyquist {
+			w = 1
+		}
+		a := h.amplitude * float64(n) / w // |coeff| of the bin
+		power -= w * a * a
+	}
+	if n > 1 {
+		mean := real(coeff[0]) / float64(n)
+		c.residVar = max(0, (power/float64(n)-float64(n)*mean*mean)/float64(n-1))
+	}
+	return c
 }
 
 // inSample writes the fit of the first len(out) cells to out and returns
@@ -294,6 +327,7 @@ func smoothLength(n int) int {
 // the grid index modulo the window length.
 type harmonic struct {
 	omega, amplitude, phase float64
+	nyquist                 bool // the Nyquist bin (not saved: only Fit uses it)
 }
 
 // strongest returns the k harmonics of the real FFT coeff (of a length-n
@@ -309,6 +343,14 @@ func strongest(coeff []complex128, n, k int) []harmonic {
 		if 2*j == n { // Nyquist bin of an even-length sequence
 			scale = 1
 		}
+		if len(top) == k {
+			// Most bins are far below the weakest kept one: a squared
+			// magnitude, loosely compared, skips them without a Hypot.
+			re, im := real(coeff[j]), imag(coeff[j])
+			if bound := top[k-1].amplitude * float64(n) / scale; re*re+im*im < bound*bound*(1-1e-9) {
+				continue
+			}
+		}
 		amp := scale * cmplx.Abs(coeff[j]) / float64(n)
 		if len(top) == k && !(amp > top[k-1].amplitude) {
 			continue // ties keep the earlier, lower frequency
@@ -317,6 +359,7 @@ func strongest(coeff []complex128, n, k int) []harmonic {
 			omega:     2 * math.Pi * float64(j) / float64(n),
 			amplitude: amp,
 			phase:     cmplx.Phase(coeff[j]),
+			nyquist:   2*j == n,
 		}
 		// Insert after every kept harmonic at least as strong.
 		at := len(top)

@@ -28,7 +28,7 @@ func robustClip(values []float64, period int, ref []float64, buf []float64) ([]f
 	n := len(values)
 	clean := make([]float64, n)
 	copy(clean, values)
-	var limit float64
+	clipped := false
 	if ref == nil {
 		// Seasonal profile.
 		diffs := buf[:0]
@@ -61,17 +61,18 @@ func robustClip(values []float64, period int, ref []float64, buf []float64) ([]f
 		// three cycles).
 		devs := buf[:0]
 		for i, v := range values {
-			if r := math.Abs(v - slope*float64(i) - profile[i%period]); r > 0 {
-				devs = append(devs, r) // NaN (gaps) compare false
+			if r := math.Abs(v - slope*float64(i) - profile[i%period]); r > 0 && models.IsObserved(v) {
+				devs = append(devs, r) // a NaN profile compares false
 			}
 		}
 		if len(devs) == 0 {
 			return clean, false
 		}
-		limit = floorLimit(clipScale*robustScale(devs), values)
+		limit := floorLimit(clipScale*robustScale(devs), values)
 		for i, v := range values {
 			if ref := slope*float64(i) + profile[i%period]; models.IsObserved(v) && !math.IsNaN(ref) {
 				clean[i] = clamp(v, ref, limit)
+				clipped = clipped || clean[i] != v
 			}
 		}
 	} else {
@@ -84,18 +85,12 @@ func robustClip(values []float64, period int, ref []float64, buf []float64) ([]f
 		if len(devs) == 0 {
 			return clean, false
 		}
-		limit = floorLimit(clipScale*robustScale(devs), values)
+		limit := floorLimit(clipScale*robustScale(devs), values)
 		for i, v := range values {
 			if models.IsObserved(v) && !math.IsNaN(ref[i]) {
 				clean[i] = clamp(v, ref[i], limit)
+				clipped = clipped || clean[i] != v
 			}
-		}
-	}
-	clipped := false
-	for i, v := range values {
-		if clean[i] != v && models.IsObserved(v) {
-			clipped = true
-			break
 		}
 	}
 	return clean, clipped
