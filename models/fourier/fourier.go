@@ -10,6 +10,7 @@ import (
 
 	"gonum.org/v1/gonum/dsp/fourier"
 	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/train-prometheus/train-prometheus/models"
 )
@@ -78,30 +79,42 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 
 	// Robust pass: pull outliers in towards a robust reference, then fit.
 	var clean []float64
+	var clipped bool
 	if period > 0 && n >= minCycles*period {
-		clean, _ = robustClip(values, period, nil, buf)
+		clean, clipped = robustClip(values, period, nil, buf)
 	} else {
 		// A running median ignores a burst of up to medianHalf cells.
-		var clipped bool
-		if clean, clipped = robustClip(values, 0, runningMedian(values, medianHalf, buf), make([]float64, n)); !clipped {
-			clean = values
+		clean, clipped = robustClip(values, 0, runningMedian(values, medianHalf, buf), make([]float64, n))
+	}
+	// The band is sized on the cells that were not clipped: an outlier,
+	// even pulled in, is not the error the band is for.
+	banded := clean
+	if clipped {
+		banded = make([]float64, n)
+		for i, v := range clean {
+			banded[i] = v
+			if v != values[i] {
+				banded[i] = math.NaN()
+			}
 		}
 	}
 	c := fitCore(clean, period, k)
 	var sigma float64
-	if observed == n {
+	if !clipped && observed == n {
 		sigma = math.Sqrt(c.residVar)
 	} else {
-		// The residual over observed cells only: a cell filled across a
-		// gap is no error of the fit.
+		// The residual over observed, unclipped cells only: a cell filled
+		// across a gap is no error of the fit.
 		fit := c.inSample(buf)
 		errs := make([]float64, 0, observed)
-		for i, v := range clean {
+		for i, v := range banded {
 			if models.IsObserved(v) {
 				errs = append(errs, v-fit[i])
 			}
 		}
-		sigma = stat.StdDev(errs, nil)
+		if len(errs) > 1 {
+			sigma = stat.StdDev(errs, nil)
+		}
 	}
 	f := &fitted{
 		start:     s.Time(offset),
@@ -113,16 +126,24 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 		z:         models.ZScore(m.opts.Width()),
 	}
 	f.variance = sigma * sigma
-	if e := holdout(clean, period, m.harmonics); e != nil {
-		f.growthBase, f.growth = errorGrowth(e)
+	if e := holdout(clean, banded, period, m.harmonics); e != nil {
+		var used int
+		f.growthBase, f.growth, used = errorGrowth(e)
+		if used > 3 {
+			// The band's variance is estimated from a few dozen errors:
+			// the Student t quantile, rather than the normal one, keeps
+			// the coverage averaged over series at the width asked for.
+			f.z = distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(used - 2)}.Quantile(0.5 + m.opts.Width()/2)
+		}
 	}
 	return f, nil
 }
 
 // errorGrowth fits the mean squared forecast error at h steps ahead,
 // base + growth·h (both at least 0), to the squared errors e of a holdout
-// forecast (e[j] is h = j+1 steps ahead, NaN at gaps) by least squares.
-func errorGrowth(e []float64) (base, growth float64) {
+// forecast (e[j] is h = j+1 steps ahead, NaN at gaps) by least squares,
+// and returns how many errors it used.
+func errorGrowth(e []float64) (base, growth float64, used int) {
 	var n, sx, sy, sxx, sxy float64
 	for j, v := range e {
 		if math.IsNaN(v) {
@@ -135,8 +156,9 @@ func errorGrowth(e []float64) (base, growth float64) {
 		sxx += x * x
 		sxy += x * y
 	}
+	used = int(n)
 	if n == 0 {
-		return 0, 0
+		return 0, 0, 0
 	}
 	if d := n*sxx - sx*sx; d > 0 {
 		growth = (n*sxy - sx*sy) / d
@@ -144,20 +166,16 @@ func errorGrowth(e []float64) (base, growth float64) {
 	}
 	switch {
 	case !(growth > 0): // and a single error
-		return sy / n, 0
+		return sy / n, 0, used
 	case base < 0:
-		return 0, sxy / sxx
+		return 0, sxy / sxx, used
 	}
-	return base, growth
+	return base, growth, used
 }
 
 // minCycles is the fewest whole seasonal cycles for the seasonal profile
 // of robustClip (a median over fewer is no median).
 const minCycles = 3
-
-// reweightPasses bounds the fits that robustClip is run against without a
-// seasonal profile: each pass takes a fit less pulled by the outliers.
-const reweightPasses = 3
 
 // core is the trend and harmonics fitted to a window.
 type core struct {
@@ -230,10 +248,10 @@ func (c core) inSample(out []float64) []float64 {
 	return out
 }
 
-// holdout fits the window minus its last period (or quarter without a
-// period) as Fit would and returns the errors of its forecast of those
-// cells, NaN at gaps; nil when the rest is too short to fit.
-func holdout(values []float64, period, harmonics int) []float64 {
+// holdout fits values minus its last period (or quarter without a period)
+// as Fit would and returns the errors of its forecast of those cells
+// against target, NaN at its gaps; nil when the rest is too short to fit.
+func holdout(values, target []float64, period, harmonics int) []float64 {
 	n := len(values)
 	var L, from int
 	if period > 0 {
@@ -257,7 +275,7 @@ func holdout(values []float64, period, harmonics int) []float64 {
 	// further m steps.
 	c.inSample(out)
 	for j := range out {
-		out[j] = values[n-L+j] - (out[j] + c.b*float64(m))
+		out[j] = target[n-L+j] - (out[j] + c.b*float64(m))
 	}
 	return out
 }
