@@ -133,10 +133,27 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 			// The band's variance is estimated from a few dozen errors:
 			// the Student t quantile, rather than the normal one, keeps
 			// the coverage averaged over series at the width asked for.
-			f.z = distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(used - 2)}.Quantile(0.5 + m.opts.Width()/2)
+			f.z = studentT(f.z, float64(used-2))
 		}
 	}
 	return f, nil
+}
+
+// studentT returns the quantile of Student's t with nu degrees of freedom
+// at the probability where the standard normal has quantile z, by the
+// Cornish-Fisher expansion (Abramowitz and Stegun 26.7.5), within 1e-3 of
+// it from 8 degrees of freedom at the usual widths, and without the cost of
+// inverting the incomplete beta function in every fit; below 8, exactly.
+func studentT(z, nu float64) float64 {
+	if nu < 8 {
+		return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: nu}.Quantile(distuv.UnitNormal.CDF(z))
+	}
+	z2 := z * z
+	return z +
+		z*(z2+1)/(4*nu) +
+		z*((5*z2+16)*z2+3)/(96*nu*nu) +
+		z*(((3*z2+19)*z2+17)*z2-15)/(384*nu*nu*nu) +
+		z*((((79*z2+776)*z2+1482)*z2-1920)*z2-945)/(92160*nu*nu*nu*nu)
 }
 
 // errorGrowth fits the mean squared forecast error at h steps ahead,

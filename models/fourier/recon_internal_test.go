@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/dsp/fourier"
 	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // TestStrongestReconstructs checks the harmonic decomposition against its
@@ -76,6 +77,17 @@ func TestResidVarParseval(t *testing.T) {
 				resid[i] = v - fit[i]
 			}
 			require.InEpsilon(t, stat.Variance(resid, nil), c.residVar, 1e-9, "n=%d period=%d", n, period)
+		}
+	}
+}
+
+// TestStudentT checks the expansion against gonum's Student t quantile.
+func TestStudentT(t *testing.T) {
+	for _, nu := range []float64{2, 5, 8, 22, 58, 286} {
+		for _, w := range []float64{0.5, 0.8, 0.95, 0.99} {
+			want := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: nu}.Quantile(0.5 + w/2)
+			got := studentT(distuv.UnitNormal.Quantile(0.5+w/2), nu)
+			require.InEpsilon(t, want, got, 1e-3, "nu %v width %v", nu, w)
 		}
 	}
 }

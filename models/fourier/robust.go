@@ -2,6 +2,7 @@ package fourier
 
 import (
 	"math"
+	"slices"
 
 	"github.com/train-prometheus/train-prometheus/models"
 )
@@ -186,23 +187,34 @@ const medianHalf = 6
 // ends, the median of the observed values within half cells of it, NaN
 // elsewhere and where there is none, and returns it. A median over a
 // one-sided window would be off the data wherever it slopes, so the ends
-// get no reference and are not clipped.
+// get no reference and are not clipped. The window slides as a sorted
+// slice: one removal and one insertion per cell.
 func runningMedian(values []float64, half int, out []float64) []float64 {
 	out = out[:len(values)]
-	win := make([]float64, 0, 2*half+1)
+	win := make([]float64, 0, 2*half+1) // observed values of the window, sorted
+	insert := func(v float64) {
+		at, _ := slices.BinarySearch(win, v)
+		win = slices.Insert(win, at, v)
+	}
+	for i := range min(2*half, len(values)) {
+		if models.IsObserved(values[i]) {
+			insert(values[i])
+		}
+	}
 	for i := range values {
 		out[i] = math.NaN()
 		if i < half || i+half >= len(values) {
 			continue
 		}
-		win = win[:0]
-		for _, v := range values[i-half : i+half+1] {
-			if models.IsObserved(v) {
-				win = append(win, v)
-			}
+		if v := values[i+half]; models.IsObserved(v) {
+			insert(v)
 		}
 		if len(win) > 0 {
-			out[i] = selectK(win, len(win)/2)
+			out[i] = win[len(win)/2] // as selectK(win, len(win)/2)
+		}
+		if v := values[i-half]; models.IsObserved(v) {
+			at, _ := slices.BinarySearch(win, v)
+			win = slices.Delete(win, at, at+1)
 		}
 	}
 	return out
