@@ -1,6 +1,6 @@
-// Package fourier implements Fourier extrapolation: a least squares linear
-// trend plus the strongest harmonics of the detrended series, extrapolated
-// periodically, with a constant-width normal prediction band.
+// Package fourier implements Fourier extrapolation: a linear trend plus the
+// strongest harmonics of the detrended series, extrapolated periodically,
+// fitted robustly, with a prediction band sized on a held-out period.
 package fourier
 
 import (
@@ -43,9 +43,20 @@ type model struct {
 // squares line and the window is shortened to the longest length whose
 // prime factors are all at most 7, to keep the FFT fast.
 //
-// The band is yhat ± ZScore(width)·sigma, where sigma is the standard
-// deviation of the in-sample residual (actual − fitted) over observed cells
-// of the window.
+// Outliers are pulled in before the fit (robustClip): to within clipScale
+// robust standard deviations of a seasonal profile when the window holds
+// minCycles whole periods, else of a running median. A period to detect is
+// detected on such a clipped copy too, since a burst can favour a period
+// that lines it up.
+//
+// The band is yhat ± q·sigma(h) at h steps past the window (h = 1 inside
+// it): sigma(h)² is the larger of the in-sample residual variance and
+// base + growth·h, fitted by least squares to the squared errors of the
+// same fit made without the window's last period (a quarter with no
+// period) forecasting it. Clipped cells count in neither. q is the Student
+// t quantile with as many degrees of freedom as that holdout had errors,
+// less 2 (the normal one with no holdout): a variance estimated from a few
+// dozen errors would otherwise cover less than asked, averaged over series.
 func New(opts models.Options, harmonics int) models.Model {
 	if harmonics <= 0 {
 		harmonics = DefaultHarmonics
