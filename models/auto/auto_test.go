@@ -403,10 +403,11 @@ func TestBandCalibration(t *testing.T) {
 	}
 }
 
-// TestBandCalibrationReal compares the out-of-sample coverage of fourier's
-// band, from its in-sample residual, with the band auto calibrates on its
-// backtest, averaged over series with a daily pattern whose level wanders
-// (a random walk), which the in-sample residual understates.
+// TestBandCalibrationReal checks the out-of-sample coverage of the band
+// auto calibrates on its backtest, averaged over series with a daily
+// pattern whose level wanders (a random walk), which an in-sample residual
+// understates. (fourier sizes its band on a held-out period now, so it is
+// logged for comparison, no longer a baseline to beat.)
 func TestBandCalibrationReal(t *testing.T) {
 	const seeds = 20
 	var plain, calibrated float64
@@ -429,7 +430,7 @@ func TestBandCalibrationReal(t *testing.T) {
 		calibrated += modeltest.Coverage(t, f, s, future) / seeds
 	}
 	t.Logf("mean coverage of the 95%% band: fourier %.3f, calibrated %.3f", plain, calibrated)
-	require.Less(t, math.Abs(calibrated-0.95), math.Abs(plain-0.95))
+	require.InDelta(t, 0.95, calibrated, 0.03)
 }
 
 // unsaved wraps a model and hides its state: its fits are not

@@ -114,8 +114,10 @@ func TestNoisyCoverage(t *testing.T) {
 			require.GreaterOrEqual(t, coverage, 0.85)
 			require.LessOrEqual(t, coverage, 1.0)
 
+			// The band comes from the errors of one held-out period: an
+			// estimate from 24 to 288 errors, within 30% of the noise's.
 			p := f.Predict(s.End())
-			require.InEpsilon(t, 1.96*noise, (p.Upper-p.Lower)/2, 0.15)
+			require.InEpsilon(t, 1.96*noise, (p.Upper-p.Lower)/2, 0.3)
 			// The harmonics beyond the seasonal one fit noise and extrapolate
 			// it: nine of them at amplitude ~2σ/√n add roughly 0.1 to the
 			// error on the shortest series.
@@ -137,8 +139,13 @@ func TestBand(t *testing.T) {
 		require.Equal(t, n.Yhat, w.Yhat)
 		require.Less(t, w.Lower, n.Lower)
 		require.Greater(t, w.Upper, n.Upper)
-		// Ratio of the half-widths is the ratio of the normal quantiles.
-		require.InDelta(t, models.ZScore(0.99)/models.ZScore(0.8), (w.Upper-w.Yhat)/(n.Upper-n.Yhat), 1e-9)
+		// The ratio of the half-widths is that of the Student t quantiles
+		// (the variance is estimated from one held-out period): a little
+		// more than the normal one.
+		normal := models.ZScore(0.99) / models.ZScore(0.8)
+		ratio := (w.Upper - w.Yhat) / (n.Upper - n.Yhat)
+		require.Greater(t, ratio, normal)
+		require.Less(t, ratio, 1.1*normal)
 	}
 }
 
@@ -178,10 +185,12 @@ func TestGaps(t *testing.T) {
 				atObserved = append(atObserved, v-yhat)
 			}
 		}
+		// The band is at least the in-sample one (it widens to the holdout
+		// errors when they are larger).
 		p := f.Predict(s.End())
 		z := models.ZScore(models.DefaultIntervalWidth)
-		require.InDelta(t, z*stat.StdDev(atObserved, nil), p.Upper-p.Yhat, 1e-9)
-		require.Greater(t, math.Abs(z*stat.StdDev(atAll, nil)-(p.Upper-p.Yhat)), 1e-3)
+		require.GreaterOrEqual(t, p.Upper-p.Yhat, z*stat.StdDev(atObserved, nil)-1e-9)
+		require.Less(t, p.Upper-p.Yhat, z*stat.StdDev(atAll, nil))
 	})
 }
 

@@ -9,10 +9,10 @@ import (
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
-// stateVersion is the first byte of a fitted model's saved state. Version 1
-// (step, window and every frequency as floats) is refused: the series
-// refits.
-const stateVersion = 2
+// stateVersion is the first byte of a fitted model's saved state. Versions
+// 1 (step, window and every frequency as floats; a constant band) and 2 (a
+// constant band half-width) are refused: the series refits.
+const stateVersion = 3
 
 // State flags.
 const (
@@ -50,7 +50,8 @@ func (f *fitted) bins() ([]uint64, bool) {
 
 // MarshalBinary implements encoding.BinaryMarshaler: version byte, flags,
 // start (varint ms), step (uvarint ms) and window length (uvarint), the
-// intercept, slope and band half-width (8 bytes each), the number of
+// intercept, slope, the band's z, residual variance, error growth base and
+// error growth per step (8 bytes each), the number of
 // harmonics, then each harmonic's FFT bin (uvarint; with flagOmegas its
 // frequency, 8 bytes), amplitude and phase (8 bytes each). It fails for a
 // step or window that is not a whole number, which Fit never makes.
@@ -63,12 +64,12 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 	if !byBin {
 		flags |= flagOmegas
 	}
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+8*3+24*len(f.harmonics))
+	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+8*6+24*len(f.harmonics))
 	b = append(b, stateVersion, flags)
 	b = binary.AppendVarint(b, f.start)
 	b = binary.AppendUvarint(b, uint64(f.step))
 	b = binary.AppendUvarint(b, uint64(f.n))
-	for _, v := range []float64{f.intercept, f.slope, f.halfWidth} {
+	for _, v := range []float64{f.intercept, f.slope, f.z, f.variance, f.growthBase, f.growth} {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 	}
 	b = binary.AppendUvarint(b, uint64(len(f.harmonics)))
@@ -113,7 +114,7 @@ func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if ints[0] == 0 || ints[0] >= 1<<53 || ints[1] == 0 || ints[1] >= 1<<31 {
 		return nil, fmt.Errorf("restore fourier: step %d or window %d out of range", ints[0], ints[1])
 	}
-	var fs [3]float64
+	var fs [6]float64
 	for i := range fs {
 		if len(p) < 8 {
 			return nil, errMalformed
@@ -126,8 +127,13 @@ func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 		return nil, errMalformed
 	}
 	p = p[n:]
-	f := &fitted{start: start, step: float64(ints[0]), n: float64(ints[1]), intercept: fs[0], slope: fs[1], halfWidth: fs[2],
+	f := &fitted{start: start, step: float64(ints[0]), n: float64(ints[1]), intercept: fs[0], slope: fs[1],
+		z: fs[2], variance: fs[3], growthBase: fs[4], growth: fs[5],
 		harmonics: make([]harmonic, k)}
+	if !(f.z >= 0) || !(f.variance >= 0) || !(f.growthBase >= 0) || !(f.growth >= 0) {
+		return nil, fmt.Errorf("restore fourier: band z %v, variance %v or error growth %v, %v negative or NaN",
+			f.z, f.variance, f.growthBase, f.growth)
+	}
 	for i := range f.harmonics {
 		h := &f.harmonics[i]
 		if flags&flagOmegas != 0 {

@@ -21,7 +21,7 @@ func TestStateSavesBins(t *testing.T) {
 	data, err := ft.MarshalBinary()
 	require.NoError(t, err)
 	require.Equal(t, byte(0), data[1], "frequencies saved as bins")
-	require.LessOrEqual(t, len(data), 2+3*4+3*8+2+18*len(ft.harmonics))
+	require.LessOrEqual(t, len(data), 2+3*4+6*8+2+18*len(ft.harmonics))
 
 	// A frequency that is no bin is saved as it is.
 	odd := *ft
