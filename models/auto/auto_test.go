@@ -200,7 +200,7 @@ func TestMarshalRestore(t *testing.T) {
 
 	data, err := f.(encoding.BinaryMarshaler).MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(1), data[0], "format version")
+	require.Equal(t, byte(2), data[0], "format version")
 	g, err := m.(models.Restorer).Restore(data)
 	require.NoError(t, err)
 	require.Equal(t, "level", g.(auto.Fitted).Chosen())
@@ -400,6 +400,53 @@ func TestBandCalibration(t *testing.T) {
 		f, err := auto.New(models.Options{IntervalWidth: w}, level{}).Fit(s, nil)
 		require.NoError(t, err)
 		require.InDelta(t, w, modeltest.Coverage(t, f, s, future), 0.02, "width %v", w)
+	}
+}
+
+// TestBandGrowsWithHorizon: the last value of a random walk with a fixed
+// band of ± 1 misses by more the further ahead it forecasts; auto's band,
+// calibrated per block of horizon steps, widens with the distance (the
+// spread grows like the square root of it: about 2.6 times from the first
+// block's middle to the last's).
+func TestBandGrowsWithHorizon(t *testing.T) {
+	const n, ahead = 4000, 500 // backtest horizon n/8 = 500 steps
+	var near, far float64
+	const seeds = 10
+	for seed := range uint64(seeds) {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		all := make([]float64, n+ahead)
+		for i := 1; i < len(all); i++ {
+			all[i] = all[i-1] + 0.1*rng.NormFloat64()
+		}
+		s := models.Series{Start: start, Step: step, Values: all[:n]}
+		f, err := auto.New(models.Options{}, offset{"last", 0}).Fit(s, nil)
+		require.NoError(t, err)
+		p0, p1 := f.Predict(s.End()), f.Predict(s.Time(n+ahead-1))
+		near += (p0.Upper - p0.Yhat) / seeds
+		far += (p1.Upper - p1.Yhat) / seeds
+	}
+	t.Logf("half widths %.2f near, %.2f far", near, far)
+	require.Greater(t, far, 1.5*near)
+}
+
+// TestRestoreFormatV1: a fit saved with one band scale (format 1) still
+// restores, with that scale at every distance.
+func TestRestoreFormatV1(t *testing.T) {
+	m := auto.New(models.Options{}, level{})
+	state, err := levelFit{mean: 3, sd: 1}.MarshalBinary()
+	require.NoError(t, err)
+	data := []byte{1}
+	data = binary.LittleEndian.AppendUint64(data, math.Float64bits(2))
+	data = binary.AppendUvarint(data, 1)
+	data = binary.AppendUvarint(data, uint64(len("level")))
+	data = append(data, "level"...)
+	data = binary.LittleEndian.AppendUint64(data, math.Float64bits(1))
+	data = binary.AppendUvarint(data, uint64(len(state)))
+	data = append(data, state...)
+	f, err := m.(models.Restorer).Restore(data)
+	require.NoError(t, err)
+	for _, ts := range []int64{start, start + 1000*step} {
+		require.Equal(t, models.Point{Yhat: 3, Lower: 1, Upper: 5}, f.Predict(ts))
 	}
 }
 
