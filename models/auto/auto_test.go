@@ -38,10 +38,11 @@ func BenchmarkFit(b *testing.B) {
 }
 
 // BenchmarkFitDefault fits auto with the server's default candidates
-// (engine.NewModel's list: fourier, seasonal_naive, prophet).
+// (engine.NewModel's list: fourier, seasonal_naive, seasonal_naive_drift,
+// prophet).
 func BenchmarkFitDefault(b *testing.B) {
 	o := models.Options{}
-	modeltest.BenchmarkFit(b, auto.New(o, fourier.New(o, 0), naive.New(o), prophet.New(o, prophet.Options{})))
+	modeltest.BenchmarkFit(b, auto.New(o, fourier.New(o, 0), naive.New(o), naive.NewDrift(o), prophet.New(o, prophet.Options{})))
 }
 
 func TestName(t *testing.T) {

@@ -10,9 +10,14 @@ import (
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
-// stateVersion is the first byte of a fitted model's saved state. Version 1
-// (one band half-width) was never released; it is refused.
-const stateVersion = 2
+// stateVersion is the first byte of a fitted model's saved state: the
+// drift (8 bytes; 0 for seasonal_naive) follows it, then the rest as in
+// version 2, which had no drift and still restores. Version 1 (one band
+// half-width) was never released; it is refused.
+const (
+	stateVersion   = 3
+	noDriftVersion = 2
+)
 
 // maxSavedWidths bounds the band half-widths Restore accepts (one per period
 // ahead).
@@ -28,7 +33,8 @@ var (
 
 var errTruncated = errors.New("restore seasonal naive: truncated or malformed state")
 
-// MarshalBinary implements encoding.BinaryMarshaler: version byte; start,
+// MarshalBinary implements encoding.BinaryMarshaler: version byte; the
+// drift per period (8 bytes); start,
 // step, length, period and the index of the last observed cell (varints);
 // the last observed value (8 bytes); the band half-widths per period ahead
 // (count as a uvarint, then 8 bytes each); the kept
@@ -41,6 +47,7 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 	// Worst case: ~9 bytes per value, 10 per phase offset.
 	b := make([]byte, 0, 64+8*len(f.halfWidths)+9*(len(f.tail)+f.period)+10*f.period)
 	b = append(b, stateVersion)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.drift))
 	for _, v := range []int64{f.start, f.step, int64(f.n), int64(f.period), int64(f.lastAt)} {
 		b = binary.AppendVarint(b, v)
 	}
@@ -86,10 +93,22 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("restore seasonal naive: empty state: %w", models.ErrUnknownFormat)
 	}
-	if data[0] != stateVersion {
-		return nil, fmt.Errorf("restore seasonal naive: state version %d, want %d: %w", data[0], stateVersion, models.ErrUnknownFormat)
-	}
 	p := data[1:]
+	var drift float64
+	switch data[0] {
+	case noDriftVersion:
+	case stateVersion:
+		if len(p) < 8 {
+			return nil, errTruncated
+		}
+		drift = math.Float64frombits(binary.LittleEndian.Uint64(p))
+		p = p[8:]
+		if !models.IsObserved(drift) {
+			return nil, errTruncated
+		}
+	default:
+		return nil, fmt.Errorf("restore seasonal naive: state version %d, want %d or %d: %w", data[0], stateVersion, noDriftVersion, models.ErrUnknownFormat)
+	}
 	var ints [5]int64
 	for i := range ints {
 		v, n := binary.Varint(p)
@@ -98,7 +117,7 @@ func (model) Restore(data []byte) (models.Fitted, error) {
 		}
 		ints[i], p = v, p[n:]
 	}
-	f := &fitted{start: ints[0], step: ints[1], n: int(ints[2]), period: int(ints[3]), lastAt: int(ints[4])}
+	f := &fitted{start: ints[0], step: ints[1], n: int(ints[2]), period: int(ints[3]), lastAt: int(ints[4]), drift: drift}
 	if f.step <= 0 || ints[3] < 1 || ints[3] > maxSavedPeriod || ints[2] < 0 || ints[2] > math.MaxInt32 {
 		return nil, fmt.Errorf("restore seasonal naive: step %d, period %d or length %d out of range", ints[1], ints[3], ints[2])
 	}
