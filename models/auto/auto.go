@@ -1,7 +1,7 @@
 // Package auto implements automatic model selection: at every fit it
 // backtests its candidate models on the most recent history of the series
 // and keeps the one with the smallest scale-free error, or an
-// inverse-error weighted combination of the best two when that does
+// inverse-error weighted combination of the best few when that does
 // better, refitted on all the data, with its band calibrated on the
 // backtest's errors.
 //
@@ -25,14 +25,15 @@ const Name = "auto"
 
 const (
 	// maxOrigins is how many backtest origins a fit evaluates.
-	maxOrigins = 3
+	maxOrigins = 12
 	// minTrain is the fewest cells a backtest origin trains on.
 	minTrain = 16
 	// shortHorizonDivisor sets the backtest horizon when the series has no
 	// seasonal period or fewer than three of them: its length over this.
 	shortHorizonDivisor = 8
-	// maxCombine is how many of the best candidates a combination averages.
-	maxCombine = 2
+	// maxCombine is the most of the best candidates a combination
+	// averages.
+	maxCombine = 4
 	// combineGain is the share of the best single candidate's backtest
 	// error a combination must stay below to be chosen; its weights come
 	// from the same backtest, so it has to win by a margin.
@@ -79,8 +80,9 @@ var (
 // Fit detects the seasonal period p once (opts.Period, else Series.Period,
 // else models.DetectPeriod) and hands it to every candidate through
 // models.Series.Period. It then runs a rolling-origin backtest: at up to
-// three origins, the last at one horizon before the end and each earlier
-// one a horizon before the next, each candidate is fitted to the cells
+// twelve origins (more origins make the choice less a matter of chance),
+// the last at one horizon before the end and each earlier one a horizon
+// before the next, each candidate is fitted to the cells
 // before the origin and forecasts the horizon after it. The horizon is one
 // period when the series holds at least three periods, else an eighth of
 // the series; every origin keeps at least two horizons (and 16 cells) of
@@ -91,8 +93,9 @@ var (
 // value at any origin is ranked last.
 //
 // The best candidate is chosen, unless the inverse-error weighted average of
-// the best two forecasts has a backtest error below 98% of the best's: then
-// both are, with those weights. The chosen candidates are refitted on the
+// the best k forecasts (k from 2 to four) has a backtest error below 98%
+// of the best's: then the best k are, with those weights, for the k with
+// the least error. The chosen candidates are refitted on the
 // whole series (each warm-started from its own previous fit); the
 // prediction and band are the weighted averages of theirs.
 //
@@ -490,10 +493,15 @@ func (m *model) decide(bt *backtestResult, order []int) []weighted {
 		}
 		top = append(top, weighted{index: c, weight: 1 / e})
 	}
-	if len(top) >= 2 && bt.combinedError(top) < combineGain*best {
-		return top
+	// The best k of them, for the k whose combination has the least
+	// backtest error.
+	k, kErr := 1, combineGain*best
+	for j := 2; j <= len(top); j++ {
+		if e := bt.combinedError(top[:j]); e < kErr {
+			k, kErr = j, e
+		}
 	}
-	return top[:1]
+	return top[:k]
 }
 
 // member is one chosen candidate's fit and its weight.
@@ -528,12 +536,9 @@ func (f *fitted) scale(t int64) float64 {
 	if len(f.scales) == 1 || t < f.end {
 		return f.scales[0]
 	}
-	j := (t - f.end) / f.step
-	b := j / int64(f.block)
-	if b < int64(len(f.scales)) {
-		return f.scales[b]
-	}
-	return f.scales[len(f.scales)-1]
+	// Unsigned: t − end does not overflow for any restored end.
+	b := (uint64(t) - uint64(f.end)) / uint64(f.step) / uint64(f.block)
+	return f.scales[min(b, uint64(len(f.scales)-1))]
 }
 
 // weights returns the members as weighted candidate indices.

@@ -39,10 +39,22 @@ func BenchmarkFit(b *testing.B) {
 
 // BenchmarkFitDefault fits auto with the server's default candidates
 // (engine.NewModel's list: fourier, seasonal_naive, seasonal_naive_drift,
-// prophet).
+// prophet), on modeltest's series (a daily period of 288 or 1440 cells:
+// five backtest origins fit) and on 2016 hourly cells (a daily period of
+// 24: the most origins, maxOrigins, fit).
 func BenchmarkFitDefault(b *testing.B) {
 	o := models.Options{}
-	modeltest.BenchmarkFit(b, auto.New(o, fourier.New(o, 0), naive.New(o), naive.NewDrift(o), prophet.New(o, prophet.Options{})))
+	m := auto.New(o, fourier.New(o, 0), naive.New(o), naive.NewDrift(o), prophet.New(o, prophet.Options{}))
+	modeltest.BenchmarkFit(b, m)
+	b.Run("84d_1h", func(b *testing.B) {
+		s := synth.Spec{Level: 50, Amplitude: 10, Period: 24, Noise: 2, Seed: 1}.Series(start, 3_600_000, 2016)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Fit(s, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func TestName(t *testing.T) {
@@ -363,6 +375,22 @@ func TestCombination(t *testing.T) {
 	// is narrowed as far as it goes: by half.
 	require.InDelta(t, 6.5, p.Lower, 1e-9)
 	require.InDelta(t, 7.5, p.Upper, 1e-9)
+}
+
+// TestCombinationOfThree: the best pair does not cancel its bias, the best
+// three do, so auto combines three.
+func TestCombinationOfThree(t *testing.T) {
+	m := auto.New(models.Options{}, offset{"high", 2}, offset{"low", -1}, offset{"lower", -1.5})
+	s := models.Series{Start: start, Step: step, Values: make([]float64, 500)}
+	for i := range s.Values {
+		s.Values[i] = 7
+	}
+	f, err := m.Fit(s, nil)
+	require.NoError(t, err)
+	require.Equal(t, "high+low+lower", f.(auto.Fitted).Chosen())
+	// Weights 1/2, 1 and 1/1.5, normalised: the biases nearly cancel.
+	want := 7 + (2*0.5-1*1-1.5/1.5)/(0.5+1+1/1.5)
+	require.InDelta(t, want, f.Predict(s.End()).Yhat, 1e-9)
 }
 
 // offset forecasts the last observed value plus a fixed offset, with a band

@@ -145,9 +145,8 @@ func (m *model) Restore(data []byte) (models.Fitted, error) {
 	if len(r.buf) != 0 {
 		return nil, fmt.Errorf("restore auto: %d trailing bytes: %w", len(r.buf), errCorrupt)
 	}
-	for i := range f.members {
-		f.members[i].weight /= total
-	}
+	// The weights were saved normalised; dividing again could change
+	// their last bits and so the forecasts (Predict divides by their sum).
 	return f, nil
 }
 
