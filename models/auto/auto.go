@@ -48,6 +48,9 @@ const (
 	// between refits, get the factor of the near backtest errors and the
 	// far steps that of the far ones.
 	calibrationBlocks = 4
+	// maxBandGrowth is the largest exponent of the power law the band's
+	// factor follows beyond the backtest's horizon: that of a random walk.
+	maxBandGrowth = 0.5
 	// minBandScale and maxBandScale bound the calibration factor of the band.
 	minBandScale = 0.5
 	maxBandScale = 10
@@ -537,8 +540,23 @@ func (f *fitted) scale(t int64) float64 {
 		return f.scales[0]
 	}
 	// Unsigned: t − end does not overflow for any restored end.
-	b := (uint64(t) - uint64(f.end)) / uint64(f.step) / uint64(f.block)
-	return f.scales[min(b, uint64(len(f.scales)-1))]
+	j := (uint64(t) - uint64(f.end)) / uint64(f.step)
+	if b := j / uint64(f.block); b < uint64(len(f.scales)) {
+		return f.scales[b]
+	}
+	// Beyond the backtest's horizon, the factor grows from the last
+	// block's as the least squares power law through the blocks' factors
+	// (at their middle steps) does, with an exponent between 0 and 1/2 (a
+	// random walk's spread).
+	var sx, sy, sxx, sxy float64
+	for b, k := range f.scales {
+		x, y := math.Log(float64(b*f.block)+float64(f.block+1)/2), math.Log(k)
+		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	nb := float64(len(f.scales))
+	a := min(maxBandGrowth, max(0, (nb*sxy-sx*sy)/(nb*sxx-sx*sx)))
+	mid := float64((len(f.scales)-1)*f.block) + float64(f.block+1)/2
+	return f.scales[len(f.scales)-1] * math.Pow(float64(j+1)/mid, a)
 }
 
 // weights returns the members as weighted candidate indices.

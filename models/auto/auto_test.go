@@ -436,10 +436,11 @@ func TestBandCalibration(t *testing.T) {
 // band of ± 1 misses by more the further ahead it forecasts; auto's band,
 // calibrated per block of horizon steps, widens with the distance (the
 // spread grows like the square root of it: about 2.6 times from the first
-// block's middle to the last's).
+// block's middle to the last's), and goes on widening beyond the backtest
+// horizon.
 func TestBandGrowsWithHorizon(t *testing.T) {
 	const n, ahead = 4000, 500 // backtest horizon n/8 = 500 steps
-	var near, far float64
+	var near, far, beyond float64
 	const seeds = 10
 	for seed := range uint64(seeds) {
 		rng := rand.New(rand.NewPCG(seed, 5))
@@ -453,9 +454,16 @@ func TestBandGrowsWithHorizon(t *testing.T) {
 		p0, p1 := f.Predict(s.End()), f.Predict(s.Time(n+ahead-1))
 		near += (p0.Upper - p0.Yhat) / seeds
 		far += (p1.Upper - p1.Yhat) / seeds
+		p2 := f.Predict(s.Time(n + 4*ahead - 1))
+		beyond += (p2.Upper - p2.Yhat) / seeds
 	}
-	t.Logf("half widths %.2f near, %.2f far", near, far)
+	t.Logf("half widths %.2f near, %.2f far, %.2f at four horizons", near, far, beyond)
 	require.Greater(t, far, 1.5*near)
+	// Beyond the backtest horizon the growth goes on, at most as a random
+	// walk's: sqrt(2000/437.5) times as wide at step 2000 as at the last
+	// block's middle step (4 blocks of 125 steps).
+	require.Greater(t, beyond, 1.2*far)
+	require.LessOrEqual(t, beyond, math.Sqrt(2000/437.5)*far+1e-9)
 }
 
 // TestRestoreFormatV1: a fit saved with one band scale (format 1) still
