@@ -94,3 +94,28 @@ func TestRestoreVersion2(t *testing.T) {
 		require.Equal(t, f.Predict(s.Time(i)), g.Predict(s.Time(i)))
 	}
 }
+
+// TestDriftRobust: one spike in the last periods, which would move a mean
+// of the seasonal differences by spike/cells, leaves the drift (a median)
+// unchanged: what the drift adds to seasonal naive's forecast is the same
+// with and without the spike.
+func TestDriftRobust(t *testing.T) {
+	const period, slope = 24, 0.2
+	spec := synth.Spec{Level: 100, Amplitude: 10, Period: period}
+	s := spec.Series(start, step, period*8)
+	for i := range s.Values {
+		s.Values[i] += slope * float64(i)
+	}
+	spiked := s
+	spiked.Values = append([]float64(nil), s.Values...)
+	spiked.Values[len(s.Values)-2*period-5] += 1e4
+	o := models.Options{Period: period}
+	for _, series := range []models.Series{s, spiked} {
+		plain, drift := fit(t, o, series), fitModel(t, naive.NewDrift(o), series)
+		for _, ahead := range []int{3, period + 3} {
+			ts := s.Time(len(s.Values) + ahead)
+			periods := float64(ahead/period + 1)
+			require.InDelta(t, periods*slope*period, drift.Predict(ts).Yhat-plain.Predict(ts).Yhat, 1e-9)
+		}
+	}
+}
