@@ -275,6 +275,8 @@ func FuzzRestore(f *testing.F) {
 			return
 		}
 		_ = g.Predict(start)
+		_ = g.Predict(start + 1e6*step) // beyond the backtest horizon
+		_ = g.Predict(math.MaxInt64)
 		_ = g.(auto.Fitted).Chosen()
 	})
 }
