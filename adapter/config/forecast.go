@@ -18,6 +18,7 @@ var KnownModels = []string{
 	"auto",
 	"fourier",
 	"seasonal_naive",
+	"seasonal_naive_drift",
 	"prophet",
 	"prophet_multiplicative",
 	"holtwinters",

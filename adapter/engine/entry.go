@@ -25,9 +25,11 @@ func NewModel(name string, opts models.Options) (models.Model, error) {
 		return fourier.New(opts, 0), nil
 	case "seasonal_naive":
 		return naive.New(opts), nil
+	case "seasonal_naive_drift":
+		return naive.NewDrift(opts), nil
 	case auto.Name:
 		var candidates []models.Model
-		for _, c := range []string{"fourier", "seasonal_naive", "prophet"} { // auto's candidates; their order breaks ties
+		for _, c := range []string{"fourier", "seasonal_naive", "seasonal_naive_drift", "prophet"} { // auto's candidates; their order breaks ties
 			m, err := NewModel(c, opts)
 			if err != nil {
 				return nil, err

@@ -1,7 +1,7 @@
 // Package auto implements automatic model selection: at every fit it
 // backtests its candidate models on the most recent history of the series
 // and keeps the one with the smallest scale-free error, or an
-// inverse-error weighted combination of the best two when that does
+// inverse-error weighted combination of the best few when that does
 // better, refitted on all the data, with its band calibrated on the
 // backtest's errors.
 //
@@ -25,14 +25,15 @@ const Name = "auto"
 
 const (
 	// maxOrigins is how many backtest origins a fit evaluates.
-	maxOrigins = 3
+	maxOrigins = 12
 	// minTrain is the fewest cells a backtest origin trains on.
 	minTrain = 16
 	// shortHorizonDivisor sets the backtest horizon when the series has no
 	// seasonal period or fewer than three of them: its length over this.
 	shortHorizonDivisor = 8
-	// maxCombine is how many of the best candidates a combination averages.
-	maxCombine = 2
+	// maxCombine is the most of the best candidates a combination
+	// averages.
+	maxCombine = 4
 	// combineGain is the share of the best single candidate's backtest
 	// error a combination must stay below to be chosen; its weights come
 	// from the same backtest, so it has to win by a margin.
@@ -40,12 +41,16 @@ const (
 	// minCalibrationCells is the fewest scored backtest cells the band is
 	// calibrated on; with fewer, the candidates' own band is kept.
 	minCalibrationCells = 20
-	// calibrationHorizonDivisor sets the part of each backtest horizon the
-	// band is calibrated on: its first h/calibrationHorizonDivisor cells.
-	// Forecasts are used for the time between refits, much less than a
-	// period, and errors that grow with the horizon (a wandering level)
-	// would otherwise widen the band for distances never forecast.
-	calibrationHorizonDivisor = 4
+	// calibrationBlocks is the most blocks of consecutive horizon steps
+	// the band is calibrated on separately: the errors of a forecast
+	// grow with its distance (a wandering level), faster than some
+	// candidates' bands do, so the near steps, which the engine forecasts
+	// between refits, get the factor of the near backtest errors and the
+	// far steps that of the far ones.
+	calibrationBlocks = 4
+	// maxBandGrowth is the largest exponent of the power law the band's
+	// factor follows beyond the backtest's horizon: that of a random walk.
+	maxBandGrowth = 0.5
 	// minBandScale and maxBandScale bound the calibration factor of the band.
 	minBandScale = 0.5
 	maxBandScale = 10
@@ -78,8 +83,9 @@ var (
 // Fit detects the seasonal period p once (opts.Period, else Series.Period,
 // else models.DetectPeriod) and hands it to every candidate through
 // models.Series.Period. It then runs a rolling-origin backtest: at up to
-// three origins, the last at one horizon before the end and each earlier
-// one a horizon before the next, each candidate is fitted to the cells
+// twelve origins (more origins make the choice less a matter of chance),
+// the last at one horizon before the end and each earlier one a horizon
+// before the next, each candidate is fitted to the cells
 // before the origin and forecasts the horizon after it. The horizon is one
 // period when the series holds at least three periods, else an eighth of
 // the series; every origin keeps at least two horizons (and 16 cells) of
@@ -90,17 +96,23 @@ var (
 // value at any origin is ranked last.
 //
 // The best candidate is chosen, unless the inverse-error weighted average of
-// the best two forecasts has a backtest error below 98% of the best's: then
-// both are, with those weights. The chosen candidates are refitted on the
+// the best k forecasts (k from 2 to four) has a backtest error below 98%
+// of the best's: then the best k are, with those weights, for the k with
+// the least error. The chosen candidates are refitted on the
 // whole series (each warm-started from its own previous fit); the
 // prediction and band are the weighted averages of theirs.
 //
-// The band is then calibrated out of sample: its half-widths are scaled by
-// the opts.Width() quantile of the raw anomaly scores (distance from yhat in
-// half-band widths, models.AnomalyScore) of the chosen forecast over the
-// first quarter of each backtest horizon, so that the backtest's band would
-// have covered that share of the actual values. The factor is kept within
-// [0.5, 10], and is 1 with fewer than 20 backtest cells. When a chosen
+// The band is then calibrated out of sample, per block of horizon steps:
+// the backtest horizon is cut into up to four blocks of at least 20 scored
+// cells (over the origins), and in each the band's half-widths are scaled
+// by the split-conformal opts.Width() quantile (the ⌈(k+1)·width⌉-th
+// smallest of k) of the raw anomaly scores (distance from yhat in
+// half-band widths, models.AnomalyScore) of the chosen forecast, so that
+// the backtest's band would have covered that share of the actual values.
+// The factors are made non-decreasing with the distance (isotonic
+// regression), kept within [0.5, 10], and are 1 with fewer than 20 cells;
+// times before the end use the first block's, times beyond the backtest
+// horizon the last block's. When a chosen
 // candidate fails the final fit the others share its weight, and when all
 // fail the next candidate by rank is tried. A series too short for any
 // origin gets the first candidate that fits.
@@ -143,7 +155,7 @@ func (m *model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) 
 
 	f, fitErrs := m.fitMembers(s, members, prevFit)
 	if f != nil {
-		f.scale = bt.bandScale(f.weights(), m.opts.Width())
+		f.setBand(s, bt, m.opts.Width())
 		return f, nil
 	}
 	// Every chosen candidate failed on the whole series: try the rest by rank.
@@ -153,7 +165,7 @@ func (m *model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) 
 		}
 		g, e := m.fitMembers(s, []weighted{{index: c, weight: 1}}, prevFit)
 		if g != nil {
-			g.scale = bt.bandScale(g.weights(), m.opts.Width())
+			g.setBand(s, bt, m.opts.Width())
 			return g, nil
 		}
 		fitErrs = append(fitErrs, e...)
@@ -170,7 +182,7 @@ type weighted struct {
 // fitMembers fits the chosen candidates on s and returns the combined fit,
 // or nil and the errors when none fits.
 func (m *model) fitMembers(s models.Series, chosen []weighted, prev *fitted) (*fitted, []error) {
-	f := &fitted{scale: 1}
+	f := &fitted{scales: []float64{1}, block: 1, end: s.End(), step: s.Step}
 	var errs []error
 	var total float64
 	for _, c := range chosen {
@@ -310,20 +322,39 @@ func (bt *backtestResult) combined(o int, members []weighted) []models.Point {
 	return out
 }
 
-// bandScale returns the factor that makes the band of the weighted
-// members cover the share width of the observed backtest cells: the
-// width-quantile of their raw anomaly scores (distance from yhat in band
-// half-widths), clamped to [minBandScale, maxBandScale]; 1 with fewer
-// than minCalibrationCells scores.
-func (bt *backtestResult) bandScale(members []weighted, width float64) float64 {
+// band returns the calibration of the band of the weighted members: the
+// factors for consecutive blocks of horizon steps (see bandScale) and the
+// steps per block. Without a backtest it is one factor of 1.
+func (bt *backtestResult) band(members []weighted, width float64) ([]float64, int) {
 	if bt == nil {
-		return 1
+		return []float64{1}, 1
 	}
+	// Blocks of at least minCalibrationCells scores each (over the origins),
+	// at most calibrationBlocks of them.
+	cells := bt.h * len(bt.origins)
+	blocks := min(calibrationBlocks, max(1, cells/minCalibrationCells), bt.h)
+	size := (bt.h + blocks - 1) / blocks
+	blocks = (bt.h + size - 1) / size
+	scales := make([]float64, blocks)
+	for b := range scales {
+		scales[b] = bt.bandScale(members, width, b*size, min(bt.h, (b+1)*size))
+	}
+	// Errors do not shrink with the distance: a narrower band further out
+	// is the noise of a quantile of few scores.
+	return nonDecreasing(scales), size
+}
+
+// bandScale returns the factor that makes the band of the weighted
+// members cover the share width of the observed backtest cells from..to-1
+// steps after each origin: the width-quantile of their raw anomaly scores
+// (distance from yhat in band half-widths), clamped to [minBandScale,
+// maxBandScale]; 1 with fewer than minCalibrationCells scores.
+func (bt *backtestResult) bandScale(members []weighted, width float64, from, to int) float64 {
 	var scores []float64
 	for o, origin := range bt.origins {
 		pred := bt.combined(o, members)
-		for j, p := range pred[:min(len(pred), max(1, bt.h/calibrationHorizonDivisor))] {
-			if s := models.AnomalyScore(bt.values[origin+j], p); !math.IsNaN(s) {
+		for j := from; j < min(len(pred), to); j++ {
+			if s := models.AnomalyScore(bt.values[origin+j], pred[j]); !math.IsNaN(s) {
 				scores = append(scores, s)
 			}
 		}
@@ -331,17 +362,41 @@ func (bt *backtestResult) bandScale(members []weighted, width float64) float64 {
 	if len(scores) < minCalibrationCells {
 		return 1
 	}
-	slices.Sort(scores)
-	// Linear interpolation between order statistics.
-	pos := width * float64(len(scores)-1)
-	i := int(pos)
-	q := scores[i]
-	if i+1 < len(scores) && !math.IsInf(scores[i+1], 1) {
-		q += (pos - float64(i)) * (scores[i+1] - q)
-	} else if i+1 < len(scores) && pos > float64(i) {
-		q = math.Inf(1)
+	// The ⌈(k+1)·width⌉-th smallest of k scores (split conformal
+	// prediction): a new score exchangeable with them stays at or below it
+	// with probability at least width, where the plain width-quantile of
+	// few scores falls short of it.
+	q := slices.Max(scores)
+	if r := int(math.Ceil(float64(len(scores)+1) * width)); r <= len(scores) {
+		slices.Sort(scores)
+		q = scores[r-1]
 	}
 	return min(max(q, minBandScale), maxBandScale)
+}
+
+// nonDecreasing returns the least squares non-decreasing fit to x
+// (isotonic regression by pooling adjacent violators), in place.
+func nonDecreasing(x []float64) []float64 {
+	// Pools of equal values: their means and sizes.
+	means := make([]float64, 0, len(x))
+	sizes := make([]int, 0, len(x))
+	for _, v := range x {
+		means, sizes = append(means, v), append(sizes, 1)
+		for k := len(means) - 1; k > 0 && means[k-1] > means[k]; k-- {
+			n := sizes[k-1] + sizes[k]
+			means[k-1] = (means[k-1]*float64(sizes[k-1]) + means[k]*float64(sizes[k])) / float64(n)
+			sizes[k-1] = n
+			means, sizes = means[:k], sizes[:k]
+		}
+	}
+	i := 0
+	for k, m := range means {
+		for range sizes[k] {
+			x[i] = m
+			i++
+		}
+	}
+	return x
 }
 
 // plan returns the backtest horizon for a series of n cells with the given
@@ -441,10 +496,15 @@ func (m *model) decide(bt *backtestResult, order []int) []weighted {
 		}
 		top = append(top, weighted{index: c, weight: 1 / e})
 	}
-	if len(top) >= 2 && bt.combinedError(top) < combineGain*best {
-		return top
+	// The best k of them, for the k whose combination has the least
+	// backtest error.
+	k, kErr := 1, combineGain*best
+	for j := 2; j <= len(top); j++ {
+		if e := bt.combinedError(top[:j]); e < kErr {
+			k, kErr = j, e
+		}
 	}
-	return top[:1]
+	return top[:k]
 }
 
 // member is one chosen candidate's fit and its weight.
@@ -459,7 +519,44 @@ type member struct {
 // is immutable after Fit.
 type fitted struct {
 	members []member
-	scale   float64 // of the band's half-widths, from the backtest
+	// scales[b] scales the band's half-widths from b·block to
+	// (b+1)·block−1 steps after end (the last one beyond, the first one
+	// before), from the backtest.
+	scales []float64
+	block  int
+	end    int64 // first grid time after the training data
+	step   int64
+}
+
+// setBand sets the band's calibration from the backtest.
+func (f *fitted) setBand(s models.Series, bt *backtestResult, width float64) {
+	f.scales, f.block = bt.band(f.weights(), width)
+	f.end, f.step = s.End(), s.Step
+}
+
+// scale returns the band factor for grid time t.
+func (f *fitted) scale(t int64) float64 {
+	if len(f.scales) == 1 || t < f.end {
+		return f.scales[0]
+	}
+	// Unsigned: t − end does not overflow for any restored end.
+	j := (uint64(t) - uint64(f.end)) / uint64(f.step)
+	if b := j / uint64(f.block); b < uint64(len(f.scales)) {
+		return f.scales[b]
+	}
+	// Beyond the backtest's horizon, the factor grows from the last
+	// block's as the least squares power law through the blocks' factors
+	// (at their middle steps) does, with an exponent between 0 and 1/2 (a
+	// random walk's spread).
+	var sx, sy, sxx, sxy float64
+	for b, k := range f.scales {
+		x, y := math.Log(float64(b*f.block)+float64(f.block+1)/2), math.Log(k)
+		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	nb := float64(len(f.scales))
+	a := min(maxBandGrowth, max(0, (nb*sxy-sx*sy)/(nb*sxx-sx*sx)))
+	mid := float64((len(f.scales)-1)*f.block) + float64(f.block+1)/2
+	return f.scales[len(f.scales)-1] * math.Pow(float64(j+1)/mid, a)
 }
 
 // weights returns the members as weighted candidate indices.
@@ -495,9 +592,9 @@ func (f *fitted) member(name string) models.Fitted {
 // band's half-widths scaled by the calibration factor.
 func (f *fitted) Predict(t int64) models.Point {
 	p := f.average(t)
-	if f.scale != 1 {
-		p.Lower = p.Yhat - f.scale*(p.Yhat-p.Lower)
-		p.Upper = p.Yhat + f.scale*(p.Upper-p.Yhat)
+	if k := f.scale(t); k != 1 {
+		p.Lower = p.Yhat - k*(p.Yhat-p.Lower)
+		p.Upper = p.Yhat + k*(p.Upper-p.Yhat)
 	}
 	return p
 }

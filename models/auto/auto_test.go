@@ -38,10 +38,23 @@ func BenchmarkFit(b *testing.B) {
 }
 
 // BenchmarkFitDefault fits auto with the server's default candidates
-// (engine.NewModel's list: fourier, seasonal_naive, prophet).
+// (engine.NewModel's list: fourier, seasonal_naive, seasonal_naive_drift,
+// prophet), on modeltest's series (a daily period of 288 or 1440 cells:
+// five backtest origins fit) and on 2016 hourly cells (a daily period of
+// 24: the most origins, maxOrigins, fit).
 func BenchmarkFitDefault(b *testing.B) {
 	o := models.Options{}
-	modeltest.BenchmarkFit(b, auto.New(o, fourier.New(o, 0), naive.New(o), prophet.New(o, prophet.Options{})))
+	m := auto.New(o, fourier.New(o, 0), naive.New(o), naive.NewDrift(o), prophet.New(o, prophet.Options{}))
+	modeltest.BenchmarkFit(b, m)
+	b.Run("84d_1h", func(b *testing.B) {
+		s := synth.Spec{Level: 50, Amplitude: 10, Period: 24, Noise: 2, Seed: 1}.Series(start, 3_600_000, 2016)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Fit(s, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func TestName(t *testing.T) {
@@ -200,7 +213,7 @@ func TestMarshalRestore(t *testing.T) {
 
 	data, err := f.(encoding.BinaryMarshaler).MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(1), data[0], "format version")
+	require.Equal(t, byte(2), data[0], "format version")
 	g, err := m.(models.Restorer).Restore(data, models.Series{})
 	require.NoError(t, err)
 	require.Equal(t, "level", g.(auto.Fitted).Chosen())
@@ -262,6 +275,8 @@ func FuzzRestore(f *testing.F) {
 			return
 		}
 		_ = g.Predict(start)
+		_ = g.Predict(start + 1e6*step) // beyond the backtest horizon
+		_ = g.Predict(math.MaxInt64)
 		_ = g.(auto.Fitted).Chosen()
 	})
 }
@@ -364,6 +379,22 @@ func TestCombination(t *testing.T) {
 	require.InDelta(t, 7.5, p.Upper, 1e-9)
 }
 
+// TestCombinationOfThree: the best pair does not cancel its bias, the best
+// three do, so auto combines three.
+func TestCombinationOfThree(t *testing.T) {
+	m := auto.New(models.Options{}, offset{"high", 2}, offset{"low", -1}, offset{"lower", -1.5})
+	s := models.Series{Start: start, Step: step, Values: make([]float64, 500)}
+	for i := range s.Values {
+		s.Values[i] = 7
+	}
+	f, err := m.Fit(s, nil)
+	require.NoError(t, err)
+	require.Equal(t, "high+low+lower", f.(auto.Fitted).Chosen())
+	// Weights 1/2, 1 and 1/1.5, normalised: the biases nearly cancel.
+	want := 7 + (2*0.5-1*1-1.5/1.5)/(0.5+1+1/1.5)
+	require.InDelta(t, want, f.Predict(s.End()).Yhat, 1e-9)
+}
+
 // offset forecasts the last observed value plus a fixed offset, with a band
 // of ± 1 around that.
 type offset struct {
@@ -400,6 +431,61 @@ func TestBandCalibration(t *testing.T) {
 		f, err := auto.New(models.Options{IntervalWidth: w}, level{}).Fit(s, nil)
 		require.NoError(t, err)
 		require.InDelta(t, w, modeltest.Coverage(t, f, s, future), 0.02, "width %v", w)
+	}
+}
+
+// TestBandGrowsWithHorizon: the last value of a random walk with a fixed
+// band of ± 1 misses by more the further ahead it forecasts; auto's band,
+// calibrated per block of horizon steps, widens with the distance (the
+// spread grows like the square root of it: about 2.6 times from the first
+// block's middle to the last's), and goes on widening beyond the backtest
+// horizon.
+func TestBandGrowsWithHorizon(t *testing.T) {
+	const n, ahead = 4000, 500 // backtest horizon n/8 = 500 steps
+	var near, far, beyond float64
+	const seeds = 10
+	for seed := range uint64(seeds) {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		all := make([]float64, n+ahead)
+		for i := 1; i < len(all); i++ {
+			all[i] = all[i-1] + 0.1*rng.NormFloat64()
+		}
+		s := models.Series{Start: start, Step: step, Values: all[:n]}
+		f, err := auto.New(models.Options{}, offset{"last", 0}).Fit(s, nil)
+		require.NoError(t, err)
+		p0, p1 := f.Predict(s.End()), f.Predict(s.Time(n+ahead-1))
+		near += (p0.Upper - p0.Yhat) / seeds
+		far += (p1.Upper - p1.Yhat) / seeds
+		p2 := f.Predict(s.Time(n + 4*ahead - 1))
+		beyond += (p2.Upper - p2.Yhat) / seeds
+	}
+	t.Logf("half widths %.2f near, %.2f far, %.2f at four horizons", near, far, beyond)
+	require.Greater(t, far, 1.5*near)
+	// Beyond the backtest horizon the growth goes on, at most as a random
+	// walk's: sqrt(2000/437.5) times as wide at step 2000 as at the last
+	// block's middle step (4 blocks of 125 steps).
+	require.Greater(t, beyond, 1.2*far)
+	require.LessOrEqual(t, beyond, math.Sqrt(2000/437.5)*far+1e-9)
+}
+
+// TestRestoreFormatV1: a fit saved with one band scale (format 1) still
+// restores, with that scale at every distance.
+func TestRestoreFormatV1(t *testing.T) {
+	m := auto.New(models.Options{}, level{})
+	state, err := levelFit{mean: 3, sd: 1}.MarshalBinary()
+	require.NoError(t, err)
+	data := []byte{1}
+	data = binary.LittleEndian.AppendUint64(data, math.Float64bits(2))
+	data = binary.AppendUvarint(data, 1)
+	data = binary.AppendUvarint(data, uint64(len("level")))
+	data = append(data, "level"...)
+	data = binary.LittleEndian.AppendUint64(data, math.Float64bits(1))
+	data = binary.AppendUvarint(data, uint64(len(state)))
+	data = append(data, state...)
+	f, err := m.(models.Restorer).Restore(data, models.Series{})
+	require.NoError(t, err)
+	for _, ts := range []int64{start, start + 1000*step} {
+		require.Equal(t, models.Point{Yhat: 3, Lower: 1, Upper: 5}, f.Predict(ts))
 	}
 }
 

@@ -19,7 +19,22 @@ import (
 //	  uvarint  length of the name, then the name
 //	  8 bytes  weight (IEEE 754, little endian)
 //	  uvarint  length of the member's own encoding, then that encoding
-const formatV1 = 1
+//
+// formatV2 replaces the band scale by one per block of horizon steps:
+//
+//	byte      version (2)
+//	8 bytes   end: the first grid time after the training data (ms, little endian)
+//	8 bytes   step (ms, little endian)
+//	uvarint   horizon steps per block
+//	uvarint   number of blocks, then each block's scale (IEEE 754, little endian)
+//	uvarint   number of members, then the members as in formatV1
+const (
+	formatV1 = 1
+	formatV2 = 2
+)
+
+// maxBlocks bounds the block count Restore accepts.
+const maxBlocks = 1024
 
 // maxMembers bounds the member count Restore accepts.
 const maxMembers = 64
@@ -28,8 +43,14 @@ const maxMembers = 64
 // encodings. It fails when a chosen candidate's fit does not implement
 // encoding.BinaryMarshaler.
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	out := []byte{formatV1}
-	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(f.scale))
+	out := []byte{formatV2}
+	out = binary.LittleEndian.AppendUint64(out, uint64(f.end))
+	out = binary.LittleEndian.AppendUint64(out, uint64(f.step))
+	out = binary.AppendUvarint(out, uint64(f.block))
+	out = binary.AppendUvarint(out, uint64(len(f.scales)))
+	for _, k := range f.scales {
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(k))
+	}
 	out = binary.AppendUvarint(out, uint64(len(f.members)))
 	for _, m := range f.members {
 		bm, ok := m.fit.(encoding.BinaryMarshaler)
@@ -60,19 +81,38 @@ func (m *model) Restore(data []byte, history models.Series) (models.Fitted, erro
 	if len(data) == 0 {
 		return nil, fmt.Errorf("restore auto: empty state: %w", errCorrupt)
 	}
-	if data[0] != formatV1 {
+	r := reader{buf: data[1:]}
+	f := &fitted{block: 1}
+	switch data[0] {
+	case formatV1:
+		f.scales = []float64{math.Float64frombits(r.uint64())}
+		f.step = 1
+	case formatV2:
+		f.end = int64(r.uint64())
+		f.step = int64(r.uint64())
+		block, blocks := r.uvarint(), r.uvarint()
+		if r.err == nil && (block == 0 || block > math.MaxInt32 || blocks == 0 || blocks > maxBlocks || f.step <= 0) {
+			return nil, fmt.Errorf("restore auto: %d blocks of %d steps of %d ms: %w", blocks, block, f.step, errCorrupt)
+		}
+		f.block = int(block)
+		for range blocks {
+			if r.err != nil {
+				break
+			}
+			f.scales = append(f.scales, math.Float64frombits(r.uint64()))
+		}
+	default:
 		return nil, fmt.Errorf("restore auto: format version %d: %w", data[0], models.ErrUnknownFormat)
 	}
-	r := reader{buf: data[1:]}
-	scale := math.Float64frombits(r.uint64())
+	for _, scale := range f.scales {
+		if r.err == nil && !(scale >= minBandScale && scale <= maxBandScale) {
+			return nil, fmt.Errorf("restore auto: band scale %v: %w", scale, errCorrupt)
+		}
+	}
 	n := r.uvarint()
 	if r.err == nil && (n == 0 || n > maxMembers) {
 		return nil, fmt.Errorf("restore auto: %d members: %w", n, errCorrupt)
 	}
-	if r.err == nil && !(scale >= minBandScale && scale <= maxBandScale) {
-		return nil, fmt.Errorf("restore auto: band scale %v: %w", scale, errCorrupt)
-	}
-	f := &fitted{scale: scale}
 	var total float64
 	for range n {
 		name := string(r.bytes())
@@ -105,9 +145,8 @@ func (m *model) Restore(data []byte, history models.Series) (models.Fitted, erro
 	if len(r.buf) != 0 {
 		return nil, fmt.Errorf("restore auto: %d trailing bytes: %w", len(r.buf), errCorrupt)
 	}
-	for i := range f.members {
-		f.members[i].weight /= total
-	}
+	// The weights were saved normalised; dividing again could change
+	// their last bits and so the forecasts (Predict divides by their sum).
 	return f, nil
 }
 

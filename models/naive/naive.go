@@ -2,7 +2,8 @@
 // seasonal period earlier, or the mean over the last few periods when that
 // forecasts better in sample, with an empirical band (quantiles of the
 // in-sample errors) that widens with the number of seasons ahead as the
-// in-sample errors do.
+// in-sample errors do. NewDrift's variant adds the recent change of the
+// level per period, season by season.
 package naive
 
 import (
@@ -18,7 +19,8 @@ const MinDifferences = 2
 
 // model is the seasonal naive Model. It is immutable.
 type model struct {
-	opts models.Options
+	opts  models.Options
+	drift bool // NewDrift's model
 }
 
 // New returns a seasonal naive model.
@@ -60,8 +62,14 @@ const (
 	minErrorCells = 256
 )
 
-// Name returns "seasonal_naive".
-func (model) Name() string { return "seasonal_naive" }
+// Name returns "seasonal_naive", or "seasonal_naive_drift" for NewDrift's
+// model.
+func (m model) Name() string {
+	if m.drift {
+		return "seasonal_naive_drift"
+	}
+	return "seasonal_naive"
+}
 
 // Fit trains on s. prev is ignored. It returns an error wrapping
 // models.ErrInsufficientData when s has fewer than MinDifferences seasonal
@@ -122,6 +130,9 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 
 	st := errorStats(values, period)
 	k := st.bestK()
+	if m.drift {
+		f.drift = seasonalDrift(values, period)
+	}
 	for p, j := range f.latestAt {
 		if j >= 0 {
 			f.latest[p] = meanBack(values, j, period, k)
@@ -146,6 +157,7 @@ type fitted struct {
 	last        float64   // the most recent observed value of any phase
 	lastAt      int       // its cell index
 	halfWidths  []float64 // band half width 1..len periods ahead
+	drift       float64   // level change per period (NewDrift), else 0
 }
 
 // Predict returns the forecast for time t, snapped to the nearest grid cell.
@@ -160,14 +172,16 @@ func (f *fitted) Predict(t int64) models.Point {
 	if i >= f.n {
 		p := mod(i, f.period)
 		if j := f.latestAt[p]; j >= 0 {
-			return f.point(f.latest[p], (i-j)/f.period)
+			h := (i - j) / f.period
+			return f.point(f.latest[p]+f.drift*float64(h), h)
 		}
-		return f.point(f.last, ceilDiv(i-f.lastAt, f.period))
+		h := ceilDiv(i-f.lastAt, f.period)
+		return f.point(f.last+f.drift*float64(h), h)
 	}
 	tailStart := f.n - len(f.tail)
 	for k := 1; i-k*f.period >= tailStart; k++ {
 		if v := f.tail[i-k*f.period-tailStart]; models.IsObserved(v) {
-			return f.point(v, k)
+			return f.point(v+f.drift*float64(k), k)
 		}
 	}
 	return models.NaNPoint()

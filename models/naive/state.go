@@ -10,9 +10,10 @@ import (
 )
 
 // stateVersion is the first byte of a fitted model's saved state. Version
-// 2 kept the tail and the per-phase forecasts themselves; it is refused
-// (the series refits). Version 1 was never released.
-const stateVersion = 3
+// 2 kept the tail and the per-phase forecasts themselves, version 3 had no
+// drift; they are refused (the series refits). Version 1 was never
+// released.
+const stateVersion = 4
 
 // maxSavedWidths bounds the band half-widths Restore accepts (one per period
 // ahead).
@@ -28,7 +29,8 @@ var (
 
 var errTruncated = errors.New("restore seasonal naive: truncated or malformed state")
 
-// MarshalBinary implements encoding.BinaryMarshaler: version byte; start,
+// MarshalBinary implements encoding.BinaryMarshaler: version byte; the
+// drift per period (8 bytes; 0 for seasonal_naive); start,
 // step, length and period (varints); the length of the kept tail
 // (uvarint); the band half-widths per period ahead (count as a uvarint,
 // then 8 bytes each); and a 64-bit digest of everything else the fit holds
@@ -38,8 +40,9 @@ var errTruncated = errors.New("restore seasonal naive: truncated or malformed st
 // history, and means of its last K periods of each phase (Fit's
 // meanBack).
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 1+5*binary.MaxVarintLen64+8*len(f.halfWidths)+8)
+	b := make([]byte, 0, 1+8+5*binary.MaxVarintLen64+8*len(f.halfWidths)+8)
 	b = append(b, stateVersion)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.drift))
 	for _, v := range []int64{f.start, f.step, int64(f.n), int64(f.period)} {
 		b = binary.AppendVarint(b, v)
 	}
@@ -94,6 +97,14 @@ func (model) Restore(data []byte, history models.Series) (models.Fitted, error) 
 		return nil, fmt.Errorf("restore seasonal naive: state version %d, want %d: %w", data[0], stateVersion, models.ErrUnknownFormat)
 	}
 	p := data[1:]
+	if len(p) < 8 {
+		return nil, errTruncated
+	}
+	drift := math.Float64frombits(binary.LittleEndian.Uint64(p))
+	if !models.IsObserved(drift) {
+		return nil, fmt.Errorf("restore seasonal naive: drift %v is not a number", drift)
+	}
+	p = p[8:]
 	var ints [4]int64
 	for i := range ints {
 		v, n := binary.Varint(p)
@@ -102,7 +113,7 @@ func (model) Restore(data []byte, history models.Series) (models.Fitted, error) 
 		}
 		ints[i], p = v, p[n:]
 	}
-	f := &fitted{start: ints[0], step: ints[1], n: int(ints[2]), period: int(ints[3])}
+	f := &fitted{start: ints[0], step: ints[1], n: int(ints[2]), period: int(ints[3]), drift: drift}
 	if f.step <= 0 || ints[3] < 1 || ints[3] > maxSavedPeriod || ints[2] <= ints[3] || ints[2] > math.MaxInt32 {
 		return nil, fmt.Errorf("restore seasonal naive: step %d, period %d or length %d out of range", ints[1], ints[3], ints[2])
 	}

@@ -102,10 +102,12 @@ func TestStateRefusesOtherHistory(t *testing.T) {
 	}
 }
 
-// TestStateRefusesVersion2: the previous layout is refused, not misread.
-func TestStateRefusesVersion2(t *testing.T) {
-	_, err := model{}.Restore([]byte{2, 0, 0, 0}, weekOf5m())
-	require.ErrorIs(t, err, models.ErrUnknownFormat)
+// TestStateRefusesOldVersions: the previous layouts are refused, not misread.
+func TestStateRefusesOldVersions(t *testing.T) {
+	for _, v := range []byte{2, 3} {
+		_, err := model{}.Restore([]byte{v, 0, 0, 0}, weekOf5m())
+		require.ErrorIs(t, err, models.ErrUnknownFormat)
+	}
 }
 
 // FuzzRestore checks Restore never panics on any state with the history
