@@ -133,15 +133,10 @@ type applier struct {
 // write-back builds its HTTP clients), and nothing is applied unless all
 // checks pass. Errors after that are not expected and are reported by name.
 func (a *Adapter) ApplyConfig(cfg *config.Config) error {
-	checks := []applier{
-		{"engine", engine.CheckConfig},
-		{"remote_write", func(c *config.Config) error { return writeback.CheckConfig(c.RemoteWrite) }},
-		{"remote_read", remoteread.CheckConfig},
-		{"storage", func(c *config.Config) error {
-			_, err := a.storageBackend(c.Storage)
-			return err
-		}},
-	}
+	checks := append(configChecks(), applier{"storage", func(c *config.Config) error {
+		_, err := a.storageBackend(c.Storage)
+		return err
+	}})
 	var errs []error
 	for _, ch := range checks {
 		if err := ch.apply(cfg); err != nil {
