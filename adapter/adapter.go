@@ -96,19 +96,8 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	}
 	a.backfill = remoteread.NewBackfiller(logger, reg, a.store, backfillEngine, remoteread.BackfillOptions{Now: opts.Now, UserAgent: opts.UserAgent})
 	a.read = remoteread.NewServer(logger, reg, a.store, a.engine, opts.Now)
-	restore := a.engine.RestoreSeries
-	if opts.Shard.Enabled() {
-		// A snapshot taken before the shards changed holds series another
-		// replica now owns: this one would forecast them too.
-		restore = func(st ring.SeriesState, extra []byte) (bool, error) {
-			if !opts.Shard.Owns(st.Labels) {
-				return false, nil
-			}
-			return a.engine.RestoreSeries(st, extra)
-		}
-	}
 	a.snapshots = snapshot.NewManager(logger, reg, a.store,
-		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: restore}, snapshot.Options{Now: opts.Now})
+		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: a.restoreSeries}, snapshot.Options{Now: opts.Now})
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{

@@ -36,6 +36,15 @@ func TestSnapshotKeepsTenants(t *testing.T) {
 	// A later write of the same tenant continues the restored series.
 	pushAs(t, b, "team-a", "x", 1)
 	require.Equal(t, 2, b.a.Store().Len())
+
+	// With tenancy turned off, the tenants' series can receive nothing (the
+	// receiver drops the label): they are not restored, where they would be
+	// forecast beside the tenant-less series under the same output names.
+	c := applied(t, baseConfig+"storage: {snapshot_interval: 1h}\n", Options{StoragePath: dir})
+	info := c.a.Restore(context.Background())
+	require.Zero(t, info.Series)
+	require.Equal(t, 2, info.Dropped)
+	require.Zero(t, c.a.Store().Len())
 }
 
 // TestTenantsOnForecastsAndStatus: with tenancy, /forecasts and the status
