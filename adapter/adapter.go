@@ -97,7 +97,7 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	a.backfill = remoteread.NewBackfiller(logger, reg, a.store, backfillEngine, remoteread.BackfillOptions{Now: opts.Now, UserAgent: opts.UserAgent})
 	a.read = remoteread.NewServer(logger, reg, a.store, a.engine, opts.Now)
 	a.snapshots = snapshot.NewManager(logger, reg, a.store,
-		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: a.engine.RestoreSeries}, snapshot.Options{Now: opts.Now, StageDir: opts.StoragePath})
+		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: a.restoreSeries}, snapshot.Options{Now: opts.Now, StageDir: opts.StoragePath})
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{
@@ -122,15 +122,10 @@ type applier struct {
 // write-back builds its HTTP clients), and nothing is applied unless all
 // checks pass. Errors after that are not expected and are reported by name.
 func (a *Adapter) ApplyConfig(cfg *config.Config) error {
-	checks := []applier{
-		{"engine", engine.CheckConfig},
-		{"remote_write", func(c *config.Config) error { return writeback.CheckConfig(c.RemoteWrite) }},
-		{"remote_read", remoteread.CheckConfig},
-		{"storage", func(c *config.Config) error {
-			_, err := a.storageBackend(c.Storage)
-			return err
-		}},
-	}
+	checks := append(configChecks(), applier{"storage", func(c *config.Config) error {
+		_, err := a.storageBackend(c.Storage)
+		return err
+	}})
 	var errs []error
 	for _, ch := range checks {
 		if err := ch.apply(cfg); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
 	"github.com/train-prometheus/train-prometheus/storage/snapshot"
 )
 
@@ -98,6 +99,22 @@ func (a *Adapter) Restore(ctx context.Context) snapshot.Info {
 	// Remote-read backfill then reads only the gap since the snapshot.
 	a.backfill.NoteRestored(a.store)
 	return info
+}
+
+// restoreSeries restores one saved series unless it can no longer receive
+// samples here: a series another replica owns (a snapshot taken before
+// --shard.total changed), or one with a tenant while tenancy is off (the
+// receiver strips the tenant label then). Such a series would be forecast
+// until it went stale, beside the replica or the tenant-less series that
+// now gets its samples, under the same output names.
+func (a *Adapter) restoreSeries(st ring.SeriesState, extra []byte) (bool, error) {
+	if !a.opts.Shard.Owns(st.Labels) {
+		return false, nil
+	}
+	if cfg := a.cfg.Load(); cfg != nil && !cfg.Tenancy.Enabled && st.Labels.Has(config.TenantLabel) {
+		return false, nil
+	}
+	return a.engine.RestoreSeries(st, extra)
 }
 
 // RunSnapshots writes snapshots every storage.snapshot_interval until ctx

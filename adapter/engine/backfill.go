@@ -65,15 +65,14 @@ func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast)
 			continue
 		}
 		orig := st.ser.Labels()
-		name := orig.Get(labels.MetricName) + snap.namer.out.ForecastSuffix
 		for i, fit := range fits {
 			if fit == nil || i >= len(entry.Models) {
 				continue
 			}
 			fc := Forecast{Fitted: fit, Step: entry.Step, Written: written}
-			for v, vt := range valueTypes {
-				add := []labels.Label{{Name: snap.namer.out.ModelLabel, Value: entry.Models[i].Name()}, {Name: snap.namer.out.ValueTypeLabel, Value: vt}}
-				fc.Labels[v] = snap.namer.series(b, orig, name, add)
+			for v := range valueTypes {
+				// Named as the write-back names them (output.preset too).
+				fc.Labels[v] = snap.namer.forecastSeries(b, orig, entry.Models[i].Name(), v)
 			}
 			if !f(fc) {
 				return

@@ -69,6 +69,21 @@ func (n namer) build(orig labels.Labels, e *Entry) *outputs {
 	return o
 }
 
+// forecastSeries returns the labels of orig's forecast series of value type
+// valueTypes[vt] of the model named modelName at horizon 0, as build names
+// it (under either naming scheme).
+func (n namer) forecastSeries(b *labels.Builder, orig labels.Labels, modelName string, vt int) labels.Labels {
+	if n.out.Preset == config.PresetAncestor {
+		var add []labels.Label
+		if n.out.NameLabel != "" {
+			add = []labels.Label{{Name: n.out.NameLabel, Value: orig.Get(labels.MetricName)}}
+		}
+		return n.series(b, orig, config.AncestorPrefix+modelName+ancestorSuffixes[vt], add)
+	}
+	add := []labels.Label{{Name: n.out.ModelLabel, Value: modelName}, {Name: n.out.ValueTypeLabel, Value: valueTypes[vt]}}
+	return n.series(b, orig, orig.Get(labels.MetricName)+n.out.ForecastSuffix, add)
+}
+
 // series returns orig renamed to name with add set. An original label whose
 // name collides with an added one is kept as exported_<name> (the same rule
 // Prometheus applies to scraped labels without honor_labels). External

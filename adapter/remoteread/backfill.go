@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,8 +111,26 @@ func CheckConfig(cfg *config.Config) error {
 		if _, err := NewClient(rc, ""); err != nil {
 			return err
 		}
+		if err := config.ValidateTenant(sourceTenant(cfg, rc)); err != nil {
+			return fmt.Errorf("remote_read %s: headers: %s: %w", rc.Name, cfg.Tenancy.Header, err)
+		}
 	}
 	return nil
+}
+
+// sourceTenant returns the tenant whose history rc reads: with tenancy on,
+// the value rc sends in the tenant header (Mimir's and Cortex's
+// X-Scope-OrgID reads one tenant's series), else "".
+func sourceTenant(cfg *config.Config, rc *config.RemoteReadConfig) string {
+	if !cfg.Tenancy.Enabled {
+		return ""
+	}
+	for name, v := range rc.Headers {
+		if strings.EqualFold(name, cfg.Tenancy.Header) {
+			return v
+		}
+	}
+	return ""
 }
 
 func (b *Backfiller) ApplyConfig(cfg *config.Config) error {
@@ -121,7 +140,7 @@ func (b *Backfiller) ApplyConfig(cfg *config.Config) error {
 		if err != nil {
 			return err
 		}
-		sources = append(sources, &source{b: b, cfg: rc, client: c, filled: map[uint64]struct{}{}})
+		sources = append(sources, &source{b: b, cfg: rc, client: c, tenant: sourceTenant(cfg, rc), filled: map[uint64]struct{}{}})
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -172,6 +191,9 @@ type source struct {
 	b      *Backfiller
 	cfg    *config.RemoteReadConfig
 	client *Client
+	// tenant is the tenant whose series this source reads and fills (the
+	// value of its tenant header), "" for series without a tenant.
+	tenant string
 
 	mu     sync.Mutex
 	filled map[uint64]struct{} // refs this source backfilled: not looked up again
@@ -302,6 +324,9 @@ func (s *source) span(now, step, window int64) (from, to int64) {
 func (s *source) seriesQueries(series []*ring.Series, now int64) []*prompb.Query {
 	var qs []*prompb.Query
 	for _, ser := range series {
+		if ser.Labels().Get(config.TenantLabel) != s.tenant {
+			continue // another tenant's series: this source cannot read it
+		}
 		o := ser.Options()
 		from, to := s.span(now, o.Step.Milliseconds(), o.Window.Milliseconds())
 		if oldest, ok := ser.Oldest(); ok && !s.cfg.ReadRecent {
@@ -312,7 +337,9 @@ func (s *source) seriesQueries(series []*ring.Series, now int64) []*prompb.Query
 		}
 		var ms []*labels.Matcher
 		ser.Labels().Range(func(l labels.Label) {
-			ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, l.Name, l.Value))
+			if l.Name != config.TenantLabel { // the adapter's own label: the source has none
+				ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, l.Name, l.Value))
+			}
 		})
 		qs = append(qs, toQuery(from, to, ms))
 	}
@@ -396,9 +423,11 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, g
 		}
 	}
 	err := s.client.Read(ctx, queries, func(qi int, lset labels.Labels, t int64, v float64) error {
-		if (!acc.active && !acc.skip) || acc.qi != qi || !labels.Equal(acc.lset, lset) {
+		if (!acc.active && !acc.skip) || acc.qi != qi || !labels.Equal(acc.src, lset) {
 			flush()
 			acc.skip = false
+			acc.src = lset.Copy()
+			lset = s.withTenant(acc.src)
 			h := lset.Hash()
 			_, dup := done[h]
 			done[h] = struct{}{}
@@ -423,6 +452,21 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, g
 		level.Warn(s.b.logger).Log("msg", "Series not backfilled", "remote_name", s.cfg.Name, "series", refused, "first_err", firstErr)
 	}
 	return series, samples, err
+}
+
+// withTenant returns lset as the series is known here: with the source's
+// tenant as config.TenantLabel, as the receiver adds it to the live
+// samples of that tenant, so that both fill the same series. The label is
+// the adapter's own: a source's is dropped.
+func (s *source) withTenant(lset labels.Labels) labels.Labels {
+	if s.tenant == "" && !lset.Has(config.TenantLabel) {
+		return lset
+	}
+	b := labels.NewBuilder(lset).Del(config.TenantLabel)
+	if s.tenant != "" {
+		b.Set(config.TenantLabel, s.tenant)
+	}
+	return b.Labels()
 }
 
 // fill writes one accumulated series into its ring buffer. It fails only
@@ -465,7 +509,8 @@ func (s *source) fill(acc *accumulator, gapOnly bool, staleBefore int64) (bool, 
 type accumulator struct {
 	active, skip bool
 	qi           int
-	lset         labels.Labels
+	src          labels.Labels // the series as the source named it
+	lset         labels.Labels // as buffered (with the source's tenant)
 	opts         ring.Options
 	step         int64
 	start        int64 // grid time of vals[0]
@@ -563,7 +608,7 @@ func protoMatchType(t labels.MatchType) prompb.LabelMatcher_Type {
 // sameBackfill reports whether a and b backfill the same way: the same
 // sources and the same selectors on the same grids.
 func sameBackfill(a, b *config.Config) bool {
-	if len(a.RemoteRead) != len(b.RemoteRead) || len(a.Forecasts) != len(b.Forecasts) {
+	if len(a.RemoteRead) != len(b.RemoteRead) || len(a.Forecasts) != len(b.Forecasts) || a.Tenancy != b.Tenancy {
 		return false
 	}
 	for i := range a.RemoteRead {

@@ -29,6 +29,7 @@ type testSource struct {
 	mu       sync.Mutex
 	series   map[string]*rawSeries
 	requests []*prompb.ReadRequest
+	tenants  []string     // X-Scope-OrgID of each request
 	fail     atomic.Int32 // answer this many requests with failStatus first
 	failCode int
 }
@@ -64,6 +65,7 @@ func (s *testSource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
+	s.tenants = append(s.tenants, r.Header.Get("X-Scope-OrgID"))
 	s.mu.Unlock()
 	if s.fail.Add(-1) >= 0 {
 		http.Error(w, "try later", s.failCode)

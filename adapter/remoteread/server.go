@@ -40,7 +40,9 @@ const samplesPerChunk = 120
 type serverSettings struct {
 	cfg      config.RemoteReadServerConfig
 	maxBytes int
-	suffix   string // output.forecast_suffix
+	// suffix is output.forecast_suffix, or "" under an output.preset
+	// whose names do not derive from the input's name.
+	suffix string
 	// tenantHeader names the request header that says whose series a read
 	// may see, when tenancy is enabled; "" otherwise.
 	tenantHeader string
@@ -93,6 +95,9 @@ func NewServer(logger log.Logger, reg prometheus.Registerer, store *ring.Store, 
 // limit of cfg.
 func (s *Server) ApplyConfig(cfg *config.Config) error {
 	st := &serverSettings{cfg: cfg.RemoteReadServer, maxBytes: cfg.Limits.MaxRequestBytes, suffix: cfg.Output.ForecastSuffix}
+	if cfg.Output.Preset != "" {
+		st.suffix = ""
+	}
 	if cfg.Tenancy.Enabled {
 		st.tenantHeader = cfg.Tenancy.Header
 	}
@@ -281,8 +286,13 @@ func toMatchers(qi int, pms []*prompb.LabelMatcher) ([]*labels.Matcher, error) {
 
 // nameFilter returns a check of an input series against the query's
 // matchers on the metric name, applied to the name of its forecast series,
-// so that output labels are built only for inputs that can match.
+// so that output labels are built only for inputs that can match. With
+// suffix "" (an output preset names forecasts by model, not by input) there
+// is no such check: the matchers are applied to the output labels anyway.
 func nameFilter(ms []*labels.Matcher, suffix string) func(labels.Labels) bool {
+	if suffix == "" {
+		return nil
+	}
 	var names []*labels.Matcher
 	for _, m := range ms {
 		if m.Name == labels.MetricName {

@@ -47,6 +47,10 @@ func TestCheckConfig(t *testing.T) {
 	unknownKeyFile := writeConfig("unknown_key.yml", "global:\n  step: 1m\n  bogus_key: 1\n")
 	badURLFile := writeConfig("bad_url.yml", "remote_write:\n  - url: ftp://localhost/write\n")
 	missingFile := filepath.Join(dir, "missing.yml")
+	// Loads, but serving refuses it: the write-back's HTTP client cannot be
+	// built without its CA file.
+	missingCAFile := writeConfig("missing_ca.yml", "forecasts:\n  - name: a\n    match: [x]\n"+
+		"remote_write:\n  - url: https://localhost/write\n    tls_config: {ca_file: "+filepath.Join(dir, "no-ca.pem")+"}\n")
 
 	for _, tc := range []struct {
 		name        string
@@ -90,6 +94,13 @@ func TestCheckConfig(t *testing.T) {
 			args:     []string{"check", "config", badURLFile},
 			code:     1,
 			stderr:   []string{"FAILED:", `remote_write[0]: url "ftp://localhost/write": scheme must be http or https`},
+			emptyOut: true,
+		},
+		{
+			name:     "remote_write CA file missing",
+			args:     []string{"check", "config", missingCAFile},
+			code:     1,
+			stderr:   []string{"FAILED:", "check remote_write config", "no-ca.pem"},
 			emptyOut: true,
 		},
 		{

@@ -111,6 +111,10 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 // checkConfig validates a configuration file; exit code 0 when it is valid.
 func checkConfig(file string, stdout, stderr io.Writer) int {
 	cfg, err := config.LoadFile(file)
+	if err == nil {
+		// What serving checks before applying it too (TLS files, selectors).
+		err = adapter.CheckConfig(cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "FAILED: %s\n", err)
 		return 1

@@ -17,6 +17,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
@@ -136,7 +137,18 @@ remote_write:
 		return len(v) == 1 && float64(v[0].Value) > float64(up.Add(2*step).Unix())
 	})
 
-	// Every step from before the outage to after the restart has its yhat.
+	// Nothing the engine produced was lost: once the queue has drained,
+	// every output sample was accepted by Prometheus. (A step without a
+	// forecast is possible on a loaded machine: a stalled engine that
+	// misses a whole step's tick does not write that step afterwards.)
+	waitFor(t, 30*time.Second, "queue drained, every produced sample accepted", func() bool {
+		m := adapterMetrics(t, adapterURL)
+		return m["train_prometheus_writeback_queue_length"] == 0 &&
+			m["train_prometheus_writeback_samples_total"] == m["train_prometheus_engine_output_samples_total"]
+	})
+
+	// The forecasts made during the outage are in Prometheus, at their own
+	// grid times, in order.
 	from, to := down.Add(-3*step).Truncate(step), up.Add(step).Truncate(step)
 	window := to.Sub(from)
 	ctxQ, cancelQ := context.WithTimeout(context.Background(), promQueryTimeout)
@@ -147,15 +159,40 @@ remote_write:
 	require.True(t, ok)
 	require.Len(t, mat, 1)
 	var stamps []int64
+	during := 0
 	for _, p := range mat[0].Values {
-		stamps = append(stamps, int64(p.Timestamp))
+		ts := int64(p.Timestamp)
+		require.Zero(t, ts%step.Milliseconds(), "stamped on the grid")
+		if len(stamps) > 0 {
+			require.Greater(t, ts, stamps[len(stamps)-1])
+		}
+		stamps = append(stamps, ts)
+		if ts > down.UnixMilli() && ts < up.UnixMilli() {
+			during++
+		}
 	}
-	require.GreaterOrEqual(t, len(stamps), int(window/step)-1, "samples %v", stamps)
-	for i := 1; i < len(stamps); i++ {
-		require.Equal(t, step.Milliseconds(), stamps[i]-stamps[i-1], "gap at %s (outage %s to %s)",
-			time.UnixMilli(stamps[i-1]).Format(time.TimeOnly), down.Format(time.TimeOnly), up.Format(time.TimeOnly))
-	}
+	require.GreaterOrEqual(t, during, int(outage/step)/2, "forecasts of the outage delivered: %v", stamps)
 	require.Zero(t, adapterMetric(t, adapterURL, "train_prometheus_writeback_samples_dropped_total", nil))
 	require.Zero(t, adapterMetric(t, adapterURL, "train_prometheus_writeback_samples_failed_total", nil))
 	require.Positive(t, adapterMetric(t, adapterURL, "train_prometheus_writeback_samples_retried_total", nil))
+}
+
+// adapterMetrics scrapes the adapter's /metrics once and returns the sum of
+// the samples of each counter and gauge family, so that several values can
+// be compared as of one moment.
+func adapterMetrics(t *testing.T, baseURL string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for name, mf := range families {
+		for _, m := range mf.GetMetric() {
+			out[name] += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return out
 }
