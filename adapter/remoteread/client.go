@@ -220,6 +220,11 @@ func DecodeStreamed(r io.Reader, maxFrame int, queries []*prompb.Query, fn Sampl
 				if chk.Type != prompb.Chunk_XOR {
 					continue
 				}
+				// An XOR chunk starts with its 2-byte sample count;
+				// chunkenc's iterator indexes past a shorter one (panics).
+				if len(chk.Data) < xorHeaderBytes {
+					return fmt.Errorf("series %s: decode chunk: %d bytes, shorter than the %d-byte XOR header", lset, len(chk.Data), xorHeaderBytes)
+				}
 				c, err := chunkenc.FromData(chunkenc.EncXOR, chk.Data)
 				if err != nil {
 					return fmt.Errorf("series %s: decode chunk: %w", lset, err)
@@ -241,6 +246,9 @@ func DecodeStreamed(r io.Reader, maxFrame int, queries []*prompb.Query, fn Sampl
 		}
 	}
 }
+
+// xorHeaderBytes is the size of an XOR chunk's header (its sample count).
+const xorHeaderBytes = 2
 
 // toLabels converts and checks the labels of one series.
 func toLabels(b *labels.ScratchBuilder, ls []prompb.Label) (labels.Labels, error) {
