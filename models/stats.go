@@ -93,3 +93,47 @@ func SeasonalTrend(values []float64, period int) (intercept, slope float64, ok b
 	}
 	return level / count, slope, true
 }
+
+// SelectK returns the k-th smallest (from 0) of a, reordering a
+// (quickselect with a median-of-three pivot; expected O(len(a))). With
+// k = len(a)/2 it is the (upper) median without a sort.
+func SelectK(a []float64, k int) float64 {
+	k = min(max(k, 0), len(a)-1)
+	lo, hi := 0, len(a)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if a[mid] < a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] < a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[hi] < a[mid] {
+			a[hi], a[mid] = a[mid], a[hi]
+		}
+		pivot := a[mid]
+		i, j := lo, hi
+		for i <= j {
+			for a[i] < pivot {
+				i++
+			}
+			for a[j] > pivot {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return a[k]
+		}
+	}
+	return a[k]
+}

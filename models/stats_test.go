@@ -3,6 +3,7 @@ package models_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -276,5 +277,24 @@ func BenchmarkDetectPeriod(b *testing.B) {
 				models.DetectPeriod(v, 0)
 			}
 		})
+	}
+}
+
+// TestSelectK checks SelectK against a sort, ties and edges included.
+func TestSelectK(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for n := 1; n < 60; n++ {
+		a := make([]float64, n)
+		for i := range a {
+			a[i] = float64(rng.IntN(10)) // many ties
+		}
+		sorted := slices.Clone(a)
+		slices.Sort(sorted)
+		for k := -1; k <= n; k++ {
+			want := sorted[min(max(k, 0), n-1)]
+			if got := models.SelectK(slices.Clone(a), k); got != want {
+				t.Fatalf("n=%d k=%d: got %v, want %v", n, k, got, want)
+			}
+		}
 	}
 }

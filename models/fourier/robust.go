@@ -44,7 +44,7 @@ func robustClip(values []float64, period int, ref []float64, buf []float64) ([]f
 		if len(diffs) == 0 {
 			return clean, false
 		}
-		slope := selectK(diffs, len(diffs)/2) / float64(period)
+		slope := models.SelectK(diffs, len(diffs)/2) / float64(period)
 		cycles := n / period
 		profile := make([]float64, period)
 		col := buf[:0:cycles]
@@ -57,7 +57,7 @@ func robustClip(values []float64, period int, ref []float64, buf []float64) ([]f
 			}
 			profile[p] = math.NaN()
 			if len(col) > 0 {
-				profile[p] = selectK(col, len(col)/2)
+				profile[p] = models.SelectK(col, len(col)/2)
 			}
 		}
 		// The scale of the residuals from the profile, leaving out the
@@ -123,7 +123,7 @@ func floorLimit(limit float64, values []float64) float64 {
 // of devs are 0 (a series resting on one value), the mean absolute
 // deviation scaled, so that the rest is not all clipped flat.
 func robustScale(devs []float64) float64 {
-	if s := mad * selectK(devs, len(devs)/2); s > 0 {
+	if s := mad * models.SelectK(devs, len(devs)/2); s > 0 {
 		return s
 	}
 	var sum float64
@@ -136,49 +136,6 @@ func robustScale(devs []float64) float64 {
 // clamp returns v pulled to within limit of ref.
 func clamp(v, ref, limit float64) float64 {
 	return min(max(v, ref-limit), ref+limit)
-}
-
-// selectK returns the k-th smallest (from 0) of a, reordering a
-// (quickselect with a median-of-three pivot; expected O(len(a))).
-func selectK(a []float64, k int) float64 {
-	k = min(max(k, 0), len(a)-1)
-	lo, hi := 0, len(a)-1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if a[mid] < a[lo] {
-			a[mid], a[lo] = a[lo], a[mid]
-		}
-		if a[hi] < a[lo] {
-			a[hi], a[lo] = a[lo], a[hi]
-		}
-		if a[hi] < a[mid] {
-			a[hi], a[mid] = a[mid], a[hi]
-		}
-		pivot := a[mid]
-		i, j := lo, hi
-		for i <= j {
-			for a[i] < pivot {
-				i++
-			}
-			for a[j] > pivot {
-				j--
-			}
-			if i <= j {
-				a[i], a[j] = a[j], a[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return a[k]
-		}
-	}
-	return a[k]
 }
 
 // medianHalf is the half width of the running median that is the reference
@@ -213,7 +170,7 @@ func runningMedian(values []float64, half int, out []float64) []float64 {
 			insert(v)
 		}
 		if len(win) > 0 {
-			out[i] = win[len(win)/2] // as selectK(win, len(win)/2)
+			out[i] = win[len(win)/2] // as models.SelectK(win, len(win)/2)
 		}
 		if v := values[i-half]; models.IsObserved(v) {
 			at, _ := slices.BinarySearch(win, v)

@@ -46,5 +46,5 @@ func seasonalDrift(values []float64, period int) float64 {
 	if len(d) == 0 {
 		return 0
 	}
-	return selectK(d, len(d)/2)
+	return models.SelectK(d, len(d)/2)
 }

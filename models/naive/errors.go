@@ -2,6 +2,8 @@ package naive
 
 import (
 	"math"
+
+	"github.com/train-prometheus/train-prometheus/models"
 )
 
 // stats are the in-sample errors of the seasonal naive forecasts over the
@@ -72,7 +74,7 @@ func (st *stats) bestK() int {
 func (st *stats) halfWidths(values []float64, k int, width float64) []float64 {
 	var q float64
 	if errs := st.abs[k-1]; len(errs) > 0 {
-		q = selectK(errs, int(math.Ceil(width*float64(len(errs))))-1)
+		q = models.SelectK(errs, int(math.Ceil(width*float64(len(errs))))-1)
 		// A season that repeats up to rounding has errors of rounding
 		// size, which new rounding errors would exceed as often as any
 		// quantile is exceeded: anomalies out of nothing.
@@ -126,47 +128,4 @@ func rms(ss, n float64) float64 {
 		return math.Inf(1)
 	}
 	return math.Sqrt(ss / n)
-}
-
-// selectK returns the k-th smallest (from 0) of a, reordering a
-// (quickselect with a median-of-three pivot; expected O(len(a))).
-func selectK(a []float64, k int) float64 {
-	k = min(max(k, 0), len(a)-1)
-	lo, hi := 0, len(a)-1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if a[mid] < a[lo] {
-			a[mid], a[lo] = a[lo], a[mid]
-		}
-		if a[hi] < a[lo] {
-			a[hi], a[lo] = a[lo], a[hi]
-		}
-		if a[hi] < a[mid] {
-			a[hi], a[mid] = a[mid], a[hi]
-		}
-		pivot := a[mid]
-		i, j := lo, hi
-		for i <= j {
-			for a[i] < pivot {
-				i++
-			}
-			for a[j] > pivot {
-				j--
-			}
-			if i <= j {
-				a[i], a[j] = a[j], a[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return a[k]
-		}
-	}
-	return a[k]
 }
