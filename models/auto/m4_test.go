@@ -1,10 +1,7 @@
 package auto_test
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,11 +11,6 @@ import (
 	"github.com/train-prometheus/train-prometheus/models/modeltest"
 	"github.com/train-prometheus/train-prometheus/models/naive"
 )
-
-// m4Hourly is the M4 competition's hourly training set (414 series of 700
-// or 960 hours), where the shared datasets are checked out next to the
-// worktree.
-const m4Hourly = "../../../shared/datasets/m4-hourly/Hourly-train.csv"
 
 // TestM4Hourly holds out the last 48 hours of every M4 hourly series, fits
 // fourier, seasonal_naive and auto to the rest, and compares their mean
@@ -30,14 +22,7 @@ func TestM4Hourly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	file, err := os.Open(m4Hourly)
-	if err != nil {
-		t.Skipf("M4 hourly data not available: %v", err)
-	}
-	defer file.Close()
-	rows, err := csv.NewReader(file).ReadAll()
-	require.NoError(t, err)
-	rows = rows[1:] // header
+	all := modeltest.ReadM4(t, modeltest.M4Hourly)
 
 	const horizon = 48
 	o := models.Options{}
@@ -47,16 +32,7 @@ func TestM4Hourly(t *testing.T) {
 	near := make([]float64, len(cands)) // coverage over the first nearHours
 	const nearHours = 6
 	choices := map[string]int{}
-	for _, row := range rows {
-		var values []float64
-		for _, cell := range row[1:] {
-			if cell == "" {
-				break
-			}
-			v, err := strconv.ParseFloat(cell, 64)
-			require.NoError(t, err)
-			values = append(values, v)
-		}
+	for id, values := range all {
 		n := len(values) - horizon
 		s := models.Series{Start: 0, Step: 3_600_000, Values: values[:n]}
 		future := values[n:]
@@ -66,14 +42,14 @@ func TestM4Hourly(t *testing.T) {
 		}
 		for c, m := range cands {
 			f, err := m.Fit(s, nil)
-			require.NoError(t, err, "%s %s", row[0], m.Name())
+			require.NoError(t, err, "series %d %s", id, m.Name())
 			var mae float64
 			for j, y := range future {
 				mae += math.Abs(y-f.Predict(s.Time(n+j)).Yhat) / horizon
 			}
-			mase[c] += mae / scale / float64(len(rows))
-			coverage[c] += modeltest.Coverage(t, f, s, future) / float64(len(rows))
-			near[c] += modeltest.Coverage(t, f, s, future[:nearHours]) / float64(len(rows))
+			mase[c] += mae / scale / float64(len(all))
+			coverage[c] += modeltest.Coverage(t, f, s, future) / float64(len(all))
+			near[c] += modeltest.Coverage(t, f, s, future[:nearHours]) / float64(len(all))
 			if c == 2 {
 				choices[f.(interface{ Chosen() string }).Chosen()]++
 			}

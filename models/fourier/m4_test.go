@@ -1,10 +1,7 @@
 package fourier_test
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,11 +10,6 @@ import (
 	"github.com/train-prometheus/train-prometheus/models/fourier"
 	"github.com/train-prometheus/train-prometheus/models/modeltest"
 )
-
-// m4Hourly is the M4 competition's hourly training set (414 series of 700
-// or 960 hours), where the shared datasets are checked out next to the
-// worktree.
-const m4Hourly = "../../../shared/datasets/m4-hourly/Hourly-train.csv"
 
 // TestM4HourlyBand holds out the last 48 hours of every M4 hourly series,
 // fits fourier to the rest (period detected, as the server does) and checks
@@ -29,28 +21,12 @@ func TestM4HourlyBand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	file, err := os.Open(m4Hourly)
-	if err != nil {
-		t.Skipf("M4 hourly data not available: %v", err)
-	}
-	defer file.Close()
-	rows, err := csv.NewReader(file).ReadAll()
-	require.NoError(t, err)
-	rows = rows[1:] // header
+	all := modeltest.ReadM4(t, modeltest.M4Hourly)
 
 	const horizon, nearHours = 48, 6
 	m := fourier.New(models.Options{}, 0)
 	var mase, coverage, near, first float64
-	for _, row := range rows {
-		var values []float64
-		for _, cell := range row[1:] {
-			if cell == "" {
-				break
-			}
-			v, err := strconv.ParseFloat(cell, 64)
-			require.NoError(t, err)
-			values = append(values, v)
-		}
+	for id, values := range all {
 		n := len(values) - horizon
 		s := models.Series{Start: 0, Step: 3_600_000, Values: values[:n]}
 		future := values[n:]
@@ -59,12 +35,12 @@ func TestM4HourlyBand(t *testing.T) {
 			scale += math.Abs(values[i]-values[i-24]) / float64(n-24)
 		}
 		f, err := m.Fit(s, nil)
-		require.NoError(t, err, row[0])
+		require.NoError(t, err, "series %d", id)
 		var mae float64
 		for j, y := range future {
 			mae += math.Abs(y-f.Predict(s.Time(n+j)).Yhat) / horizon
 		}
-		k := float64(len(rows))
+		k := float64(len(all))
 		mase += mae / scale / k
 		coverage += modeltest.Coverage(t, f, s, future) / k
 		near += modeltest.Coverage(t, f, s, future[:nearHours]) / k

@@ -1,22 +1,16 @@
 package holtwinters_test
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/holtwinters"
+	"github.com/train-prometheus/train-prometheus/models/modeltest"
 	"github.com/train-prometheus/train-prometheus/models/naive"
 )
-
-// m4Hourly is the M4 competition's hourly training set (414 series of 700
-// or 960 hourly values), where present.
-const m4Hourly = "../../../shared/datasets/m4-hourly/Hourly-train.csv"
 
 // TestM4Hourly is a sanity check on real data: each M4 hourly series with
 // its last 48 values held out, forecast by holtwinters and seasonal_naive
@@ -26,7 +20,7 @@ const m4Hourly = "../../../shared/datasets/m4-hourly/Hourly-train.csv"
 // Seasonal naive is a strong method on this set (in the M4 competition it
 // beat ETS on hourly data), so the bounds only guard against regressions.
 func TestM4Hourly(t *testing.T) {
-	series := loadM4(t, m4Hourly)
+	series := modeltest.ReadM4(t, modeltest.M4Hourly)
 	const horizon = 48
 	type score struct{ smape, coverage float64 }
 	results := map[string]*score{"holtwinters": {}, "seasonal_naive": {}}
@@ -62,32 +56,4 @@ func TestM4Hourly(t *testing.T) {
 		require.Greater(t, r.coverage, 0.88, name)
 	}
 	require.Less(t, results["seasonal_naive"].smape, 11.5)
-}
-
-func loadM4(t *testing.T, path string) [][]float64 {
-	t.Helper()
-	fh, err := os.Open(path)
-	if os.IsNotExist(err) {
-		t.Skipf("%s absent", path)
-	}
-	require.NoError(t, err)
-	defer fh.Close()
-	r := csv.NewReader(fh)
-	r.FieldsPerRecord = -1
-	recs, err := r.ReadAll()
-	require.NoError(t, err)
-	var out [][]float64
-	for _, rec := range recs[1:] { // header
-		var v []float64
-		for _, f := range rec[1:] { // series name
-			if f == "" {
-				break
-			}
-			x, err := strconv.ParseFloat(f, 64)
-			require.NoError(t, err)
-			v = append(v, x)
-		}
-		out = append(out, v)
-	}
-	return out
 }

@@ -1,53 +1,15 @@
 package prophet_test
 
 import (
-	"encoding/csv"
-	"errors"
-	"io/fs"
 	"math"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/modeltest"
 	"github.com/train-prometheus/train-prometheus/models/prophet"
 )
-
-// m4Hourly is the M4 competition's hourly training set, shared beside the
-// worktrees; the test skips when it is absent.
-const m4Hourly = "../../../shared/datasets/m4-hourly/Hourly-train.csv"
-
-// readM4 returns the series of an M4 training file (one per row after the
-// header: an id, then values, then empty cells).
-func readM4(t testing.TB, path string) [][]float64 {
-	t.Helper()
-	fh, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s not found", path)
-	}
-	require.NoError(t, err)
-	defer fh.Close()
-	r := csv.NewReader(fh)
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
-	require.NoError(t, err)
-	var out [][]float64
-	for _, row := range rows[1:] {
-		var vals []float64
-		for _, cell := range row[1:] {
-			if cell == "" {
-				break
-			}
-			v, err := strconv.ParseFloat(cell, 64)
-			require.NoError(t, err)
-			vals = append(vals, v)
-		}
-		out = append(out, vals)
-	}
-	return out
-}
 
 // smape returns the symmetric MAPE in percent, as M4 defines it.
 func smape(actual, forecast []float64) float64 {
@@ -68,7 +30,7 @@ func TestM4Hourly(t *testing.T) {
 		t.Skip("slow")
 	}
 	const horizon, period = 48, 24
-	series := readM4(t, m4Hourly)
+	series := modeltest.ReadM4(t, modeltest.M4Hourly)
 	require.Len(t, series, 414)
 	modes := []prophet.Options{{}, multiplicative}
 	if raceEnabled {
@@ -115,7 +77,7 @@ func TestM4Hourly(t *testing.T) {
 // hourly points, all but the last 48) with period 24: real data, with
 // more changepoints in use than the synthetic benchmark.
 func BenchmarkFitM4Hourly(b *testing.B) {
-	series := readM4(b, m4Hourly)
+	series := modeltest.ReadM4(b, modeltest.M4Hourly)
 	for _, mode := range []prophet.Options{{}, multiplicative} {
 		m := prophet.New(models.Options{Period: 24}, mode)
 		b.Run(m.Name(), func(b *testing.B) {
