@@ -136,7 +136,8 @@ func (c *RemoteReadServerConfig) Validate() error {
 }
 
 // validateRemoteRead checks the remote_read list and the
-// remote_read_server section, naming entries as remote_write's are named.
+// remote_read_server section, naming entries as remote_write's are named
+// (assignNames).
 func (c *Config) validateRemoteRead() error {
 	if c.RemoteReadServer == (RemoteReadServerConfig{}) {
 		c.RemoteReadServer = DefaultRemoteReadServerConfig // "remote_read_server:" left empty
@@ -144,7 +145,7 @@ func (c *Config) validateRemoteRead() error {
 	if err := c.RemoteReadServer.Validate(); err != nil {
 		return fmt.Errorf("remote_read_server: %w", err)
 	}
-	names := map[string]struct{}{}
+	names := make([]*string, len(c.RemoteRead))
 	for i, rr := range c.RemoteRead {
 		if rr == nil {
 			return fmt.Errorf("remote_read[%d]: empty entry", i)
@@ -152,13 +153,7 @@ func (c *Config) validateRemoteRead() error {
 		if err := rr.Validate(); err != nil {
 			return fmt.Errorf("remote_read[%d]: %w", i, err)
 		}
-		if rr.Name == "" {
-			rr.Name = fmt.Sprintf("%d", i)
-		}
-		if _, dup := names[rr.Name]; dup {
-			return fmt.Errorf("remote_read[%d]: duplicate name %q", i, rr.Name)
-		}
-		names[rr.Name] = struct{}{}
+		names[i] = &rr.Name
 	}
-	return nil
+	return assignNames("remote_read", names)
 }

@@ -69,6 +69,7 @@ func TestRemoteReadBad(t *testing.T) {
 		{"remote_read: [{url: 'http://a/r', min_backoff: 2s, max_backoff: 1s}]", "max_backoff must not be less than min_backoff"},
 		{"remote_read: [{url: 'http://a/r', basic_auth: {username: u}, authorization: {credentials: c}}]", "remote_read[0]: at most one of basic_auth, oauth2 & authorization"},
 		{"remote_read: [{url: 'http://a/r', name: x}, {url: 'http://b/r', name: x}]", `remote_read[1]: duplicate name "x"`},
+		{"remote_read: [{url: 'http://a/r', name: '1'}, {url: 'http://b/r'}]", `remote_read[0]: name "1" is also the default name of the unnamed remote_read[1]`},
 		{"remote_read: [{url: 'http://a/r', read_recnt: true}]", "field read_recnt not found"},
 		{"remote_read_server: {max_series: -1}", "remote_read_server: max_series must be positive"},
 		{"remote_read_server: {max_samples: -5}", "remote_read_server: max_samples must be positive"},

@@ -175,7 +175,7 @@ func (c *QueueConfig) Validate() error {
 // after their index. An explicit name that equals the index of an unnamed
 // entry is refused: the two would share metrics and queue.
 func validateRemoteWrites(rws []*RemoteWriteConfig) error {
-	explicit := map[string]int{}
+	names := make([]*string, len(rws))
 	for i, rw := range rws {
 		if rw == nil {
 			return fmt.Errorf("remote_write[%d]: empty entry", i)
@@ -183,23 +183,35 @@ func validateRemoteWrites(rws []*RemoteWriteConfig) error {
 		if err := rw.Validate(); err != nil {
 			return fmt.Errorf("remote_write[%d]: %w", i, err)
 		}
-		if rw.Name == "" {
-			continue
-		}
-		if _, dup := explicit[rw.Name]; dup {
-			return fmt.Errorf("remote_write[%d]: duplicate name %q", i, rw.Name)
-		}
-		explicit[rw.Name] = i
+		names[i] = &rw.Name
 	}
-	for i, rw := range rws {
-		if rw.Name != "" {
+	return assignNames("remote_write", names)
+}
+
+// assignNames names the entries of a list section (remote_write,
+// remote_read) whose name is empty by their index, after refusing
+// duplicate explicit names and an explicit name that equals the index of an
+// unnamed entry, so that every entry ends with a unique name.
+func assignNames(section string, names []*string) error {
+	explicit := map[string]int{}
+	for i, name := range names {
+		if *name == "" {
 			continue
 		}
-		name := strconv.Itoa(i)
-		if j, taken := explicit[name]; taken {
-			return fmt.Errorf("remote_write[%d]: name %q is also the default name of the unnamed remote_write[%d] (unnamed entries are named by their index): choose another name", j, name, i)
+		if _, dup := explicit[*name]; dup {
+			return fmt.Errorf("%s[%d]: duplicate name %q", section, i, *name)
 		}
-		rw.Name = name
+		explicit[*name] = i
+	}
+	for i, name := range names {
+		if *name != "" {
+			continue
+		}
+		def := strconv.Itoa(i)
+		if j, taken := explicit[def]; taken {
+			return fmt.Errorf("%s[%d]: name %q is also the default name of the unnamed %s[%d] (unnamed entries are named by their index): choose another name", section, j, def, section, i)
+		}
+		*name = def
 	}
 	return nil
 }
