@@ -1,11 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
+	"github.com/train-prometheus/train-prometheus/internal/testlog"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -86,29 +85,11 @@ func TestStatus(t *testing.T) {
 	require.False(t, ok)
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestFirstTrainingLog checks the progress and timing lines of the first
 // training, and that later short passes stay quiet at info.
 func TestFirstTrainingLog(t *testing.T) {
 	f := newFixture(t, testConfig)
-	var buf syncBuffer
+	var buf testlog.Buffer
 	f.eng.logger = log.NewLogfmtLogger(&buf) // every level
 	f.eng.progressEvery = time.Nanosecond    // every tick of the pass logs progress
 	now := t0 + 3*time.Hour.Milliseconds()

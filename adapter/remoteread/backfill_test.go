@@ -1,7 +1,6 @@
 package remoteread
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
+	"github.com/train-prometheus/train-prometheus/internal/testlog"
 )
 
 // source is a remote-read endpoint over fixed raw samples, speaking the
@@ -462,7 +462,7 @@ func TestBackfillLogsProgress(t *testing.T) {
 	f := newFixture(t, testConfig, now)
 	cfg, err := loadWith(f.yaml + "remote_read: [{url: '" + ts.URL + "', name: src}]\n")
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs testlog.Buffer
 	bf := NewBackfiller(log.NewLogfmtLogger(&logs), nil, f.store, f.eng, BackfillOptions{Now: f.clock})
 	require.NoError(t, bf.ApplyConfig(cfg))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -474,22 +474,4 @@ func TestBackfillLogsProgress(t *testing.T) {
 		return strings.Contains(logs.String(), `msg="Backfill done" remote_name=src entry=0 gap_only=false queries=1 series_filled=1 samples=1440`)
 	})
 	require.Contains(t, logs.String(), "took=")
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/internal/testlog"
 )
 
 // waitFailing waits until shard 0 of q has seen the target fail.
@@ -154,7 +155,7 @@ func TestQueueRejectionDoesNotBlock(t *testing.T) {
 }
 
 func TestRejectLogOncePerInterval(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	r := newRejectLog(log.NewLogfmtLogger(&buf), time.Minute)
 	t0 := time.Unix(1000, 0)
 	err := &statusError{code: 400, status: "400 Bad Request", body: "out of order sample"}

@@ -1,10 +1,8 @@
 package writeback
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/internal/testlog"
 )
 
 func TestQueueResponses(t *testing.T) {
@@ -163,7 +162,7 @@ func TestFailureReason(t *testing.T) {
 func TestQueueLogsRejectionBody(t *testing.T) {
 	long := strings.Repeat("x", 5000)
 	rcv := newReceiver(t, func(int) response { return response{status: 400, body: "sample out of bounds " + long} })
-	var buf syncBuffer
+	var buf testlog.Buffer
 	logger := log.NewLogfmtLogger(&buf)
 	q, err := NewQueue(testConfig(t, rcv.srv.URL, nil), logger, nil, Options{})
 	require.NoError(t, err)
@@ -185,22 +184,4 @@ func TestQueueLogsRejectionBody(t *testing.T) {
 	require.Contains(t, line, "sample out of bounds")
 	require.Contains(t, line, strings.Repeat("x", 1024-len("sample out of bounds ")))
 	require.NotContains(t, line, strings.Repeat("x", 1024))
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

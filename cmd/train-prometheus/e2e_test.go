@@ -54,25 +54,27 @@ func startAdapterFile(t *testing.T, addr, cfgFile string) string {
 	return startAdapterFlags(t, addr, cfgFile, nil)
 }
 
-// startAdapterFlags is startAdapterFile with flags changed by set, if not nil.
-func startAdapterFlags(t *testing.T, addr, cfgFile string, set func(*flags)) string {
+// testFlags returns the flags of an adapter serving cfgFile on addr, with
+// its own storage path and no sharding, as the flag parser's defaults give.
+func testFlags(t *testing.T, addr, cfgFile string) flags {
 	t.Helper()
 	listen, systemd, webCfg := []string{addr}, false, ""
-	f := flags{
+	return flags{
 		configFile:  cfgFile,
 		storagePath: filepath.Join(t.TempDir(), "data"),
 		web:         &web.FlagConfig{WebListenAddresses: &listen, WebSystemdSocket: &systemd, WebConfigFile: &webCfg},
 		shardTotal:  1,
 		shardIndex:  -1,
 	}
-	if set != nil {
-		set(&f)
-	}
+}
 
+// serveWith runs serve in-process with the given flags, logging into logs,
+// until the test ends.
+func serveWith(t *testing.T, f flags, logs io.Writer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logger := log.NewLogfmtLogger(log.NewSyncWriter(testWriter{t}))
-	go func() { done <- serve(ctx, f, logger, prometheus.NewRegistry()) }()
+	go func() { done <- serve(ctx, f, log.NewLogfmtLogger(log.NewSyncWriter(logs)), prometheus.NewRegistry()) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -82,6 +84,16 @@ func startAdapterFlags(t *testing.T, addr, cfgFile string, set func(*flags)) str
 			t.Error("adapter did not stop within 15s")
 		}
 	})
+}
+
+// startAdapterFlags is startAdapterFile with flags changed by set, if not nil.
+func startAdapterFlags(t *testing.T, addr, cfgFile string, set func(*flags)) string {
+	t.Helper()
+	f := testFlags(t, addr, cfgFile)
+	if set != nil {
+		set(&f)
+	}
+	serveWith(t, f, testWriter{t})
 	url := "http://" + addr
 	waitReady(t, url)
 	return url

@@ -2,64 +2,24 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/train-prometheus/train-prometheus/internal/testlog"
 	"github.com/train-prometheus/train-prometheus/internal/testtls"
 )
-
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// serveWith runs serve in-process with the given flags, logging into logs,
-// until the test ends.
-func serveWith(t *testing.T, f flags, logs io.Writer) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, f, log.NewLogfmtLogger(log.NewSyncWriter(logs)), prometheus.NewRegistry()) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(15 * time.Second):
-			t.Error("adapter did not stop within 15s")
-		}
-	})
-}
 
 // adapterFlags returns flags serving cfgYAML on addr with the web
 // configuration file webCfg ("" for none).
@@ -67,15 +27,10 @@ func adapterFlags(t *testing.T, addr, cfgYAML, webCfg string, pprof bool) flags 
 	t.Helper()
 	cfgFile := filepath.Join(t.TempDir(), "train-prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(cfgYAML), 0o600))
-	listen, systemd := []string{addr}, false
-	return flags{
-		configFile:  cfgFile,
-		storagePath: filepath.Join(t.TempDir(), "data"),
-		web:         &web.FlagConfig{WebListenAddresses: &listen, WebSystemdSocket: &systemd, WebConfigFile: &webCfg},
-		enablePprof: pprof,
-		shardTotal:  1,
-		shardIndex:  -1,
-	}
+	f := testFlags(t, addr, cfgFile)
+	f.web.WebConfigFile = &webCfg
+	f.enablePprof = pprof
+	return f
 }
 
 // secretConfig writes back with credentials that must never be shown.
@@ -114,7 +69,7 @@ basic_auth_users:
 `, certs.ServerCert, certs.ServerKey, hash), 0o600))
 
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	serveWith(t, adapterFlags(t, addr, secretConfig, webCfg, false), &logs)
 
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certs.Pool, MinVersion: tls.VersionTLS12}}
