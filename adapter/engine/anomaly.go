@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -9,28 +10,214 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/anomaly"
 )
 
 // coverageTimeConstant is the time constant of the exponentially weighted
 // band coverage: points a day old weigh 1/e of the newest.
 const coverageTimeConstant = 24 * time.Hour
 
-// scoreCell scores the actual value of cell c for model i of st against the
-// forecast p published for it, keeping the model's score window in st. It
-// returns false when there is nothing to score. st.mu is held.
-func (st *state) scoreCell(i int, c int64, actual float64, p models.Point) (float64, bool) {
-	entry := st.entry
-	if len(st.windows) != len(entry.Models) {
-		st.windows = make([]models.ScoreWindow, len(entry.Models))
+// maxFlags is how many of a series' latest flags the state keeps for the
+// status page.
+const maxFlags = 5
+
+// Level correction after a shift: the offset is the median of the model's
+// errors (before correction) over the offsetCells newest cells since the
+// shift began; it ends when it falls below half the error scale.
+const offsetCells = 3
+
+// detection is what the engine keeps per series and model to score the
+// model's forecasts and to follow a lasting change of level.
+type detection struct {
+	det anomaly.Detector
+	// shiftFrom is the grid time a followed change of level began
+	// (math.MinInt64: none); offset is then added to the model's
+	// forecasts, and resid holds the model's own errors since then.
+	shiftFrom int64
+	offset    float64
+	resid     []float64 // newest last, at most offsetCells
+	sigma     float64   // the error scale of the newest scored step
+	applied   bool      // a fit has re-levelled the history for this change
+}
+
+// maxAdjust bounds the changes of level a series remembers.
+const maxAdjust = 4
+
+// levelAdjust adds delta to the cells before grid time from when a fit
+// trains: the series changed level by delta at from.
+type levelAdjust struct {
+	from  int64
+	delta float64
+}
+
+// pendingAdjust returns the change of level a fit starting now should
+// train with: the correction of the first model that follows one. st.mu is
+// held.
+func (st *state) pendingAdjust() (levelAdjust, bool) {
+	for i := range st.det {
+		d := &st.det[i]
+		if d.shiftFrom != math.MinInt64 && len(d.resid) > 0 && !d.applied {
+			return levelAdjust{from: d.shiftFrom, delta: median(slices.Clone(d.resid))}, true
+		}
 	}
-	return entry.Anomaly.Score(&st.windows[i], floorDiv(c, entry.Step), actual, p)
+	return levelAdjust{}, false
+}
+
+// adjusted applies the series' changes of level to vals, the cells from
+// grid time start on: each cell before a change gets its delta added.
+func adjusted(vals []float64, start, step int64, adj []levelAdjust) {
+	for _, a := range adj {
+		n := min(int64(len(vals)), max(0, floorDiv(a.from-start, step)))
+		for k := range n {
+			vals[k] += a.delta
+		}
+	}
+}
+
+// Flag is one anomalous step as the status page explains it.
+type Flag struct {
+	T      int64  // ms, the step's grid time
+	Model  string // the model whose forecast it deviated from
+	Actual float64
+	Point  models.Point // the forecast published for the step
+	Score  float64
+	Rule   string // magnitude, persistence or shift
+}
+
+// warmUp returns the scored steps a series of entry needs before it can be
+// flagged: the entry's anomaly_warm_up, else one seasonal period, at least
+// 48 steps and at most a day (a day when the period is unknown).
+func (st *state) warmUp() int {
+	entry := st.entry
+	if entry.WarmUp > 0 {
+		return int(max(1, entry.WarmUp/entry.Step))
+	}
+	perDay := int(max(1, (24*time.Hour).Milliseconds()/entry.Step))
+	p := st.period
+	if p <= 0 || p > perDay {
+		p = perDay
+	}
+	return max(48, p)
+}
+
+// detections returns the per-model detection state, created on first use.
+// st.mu is held.
+func (st *state) detections() []detection {
+	if len(st.det) != len(st.entry.Models) {
+		st.det = make([]detection, len(st.entry.Models))
+		for i := range st.det {
+			st.det[i].shiftFrom = math.MinInt64
+		}
+	}
+	return st.det
+}
+
+// scoreCell scores the actual value of cell c for model i against the
+// forecast p published for it. When the step ends a lasting change of
+// level, the model's forecasts follow the new level from now on and the
+// series is refitted at the next retrain pass. st.mu is held.
+func (st *state) scoreCell(i int, c, now int64, actual float64, p models.Point) anomaly.Result {
+	entry := st.entry
+	d := &st.detections()[i]
+	cfg := entry.Anomaly
+	cfg.WarmUp = st.warmUp()
+	if z := models.ZScore(entry.cfg.IntervalWidth); z > 0 {
+		d.det.Prime((p.Upper - p.Lower) / (2 * z)) // the model's own error scale
+	}
+	res := d.det.Observe(cfg, floorDiv(c, entry.Step), actual-p.Yhat, st.noiseFloor)
+	d.sigma = res.Sigma
+	if res.Anomaly {
+		if len(st.flags) == maxFlags {
+			st.flags = slices.Delete(st.flags, 0, 1)
+		}
+		st.flags = append(st.flags, Flag{T: c, Model: entry.Models[i].Name(), Actual: actual, Point: p, Score: res.Score, Rule: res.Rule.String()})
+	}
+	if d.shiftFrom != math.MinInt64 || res.ShiftSteps > 0 {
+		if res.ShiftSteps > 0 && d.shiftFrom == math.MinInt64 {
+			d.shiftFrom, d.applied = c-int64(res.ShiftSteps-1)*entry.Step, false
+			st.nextFit = min(st.nextFit, now) // refit at the next pass
+		}
+		// The model's own error: p carries the offset it was published with.
+		if len(d.resid) == offsetCells {
+			d.resid = slices.Delete(d.resid, 0, 1)
+		}
+		d.resid = append(d.resid, actual-(p.Yhat-d.offset))
+	}
+	return res
+}
+
+// rebase keeps the level correction of each model continuous across a
+// refit: what the new fit changed at grid time t, the first cell it did
+// not see, it no longer needs from the correction. st.mu is held.
+func (st *state) rebase(old, fits []models.Fitted, t int64) {
+	for i := range min(len(st.det), len(old), len(fits)) {
+		d := &st.det[i]
+		if d.shiftFrom == math.MinInt64 || old[i] == nil || fits[i] == nil {
+			continue
+		}
+		d.applied = true
+		delta := fits[i].Predict(t).Yhat - old[i].Predict(t).Yhat
+		if !models.IsObserved(delta) {
+			continue
+		}
+		for k := range d.resid {
+			d.resid[k] -= delta
+		}
+		d.offset -= delta // the pending forecast's offset, on the new base
+	}
+}
+
+// levelOffset returns what is added to model i's forecasts: while a change
+// of level is followed, the median of the model's recent errors since it
+// began; 0 otherwise. The correction ends once the model has caught up.
+// st.mu is held.
+func (st *state) levelOffset(i int) float64 {
+	if i >= len(st.det) {
+		return 0
+	}
+	d := &st.det[i]
+	if d.shiftFrom == math.MinInt64 || len(d.resid) == 0 {
+		return 0
+	}
+	d.offset = median(slices.Clone(d.resid))
+	if len(d.resid) == offsetCells && math.Abs(d.offset) < d.sigma/2 {
+		d.shiftFrom, d.offset, d.resid, d.applied = math.MinInt64, 0, nil, false
+	}
+	return d.offset
+}
+
+// publish returns the forecast of model i as it is written: shifted by the
+// level correction, its band at least the series' band floor wide, and
+// everything within the entry's clip range. st.mu is held.
+func (st *state) publish(p models.Point, offset float64) models.Point {
+	p.Yhat += offset
+	p.Lower += offset
+	p.Upper += offset
+	if f := st.bandFloor; f > 0 {
+		p.Lower = min(p.Lower, p.Yhat-f)
+		p.Upper = max(p.Upper, p.Yhat+f)
+	}
+	lo, hi := st.entry.ClipMin, st.entry.ClipMax
+	p.Yhat = max(lo, min(hi, p.Yhat))
+	p.Lower = max(lo, min(hi, p.Lower))
+	p.Upper = max(lo, min(hi, p.Upper))
+	return p
+}
+
+// median returns the median of v, reordering it.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // chooser is a fit that chose among candidate models (models/auto).
 type chooser interface {
 	Chosen() string
 }
-
 type bandKey struct{ entry, model string }
 
 type choiceKey struct{ entry, choice string }

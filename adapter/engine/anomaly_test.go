@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -59,51 +60,85 @@ forecasts:
     match: [sine]
     models: [fourier]
     anomaly_direction: down
+    anomaly_warm_up: 30m
 `)
 	in := labels.FromStrings("__name__", "sine")
 	end := t0 + 4*time.Hour.Milliseconds()
-	f.fitAt(in, end, sine)
+	f.fitAt(in, end, noisySine)
+	_, flag := f.scores(in, end, 30, noisySine) // warm-up
+	require.Equal(t, make([]float64, 30), flag["fourier"])
 
 	// Far above the forecast: ignored.
-	score, flag := f.scores(in, end, 4, func(int64) float64 { return 500 })
+	from := end + 30*minute
+	score, flag := f.scores(in, from, 4, func(int64) float64 { return 500 })
 	require.Equal(t, []float64{0, 0, 0, 0}, score["fourier"])
 	require.Equal(t, []float64{0, 0, 0, 0}, flag["fourier"])
-	// Far below: flagged from the third cell on.
-	score, flag = f.scores(in, end+4*minute, 3, func(int64) float64 { return -500 })
-	require.Greater(t, score["fourier"][2], 1.0)
-	require.Equal(t, []float64{0, 0, 1}, flag["fourier"])
+	// Far below: flagged at once.
+	score, flag = f.scores(in, from+4*minute, 1, func(int64) float64 { return -500 })
+	require.Greater(t, score["fourier"][0], 1.0)
+	require.Equal(t, []float64{1}, flag["fourier"])
 }
 
-// TestEngineAnomalyMinDeviation: a flat series has (nearly) zero-width
-// bands; any wobble scores huge (or +Inf) unless it is below
-// anomaly_min_deviation.
-func TestEngineAnomalyMinDeviation(t *testing.T) {
+// TestEngineFlatSeries: a flat series' error scale is at least half its
+// data's resolution, so a wobble below it scores (nearly) 0, not +Inf; a
+// real jump flags; anomaly_min_deviation overrides.
+func TestEngineFlatSeries(t *testing.T) {
 	const cfg = `
 global: {step: 1m, window: 1d, min_history: 2h}
 forecasts:
   - name: flat
     match: [flat]
     models: [seasonal_naive]
+    anomaly_warm_up: 10m
 `
 	flat := func(int64) float64 { return 5 }
-	wobble := func(int64) float64 { return 5.001 }
 	in := labels.FromStrings("__name__", "flat")
 	end := t0 + 3*time.Hour.Milliseconds()
 
 	f := newFixture(t, cfg)
 	f.fitAt(in, end, flat)
-	score, flag := f.scores(in, end, 3, wobble)
-	require.Greater(t, score["seasonal_naive"][2], 1e3, "%v", score)
-	require.Equal(t, []float64{0, 0, 1}, flag["seasonal_naive"])
+	f.scores(in, end, 10, flat) // warm-up
+	from := end + 10*minute
+	score, flag := f.scores(in, from, 2, func(int64) float64 { return 5.001 })
+	require.Less(t, score["seasonal_naive"][1], 0.1, "%v", score)
+	require.Equal(t, []float64{0, 0}, flag["seasonal_naive"])
+	score, flag = f.scores(in, from+2*minute, 1, func(int64) float64 { return 50 })
+	require.Equal(t, []float64{1}, flag["seasonal_naive"], "%v", score)
+	require.False(t, math.IsInf(score["seasonal_naive"][0], 0))
 
-	f = newFixture(t, cfg+"    anomaly_min_deviation: 0.01\n")
+	f = newFixture(t, cfg+"    anomaly_min_deviation: 100\n")
 	f.fitAt(in, end, flat)
-	score, flag = f.scores(in, end, 3, wobble)
-	require.Equal(t, []float64{0, 0, 0}, score["seasonal_naive"])
-	require.Equal(t, []float64{0, 0, 0}, flag["seasonal_naive"])
-	// Beyond the minimum deviation the narrow band flags again.
-	_, flag = f.scores(in, end+3*minute, 3, func(int64) float64 { return 6 })
-	require.Equal(t, []float64{0, 0, 1}, flag["seasonal_naive"])
+	f.scores(in, end, 10, flat)
+	score, flag = f.scores(in, from, 1, func(int64) float64 { return 50 })
+	require.Equal(t, []float64{0}, score["seasonal_naive"])
+	require.Equal(t, []float64{0}, flag["seasonal_naive"])
+}
+
+// TestEngineLevelShift: a lasting change of level flags at its start; then
+// the forecast follows the new level (no flags for the hour after) and the
+// series is refitted at the next pass, not at its slot.
+func TestEngineLevelShift(t *testing.T) {
+	f := newFixture(t, `
+global: {step: 1m, window: 1d, min_history: 2h, retrain_interval: 6h}
+forecasts:
+  - name: sine
+    match: [sine]
+    models: [seasonal_naive]
+    anomaly_warm_up: 30m
+`)
+	in := labels.FromStrings("__name__", "sine")
+	end := t0 + 4*time.Hour.Milliseconds()
+	f.fitAt(in, end, noisySine)
+	f.scores(in, end, 30, noisySine)
+	from := end + 30*minute
+	shifted := func(ts int64) float64 { return noisySine(ts) + 40 }
+	_, flag := f.scores(in, from, 3, shifted)
+	require.Contains(t, flag["seasonal_naive"], 1.0, "the shift flags at its start")
+	require.Equal(t, 1, f.eng.RetrainDue(context.Background(), at(from+3*minute+30000)), "refit at once")
+	_, flag = f.scores(in, from+3*minute, 60, shifted)
+	require.NotContains(t, flag["seasonal_naive"], 1.0, "no flags once the forecast follows")
+	st := f.state(in)
+	require.InDelta(t, shifted(from+63*minute), st.pending[0].Yhat, 3, "%+v", st.det[0])
 }
 
 // TestEngineBandCoverage: the coverage gauge and counters follow the
@@ -199,4 +234,18 @@ forecasts:
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Equal(t, 1.0, choice("fourier"))
+}
+
+// state returns the engine's state of the series lset.
+func (f *fixture) state(lset labels.Labels) *state {
+	f.t.Helper()
+	f.eng.mu.RLock()
+	defer f.eng.mu.RUnlock()
+	for _, st := range f.eng.states {
+		if labels.Equal(st.ser.Labels(), lset) {
+			return st
+		}
+	}
+	f.t.Fatalf("no state for %s", lset)
+	return nil
 }

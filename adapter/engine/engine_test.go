@@ -174,44 +174,36 @@ func checkOutput(t *testing.T, out []writeback.Sample, now, evalAt int64) {
 }
 
 func TestEngineFlagsAnomaly(t *testing.T) {
-	f := newFixture(t, testConfig)
+	f := newFixture(t, testConfig+"    anomaly_warm_up: 30m\n")
 	in := labels.FromStrings("__name__", "sine")
-	ctx := context.Background()
 	end := t0 + 4*time.Hour.Milliseconds()
-	f.feed(in, t0, end, sine)
-	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(end)))
-	f.eng.Evaluate(at(end + 20000)) // publishes the forecast for cell `end`
-	f.sink.take()
+	f.fitAt(in, end, noisySine)
 
-	// The cells that follow are far off the pattern: one or two such cells
-	// are no anomaly, the third in a row is.
-	for k := range int64(3) {
-		cell := end + k*time.Minute.Milliseconds()
-		f.feed(in, cell, cell+time.Minute.Milliseconds(), func(int64) float64 { return 500 })
-		f.eng.Evaluate(at(cell + time.Minute.Milliseconds() + 20000))
-		flagged, scored := 0, 0
-		for _, s := range f.sink.take() {
-			switch s.Labels.Get(labels.MetricName) {
-			case "sine_anomaly_score":
-				require.Equal(t, cell, s.T)
-				if k < 2 {
-					require.Less(t, s.V, 1.0, "cell %d", k)
-				} else {
-					require.Greater(t, s.V, 1.0)
-				}
-				scored++
-			case "sine_anomaly":
-				flagged += int(s.V)
-			}
-		}
-		require.Equal(t, 2, scored, "both models score cell %d", k)
-		if k < 2 {
-			require.Zero(t, flagged, "cell %d", k)
-		} else {
-			require.Equal(t, 2, flagged, "both models flag the third cell off the pattern")
-		}
+	// While the detectors learn the errors, nothing is flagged and the
+	// score is 0.
+	score, flag := f.scores(in, end, 30, noisySine)
+	for _, m := range []string{"fourier", "seasonal_naive"} {
+		require.Equal(t, make([]float64, 30), score[m], m)
+		require.Equal(t, make([]float64, 30), flag[m], m)
 	}
-	require.Equal(t, 2.0, testutil.ToFloat64(f.eng.metrics.anomalies))
+	// One cell far off the pattern flags at once, with both models.
+	from := end + 30*minute
+	score, flag = f.scores(in, from, 1, func(int64) float64 { return 500 })
+	for _, m := range []string{"fourier", "seasonal_naive"} {
+		require.Equal(t, []float64{1}, flag[m], m)
+		require.GreaterOrEqual(t, score[m][0], 1.0, m)
+		require.LessOrEqual(t, score[m][0], 100.0, m)
+	}
+	// Back on the pattern: no more flags.
+	_, flag = f.scores(in, from+minute, 10, noisySine)
+	for _, m := range []string{"fourier", "seasonal_naive"} {
+		require.NotContains(t, flag[m], 1.0, m)
+	}
+	require.Equal(t, 2.0, testutil.ToFloat64(f.eng.metrics.anomalies.WithLabelValues("magnitude")))
+	st := f.state(in)
+	require.Len(t, st.flags, 2)
+	require.Equal(t, "magnitude", st.flags[0].Rule)
+	require.Equal(t, 500.0, st.flags[0].Actual)
 }
 
 func TestEngineStaleMarkers(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/anomaly"
 	"github.com/train-prometheus/train-prometheus/models/auto"
 	"github.com/train-prometheus/train-prometheus/models/fourier"
 	"github.com/train-prometheus/train-prometheus/models/holtwinters"
@@ -57,10 +58,15 @@ type Entry struct {
 	MinHistory      int64 // ms
 	Horizons        []int64
 	Threshold       float64
-	Anomaly         models.AnomalyRule
-	Period          int // seasonal period in steps; 0 = detect
-	Models          []models.Model
-	Ring            ring.Options
+	// Anomaly is how scored errors become flags; its WarmUp is set per
+	// series from WarmUp (or the series' period).
+	Anomaly anomaly.Config
+	WarmUp  int64 // ms of scored steps before the first flag; 0 = one period
+	// ClipMin and ClipMax bound published forecasts and bands.
+	ClipMin, ClipMax float64
+	Period           int // seasonal period in steps; 0 = detect
+	Models           []models.Model
+	Ring             ring.Options
 
 	horizonNames []string
 	cfg          *config.ForecastConfig
@@ -92,11 +98,18 @@ func CompileEntry(fc *config.ForecastConfig, index int) (*Entry, error) {
 		e.Horizons = append(e.Horizons, time.Duration(h).Milliseconds())
 		e.horizonNames = append(e.horizonNames, model.Duration(h).String())
 	}
-	dir, err := models.ParseDirection(fc.Anomaly.Direction)
+	dir, err := anomaly.ParseDirection(fc.Anomaly.Direction)
 	if err != nil {
 		return nil, fmt.Errorf("entry %s: %w", fc.Name, err)
 	}
-	e.Anomaly = models.AnomalyRule{Threshold: fc.AnomalyThreshold, MinDeviation: fc.Anomaly.MinDeviationValue(), Direction: dir}
+	e.Anomaly = anomaly.Config{
+		Alpha:        anomaly.AlphaFor(fc.Anomaly.FalseAlarmsPerDayValue(), e.Step),
+		Threshold:    fc.AnomalyThreshold,
+		MinDeviation: fc.Anomaly.MinDeviationValue(),
+		Direction:    dir,
+	}
+	e.WarmUp = time.Duration(fc.Anomaly.WarmUp).Milliseconds()
+	e.ClipMin, e.ClipMax = fc.Anomaly.ClipRange()
 	e.Period = int(time.Duration(fc.SeasonalPeriod) / step)
 	opts := models.Options{IntervalWidth: fc.IntervalWidth, Period: e.Period}
 	for _, name := range fc.Models {

@@ -18,8 +18,10 @@ import (
 //
 //   - forecasts for T + h for each horizon h are stamped T;
 //   - the actual value of C is scored against the forecast published for C,
-//     and the score and 0/1 flag are stamped C (see models.AnomalyRule;
-//     the score windows are per series and model, in the state);
+//     and the score and 0/1 flag are stamped C (see models/anomaly; the
+//     detectors are per series and model, in the state); a lasting change
+//     of level makes the model's forecasts follow the new level and the
+//     series refit at the next retrain pass;
 //   - series without a sample for the staleness period get a stale marker
 //     on each of their output series, once.
 //
@@ -113,17 +115,17 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 				default:
 					continue
 				}
-				score, ok := st.scoreCell(i, c, actual, p)
-				if !ok {
+				if math.IsNaN(p.Yhat) {
 					continue
 				}
+				res := st.scoreCell(i, c, now, actual, p)
 				q.band(entry, i, actual, p)
 				flag := 0.0
-				if entry.Anomaly.Anomalous(score) {
+				if res.Anomaly {
 					flag = 1
-					e.metrics.anomalies.Inc()
+					e.metrics.anomalies.WithLabelValues(res.Rule.String()).Inc()
 				}
-				b.add(st.out.score[i], c, score, "anomaly_score")
+				b.add(st.out.score[i], c, res.Score, "anomaly_score")
 				b.add(st.out.flag[i], c, flag, "anomaly")
 				st.lastScoreT = c
 			}
@@ -143,11 +145,12 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 			st.pending[i] = models.Point{Yhat: math.NaN(), Lower: math.NaN(), Upper: math.NaN()}
 			continue
 		}
-		st.pending[i] = f.Predict(t)
+		offset := st.levelOffset(i)
+		st.pending[i] = st.publish(f.Predict(t), offset)
 		for h, off := range entry.Horizons {
 			p := st.pending[i]
 			if off != 0 {
-				p = f.Predict(t + off)
+				p = st.publish(f.Predict(t+off), offset)
 			}
 			base := (i*nh + h) * 3
 			b.add(st.out.forecast[base], t, p.Yhat, "forecast")

@@ -13,7 +13,7 @@ type metrics struct {
 	evaluations     prometheus.Counter
 	evalDuration    prometheus.Histogram
 	samplesOut      *prometheus.CounterVec
-	anomalies       prometheus.Counter
+	anomalies       *prometheus.CounterVec
 	series          prometheus.Gauge
 	fitted          prometheus.Gauge
 	stale           prometheus.Counter
@@ -54,10 +54,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Subsystem: sub, Name: "output_samples_total",
 			Help: "Samples produced for write-back, by kind (forecast, anomaly_score, anomaly, stale).",
 		}, []string{"kind"}),
-		anomalies: f.NewCounter(prometheus.CounterOpts{
+		anomalies: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "anomalies_total",
-			Help: "Grid cells flagged as anomalous, over all series and models.",
-		}),
+			Help: "Grid cells flagged as anomalous, over all series and models, by the rule that fired (magnitude, persistence, shift).",
+		}, []string{"rule"}),
 		series: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Subsystem: sub, Name: "series",
 			Help: "Series the engine tracks.",

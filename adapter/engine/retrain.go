@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/anomaly"
+	"github.com/train-prometheus/train-prometheus/models/auto"
 )
 
 // gcInterval is how often RetrainDue removes series that have sent nothing
@@ -108,17 +111,36 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	st.mu.Lock()
 	entry := st.entry
 	prev := st.fits
+	adj := slices.Clone(st.adjust)
+	shift, shifted := st.pendingAdjust()
+	// While the anomaly detector warms up for want of a known period,
+	// each fit looks for one (a single model detects its own).
+	needPeriod := st.period == 0 && (len(st.det) == 0 || st.det[0].det.Observations() < int64(st.warmUp()))
 	st.mu.Unlock()
 
 	start, vals := st.ser.Values(j.end, buf)
+	if shifted {
+		adj = append(adj, shift)
+		if len(adj) > maxAdjust {
+			adj = adj[1:]
+		}
+	}
+	adjusted(vals, start, entry.Step, adj)
 	s := models.Series{Start: start, Step: entry.Step, Values: vals}
-	if entry.Period == 0 && len(entry.Models) > 1 {
-		// Detect the period once for all models: it is most of a fit's cost.
+	if entry.Period == 0 && (len(entry.Models) > 1 || entry.Models[0].Name() == auto.Name) {
+		// Detect the period once for all models: it is most of a fit's
+		// cost (auto would detect the same one itself). The anomaly
+		// warm-up is a period long.
 		s.Period = models.DetectPeriod(vals, 0)
 		if s.Period == 0 {
 			s.Period = -1
 		}
 	}
+	period := max(entry.Period, s.Period, 0)
+	if period == 0 && s.Period == 0 && needPeriod {
+		period = models.DetectPeriod(vals, 0)
+	}
+	noise, band := anomaly.Floors(vals)
 	fits := make([]models.Fitted, len(entry.Models))
 	ok, short := false, false
 	var fitErrs []string
@@ -171,7 +193,18 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	if !ok {
 		return vals
 	}
+	if shifted {
+		st.rebase(st.fits, fits, j.end)
+	}
+	for len(adj) > 0 && adj[0].from <= start {
+		adj = adj[1:] // before the window: nothing left to re-level
+	}
+	st.adjust = adj
 	st.fits, st.trainEnd, st.fitted = fits, j.end, true
+	st.noiseFloor, st.bandFloor = noise, band
+	if period > 0 || s.Period < 0 || needPeriod {
+		st.period = period // else: a single model's refit keeps the one found
+	}
 	return vals
 }
 

@@ -13,8 +13,10 @@ import (
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
-// stateVersion is the first byte of a series' saved engine state.
-const stateVersion = 1
+// stateVersion is the first byte of a series' saved engine state. Version
+// 2 added the anomaly detectors and the history's floors; version 1 still
+// restores (the detectors start afresh).
+const stateVersion = 2
 
 // SnapshotState returns what the engine keeps about ser, encoded to be
 // saved next to its buffer in a snapshot (see RestoreSeries): the fits (model
@@ -31,6 +33,25 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 	entry := st.entry
 	fits := append([]models.Fitted(nil), st.fits...)
 	pending := append([]models.Point(nil), st.pending...)
+	dets := make([][]byte, len(entry.Models))
+	for i := range min(len(st.det), len(dets)) {
+		d := &st.det[i]
+		det, _ := d.det.MarshalBinary() // never fails
+		data := binary.AppendVarint(appendBytes(nil, det), d.shiftFrom)
+		applied := 0.0
+		if d.applied {
+			applied = 1
+		}
+		for _, v := range append([]float64{d.offset, d.sigma, applied, float64(len(d.resid))}, d.resid...) {
+			data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
+		}
+		dets[i] = data
+	}
+	floors := []float64{st.noiseFloor, st.bandFloor, float64(len(st.adjust))}
+	for _, a := range st.adjust {
+		floors = append(floors, float64(a.from), a.delta)
+	}
+	period := int64(st.period)
 	b := []byte{stateVersion}
 	b = binary.AppendVarint(b, entry.Step)
 	b = binary.AppendVarint(b, int64(entry.Period))
@@ -76,6 +97,13 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 		b = appendBytes(b, []byte(m.Name()))
 		b = appendBytes(b, states[i])
 	}
+	for _, f := range floors {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+	}
+	b = binary.AppendVarint(b, period)
+	for _, d := range dets {
+		b = appendBytes(b, d)
+	}
 	return b
 }
 
@@ -89,12 +117,17 @@ type savedState struct {
 	pending                                       []models.Point
 	names                                         []string
 	fits                                          [][]byte
+	// Version 2.
+	noiseFloor, bandFloor float64
+	fitPeriod             int64
+	adjust                []levelAdjust
+	dets                  [][]byte // per model
 }
 
 var errBadState = errors.New("malformed engine state")
 
 func decodeState(b []byte) (*savedState, error) {
-	if len(b) == 0 || b[0] != stateVersion {
+	if len(b) == 0 || (b[0] != stateVersion && b[0] != 1) {
 		return nil, fmt.Errorf("engine state version %v: %w", b[:min(1, len(b))], models.ErrUnknownFormat)
 	}
 	d := stateDecoder{b: b[1:]}
@@ -117,6 +150,20 @@ func decodeState(b []byte) (*savedState, error) {
 	for range nm {
 		s.names = append(s.names, string(d.bytes()))
 		s.fits = append(s.fits, d.bytes())
+	}
+	if b[0] >= 2 {
+		s.noiseFloor, s.bandFloor = d.float(), d.float()
+		if n := d.float(); n >= 0 && n <= maxAdjust {
+			for range int(n) {
+				s.adjust = append(s.adjust, levelAdjust{from: int64(d.float()), delta: d.float()})
+			}
+		} else {
+			d.bad = true
+		}
+		s.fitPeriod = d.varint()
+		for range nm {
+			s.dets = append(s.dets, d.bytes())
+		}
 	}
 	if d.bad || len(d.b) != 0 {
 		return nil, errBadState
@@ -212,6 +259,11 @@ func (e *Engine) restoreState(st *state, saved *savedState, rs ring.SeriesState)
 		return
 	}
 	st.fits, st.fitted, st.trainEnd = fits, true, saved.trainEnd
+	st.noiseFloor, st.bandFloor, st.period = saved.noiseFloor, saved.bandFloor, int(saved.fitPeriod)
+	st.adjust = saved.adjust
+	if len(saved.dets) == len(fits) {
+		st.det = restoreDetections(saved.dets)
+	}
 	if len(saved.pending) == len(fits) {
 		st.pending, st.pendingT = saved.pending, saved.pendingT
 	}
@@ -226,6 +278,30 @@ func (e *Engine) restoreState(st *state, saved *savedState, rs ring.SeriesState)
 	case st.nextFit < now:
 		st.nextFit = nextPhaseTime(now, entry.RetrainInterval, st.phase)
 	}
+}
+
+// restoreDetections decodes the saved detection state of each model; one
+// that cannot be read starts afresh.
+func restoreDetections(saved [][]byte) []detection {
+	out := make([]detection, len(saved))
+	for i, b := range saved {
+		d := stateDecoder{b: b}
+		var det detection
+		err := det.det.UnmarshalBinary(d.bytes())
+		det.shiftFrom, det.offset, det.sigma = d.varint(), d.float(), d.float()
+		det.applied = d.float() == 1
+		n := d.float()
+		ok := n >= 0 && n <= offsetCells
+		for k := 0; ok && k < int(n); k++ {
+			det.resid = append(det.resid, d.float())
+		}
+		if err != nil || !ok || d.bad || len(d.b) != 0 || !models.IsObserved(det.offset) || !models.IsObserved(det.sigma) {
+			det = detection{}
+			det.shiftFrom = math.MinInt64
+		}
+		out[i] = det
+	}
+	return out
 }
 
 func appendBytes(b, v []byte) []byte {

@@ -29,7 +29,16 @@ type state struct {
 	out      *outputs
 	pending  []models.Point // per model: the published forecast for pendingT
 	pendingT int64
-	windows  []models.ScoreWindow // per model: recent raw anomaly scores
+	det      []detection // per model: anomaly detector and level correction
+	// From the history of the last fit: the error scale and band
+	// half-width its data supports (anomaly.Floors), and its seasonal
+	// period in steps (0: unknown or none).
+	noiseFloor, bandFloor float64
+	period                int
+	flags                 []Flag // the latest flags, oldest first (maxFlags)
+	// adjust re-levels the history before changes of level the series
+	// made, so that fits learn the new level with the old shape.
+	adjust []levelAdjust
 	// Newest timestamps written, so output samples strictly increase per series.
 	lastForecastT int64
 	lastScoreT    int64
@@ -62,7 +71,9 @@ func (st *state) reconfigure(entry *Entry) {
 		st.fitted = false
 		st.pending = nil
 		st.pendingT = math.MinInt64
-		st.windows = nil
+		st.det = nil
+		st.flags = nil
+		st.adjust = nil
 		st.nextFit = 0
 		st.nextCheck = 0
 		st.retrying = false

@@ -32,6 +32,9 @@ type SeriesStatus struct {
 	// Latest is what the last evaluation wrote for the series (only from
 	// SeriesHistory: the list leaves it out, to stay cheap at many series).
 	Latest []writeback.Sample
+	// Flags are the series' latest anomalous steps, oldest first, with
+	// what made them so.
+	Flags []Flag
 }
 
 // ModelStatus is one model of a series.
@@ -46,7 +49,17 @@ type ModelStatus struct {
 	// stamped ScoreT; NaN when none was written by the last evaluation.
 	Score, Anomaly float64
 	ScoreT         int64
+	// Scored and WarmUp count the steps the anomaly detector has learnt
+	// from and needs before it flags: Scored < WarmUp is "learning".
+	Scored, WarmUp int
+	// Shift is set while the forecast follows a change of level (the
+	// correction added to the model's forecasts).
+	Shift float64
 }
+
+// Learning reports whether the model's anomaly detector is still in its
+// warm-up (no flags yet).
+func (m ModelStatus) Learning() bool { return m.Scored < m.WarmUp }
 
 // Status returns every tracked series, sorted by labels.
 func (e *Engine) Status() []SeriesStatus {
@@ -95,11 +108,16 @@ func (st *state) status(latest bool) SeriesStatus {
 	if latest {
 		s.Latest = slices.Clone(st.latest)
 	}
+	s.Flags = slices.Clone(st.flags)
 	if st.lastFitAt != 0 {
 		s.LastFit = time.UnixMilli(st.lastFitAt)
 	}
 	for i, m := range st.entry.Models {
-		ms := ModelStatus{Name: m.Name(), Chosen: m.Name(), Score: math.NaN(), Anomaly: math.NaN()}
+		ms := ModelStatus{Name: m.Name(), Chosen: m.Name(), Score: math.NaN(), Anomaly: math.NaN(), WarmUp: st.warmUp()}
+		if i < len(st.det) {
+			ms.Scored = int(min(st.det[i].det.Observations(), math.MaxInt32))
+			ms.Shift = st.det[i].offset
+		}
 		if i < len(st.fits) && st.fits[i] != nil {
 			ms.Fit = st.fits[i]
 			if c, ok := ms.Fit.(chooser); ok {

@@ -21,7 +21,7 @@ type chosenFit struct{ models.Fitted }
 func (chosenFit) Chosen() string { return "seasonal_naive" }
 
 func TestStatus(t *testing.T) {
-	f := newFixture(t, testConfig)
+	f := newFixture(t, testConfig+"    anomaly_warm_up: 1m\n")
 	in := labels.FromStrings("__name__", "sine", "job", "app")
 	short := labels.FromStrings("__name__", "sine", "job", "short")
 	ctx := context.Background()
