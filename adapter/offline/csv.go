@@ -178,9 +178,14 @@ type Row struct {
 
 // ReadRows reads timestamp,value rows. Timestamps are RFC 3339,
 // "YYYY-MM-DD HH:MM:SS" (UTC, optionally with fractional seconds) or Unix
-// seconds (optionally fractional), and must increase strictly from row to
-// row. A first row in which neither field parses is a header and is
-// skipped. name is used in errors.
+// seconds (optionally fractional). A first row in which neither field
+// parses is a header and is skipped. name is used in errors.
+//
+// The rows are returned in file order, which is the order the live
+// receiver would have received them in. Timestamps need not increase: a
+// repeated timestamp (e.g. the repeated hour of a daylight-saving change
+// written in local time) or an out-of-order row is not an error. Detect
+// replays such rows as the receiver takes them; CheckOrder counts them.
 func ReadRows(r io.Reader, name string) ([]Row, error) {
 	cr := newCSVReader(r, name)
 	var out []Row
@@ -204,9 +209,6 @@ func ReadRows(r io.Reader, name string) ([]Row, error) {
 			return nil, cr.errorf(0, "%w", tsErr)
 		case vErr != nil:
 			return nil, cr.errorf(1, "%w", vErr)
-		}
-		if n := len(out); n > 0 && ts <= out[n-1].Time {
-			return nil, cr.errorf(0, "timestamp %q is not after the one on line %d", rec[0], out[n-1].Line)
 		}
 		out = append(out, Row{Stamp: strings.TrimSpace(rec[0]), Time: ts, Value: v, Line: cr.line()})
 	}

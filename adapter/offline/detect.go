@@ -56,14 +56,22 @@ type Detection struct {
 
 // InferStep returns the median interval between consecutive rows, rounded
 // to whole seconds when it is at least a second (and to milliseconds
-// otherwise). It needs two rows.
+// otherwise). Rows at or before the newest timestamp before them (repeated
+// or out of order, see CheckOrder) are skipped: the intervals are those
+// between the rows that advance the time. It needs two distinct timestamps.
 func InferStep(rows []Row) (time.Duration, error) {
 	if len(rows) < 2 {
 		return 0, errors.New("infer step: need at least two rows")
 	}
-	d := make([]int64, len(rows)-1)
-	for i := range d {
-		d[i] = rows[i+1].Time - rows[i].Time
+	var d []int64
+	for i, newest := 1, rows[0].Time; i < len(rows); i++ {
+		if t := rows[i].Time; t > newest {
+			d = append(d, t-newest)
+			newest = t
+		}
+	}
+	if len(d) == 0 {
+		return 0, errors.New("infer step: need at least two rows with distinct timestamps")
 	}
 	slices.Sort(d)
 	med := time.Duration(d[len(d)/2]) * time.Millisecond
@@ -172,6 +180,13 @@ func (c *capture) Append(samples []writeback.Sample) {
 // none was, against that fit, also trained on earlier cells). Several rows
 // in one cell are aggregated (last value) as the ring buffers do, and share
 // the cell's output.
+//
+// rows are taken in their order, as the arrival order of the samples, not
+// sorted: a row at or before an earlier row's timestamp (repeated or out of
+// order, see CheckOrder) arrives with the row before it, in the cell of the
+// newest timestamp so far, and the ring buffer takes it as it takes a late
+// sample from the receiver: it fills its cell if that is still empty, else
+// it is dropped. Its output is that of its own cell, like every row's.
 func Detect(ctx context.Context, rows []Row, opts DetectOptions) ([]Detection, time.Duration, error) {
 	if len(rows) == 0 {
 		return nil, 0, ErrNoData
@@ -188,7 +203,7 @@ func Detect(ctx context.Context, rows []Row, opts DetectOptions) ([]Detection, t
 	}
 	step := opts.Step.Milliseconds()
 	first := floorDiv(rows[0].Time, step) * step
-	last := floorDiv(rows[len(rows)-1].Time, step) * step
+	last := floorDiv(newestTime(rows), step) * step
 	cells := (last-first)/step + 2
 	if cells > maxReplayCells {
 		return nil, 0, fmt.Errorf("the rows span %d steps of %s, more than %d; use a longer step", cells, opts.Step, maxReplayCells)
@@ -251,7 +266,8 @@ func Detect(ctx context.Context, rows []Row, opts DetectOptions) ([]Detection, t
 }
 
 // appendRow appends r to the replayed series, creating it again if the
-// engine's garbage collection removed it after a gap of a whole window.
+// engine's garbage collection removed it after a gap of a whole window. A
+// row the ring refuses as the receiver would drop it is not an error.
 func appendRow(store *ring.Store, ser *ring.Series, lset labels.Labels, opts ring.Options, r Row) (*ring.Series, error) {
 	for range 2 {
 		if ser == nil {
@@ -262,7 +278,7 @@ func appendRow(store *ring.Store, ser *ring.Series, lset labels.Labels, opts rin
 		}
 		err := ser.Append(r.Time, r.Value)
 		if !errors.Is(err, ring.ErrSeriesRemoved) {
-			return ser, err
+			return ser, dropRefused(err)
 		}
 		ser = nil
 	}

@@ -3,8 +3,10 @@ package offline
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -57,9 +59,26 @@ func FuzzReadRows(f *testing.F) {
 		}
 		rows, err := ReadRows(bytes.NewReader(data), "f.csv")
 		checkErr(t, err)
-		for i := 1; i < len(rows); i++ {
-			if rows[i].Time <= rows[i-1].Time {
-				t.Fatalf("rows out of order: %+v then %+v", rows[i-1], rows[i])
+		// Timestamps need not increase; CheckOrder counts the rows that do
+		// not, each once, and names lines of the file.
+		d := CheckOrder(rows)
+		increasing := 0
+		newest := int64(math.MinInt64)
+		for i, r := range rows {
+			if r.Line < 1 || (i > 0 && r.Line <= rows[i-1].Line) {
+				t.Fatalf("row %d has line %d after line %d", i, r.Line, rows[max(i-1, 0)].Line)
+			}
+			if r.Time > newest {
+				increasing++
+				newest = r.Time
+			}
+		}
+		if d.Rows() != len(rows)-increasing {
+			t.Fatalf("%d rows, %d advance the time, but CheckOrder counts %+v", len(rows), increasing, d)
+		}
+		for _, c := range [][2]int{{d.Repeated, d.RepeatedLine}, {d.OutOfOrder, d.OutOfOrderLine}} {
+			if (c[0] == 0) != (c[1] == 0) || (c[1] != 0 && !slices.ContainsFunc(rows, func(r Row) bool { return r.Line == c[1] })) {
+				t.Fatalf("bad first line in %+v", d)
 			}
 		}
 	})

@@ -184,6 +184,15 @@ func (c *offlineCommands) runDetect(ctx context.Context, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	// Repeated and out-of-order rows are replayed as the live receiver takes
+	// them (offline.Disorder); one line says how many, and the run goes on.
+	if d := offline.CheckOrder(rows); d.Rows() > 0 {
+		verb := "were dropped, or only filled empty cells,"
+		if d.Rows() == 1 {
+			verb = "was dropped, or only filled an empty cell,"
+		}
+		fmt.Fprintf(stderr, "warning: %s: %s %s as the live receiver does\n", c.input, d, verb)
+	}
 	ds, step, err := offline.Detect(ctx, rows, offline.DetectOptions{
 		Step: step, Model: c.model, RetrainInterval: time.Duration(c.retrain),
 		Window: time.Duration(c.window), MinHistory: time.Duration(c.minHistory),

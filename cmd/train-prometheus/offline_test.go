@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,6 +114,44 @@ func TestOfflineDetect(t *testing.T) {
 	require.Equal(t, rows[:changed], rows2[:changed])
 	require.Equal(t, "1", rows2[changed][6], "the changed rows are flagged")
 	require.NotEqual(t, rows[changed+30], rows2[changed+30], "later forecasts saw the change")
+}
+
+// TestOfflineDetectDisorder runs detect on a file written in local time
+// across the end of daylight-saving time (an hour of rows repeated) with a
+// late row: the run succeeds, every row gets an output line, and one
+// warning line counts the rows the receiver's rules dropped or merged. The
+// same file without them gives the same output for the other rows and no
+// warning.
+func TestOfflineDetectDisorder(t *testing.T) {
+	dir := t.TempDir()
+	const in = "../../adapter/offline/testdata/rows-dst.good.csv"
+	out := filepath.Join(dir, "out.csv")
+	code, _, stderr := runTool(t, "detect", "--input", in, "--output", out, "--model", "seasonal_naive")
+	require.Equal(t, 0, code, stderr)
+	var warnings []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "warning:") {
+			warnings = append(warnings, l)
+		}
+	}
+	require.Equal(t, []string{"warning: " + in + ": 4 rows with a repeated timestamp (first on line 110) and " +
+		"1 out-of-order row (line 121) were dropped, or only filled empty cells, as the live receiver does"}, warnings)
+	require.Contains(t, stderr, "125 rows, step 15m, model seasonal_naive")
+	got := readCSV(t, out)
+	require.Len(t, got, 1+125)
+
+	// Without the repeated and late rows (lines 110-113 and 121 of the
+	// file, rows 109-112 and 120 of the output after its header).
+	data, err := os.ReadFile(in)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(data), "\n")
+	clean := filepath.Join(dir, "clean.csv")
+	require.NoError(t, os.WriteFile(clean, []byte(strings.Join(slices.Concat(lines[:109], lines[113:120], lines[121:]), "")), 0o600))
+	out2 := filepath.Join(dir, "out2.csv")
+	code, _, stderr = runTool(t, "detect", "--input", clean, "--output", out2, "--model", "seasonal_naive")
+	require.Equal(t, 0, code, stderr)
+	require.NotContains(t, stderr, "warning")
+	require.Equal(t, readCSV(t, out2), slices.Concat(got[:109], got[113:120], got[121:]))
 }
 
 // TestOfflineForecast runs forecast end to end on a wide file and checks
