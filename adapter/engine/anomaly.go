@@ -121,6 +121,7 @@ func (st *state) scoreCell(i int, c, now int64, actual float64, p models.Point) 
 	d := &st.detections()[i]
 	cfg := entry.Anomaly
 	cfg.WarmUp = st.warmUp()
+	cfg.Period = st.period
 	if z := models.ZScore(entry.cfg.IntervalWidth); z > 0 {
 		d.det.Prime((p.Upper - p.Lower) / (2 * z)) // the model's own error scale
 	}

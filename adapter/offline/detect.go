@@ -41,7 +41,11 @@ type DetectOptions struct {
 	MinHistory      time.Duration
 	IntervalWidth   float64 // 0 = the default
 	Threshold       float64 // anomaly when score >= Threshold; 0 = the default
-	Progress        ProgressFunc
+	// FalseAlarmsPerDay is the false-alarm budget (anomaly_false_alarms_per_day);
+	// 0 = the default.
+	FalseAlarmsPerDay float64
+	WarmUp            time.Duration // anomaly_warm_up; 0 = one seasonal period
+	Progress          ProgressFunc
 }
 
 // Detection is the engine's output for one input row. NaN fields mean the
@@ -106,6 +110,10 @@ func detectConfig(opts DetectOptions) (*config.Config, error) {
 		Horizons:         []model.Duration{0},
 		AnomalyThreshold: opts.Threshold,
 	}
+	if opts.FalseAlarmsPerDay != 0 {
+		fc.Anomaly.FalseAlarmsPerDay = &opts.FalseAlarmsPerDay
+	}
+	fc.Anomaly.WarmUp = model.Duration(opts.WarmUp)
 	g.Models = slices.Clone(g.Models)
 	g.Horizons = slices.Clone(g.Horizons)
 	g.EvaluationDelay = 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -130,4 +131,24 @@ func BenchmarkDetect(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1440, "ns/row")
+}
+
+// TestDetectCommittedAnomalies replays testdata/anomalies.csv (5 days at 5m
+// of a daily request-rate shape, noise sigma 2; a spike of +30 at row 800, a
+// dip of -30 at row 950, +15 from row 1200 on) with the defaults: the spike
+// and the dip flag at their row and nothing flags on the clean part.
+func TestDetectCommittedAnomalies(t *testing.T) {
+	f, err := os.Open("testdata/anomalies.csv")
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := ReadRows(f, "anomalies.csv")
+	require.NoError(t, err)
+	ds, _, err := Detect(context.Background(), rows, DetectOptions{Model: "auto"})
+	require.NoError(t, err)
+	require.Equal(t, 1.0, ds[800].Anomaly, "spike")
+	require.Equal(t, 1.0, ds[950].Anomaly, "dip")
+	for i, d := range ds[:800] {
+		require.NotEqual(t, 1.0, d.Anomaly, "row %d: clean", i)
+		require.False(t, math.IsInf(d.Score, 0), "row %d", i)
+	}
 }

@@ -30,6 +30,8 @@ type offlineCommands struct {
 	modelPeriod, workers        int
 	bounds                      bool
 	width, threshold            float64
+	falseAlarms                 float64
+	warmUp                      model.Duration
 	retrain, window, minHistory model.Duration
 }
 
@@ -58,6 +60,10 @@ func addOfflineCommands(app *kingpin.Application) *offlineCommands {
 	c.detect.Flag("min-history", "No model before this much data (min_history).").Default("1h").SetValue(&c.minHistory)
 	c.detect.Flag("interval-width", "Width of the band, in (0, 1).").Default("0.95").Float64Var(&c.width)
 	c.detect.Flag("threshold", "anomaly = 1 when anomaly_score >= this (anomaly_threshold).").Default("1").Float64Var(&c.threshold)
+	c.detect.Flag("false-alarms-per-day", "False-alarm budget: expected flagged steps per day on data without anomalies (anomaly_false_alarms_per_day).").
+		Default("0.01").Float64Var(&c.falseAlarms)
+	c.detect.Flag("warm-up", "Scored steps before the first flag, as a duration (anomaly_warm_up); 0 = one seasonal period (48 steps to a day).").
+		Default("0s").SetValue(&c.warmUp)
 
 	c.evaluate = app.Command("evaluate", "Accuracy benchmark on a wide CSV file: hold out the end of each series, forecast it with each model, print sMAPE, MASE, OWA and band coverage as a markdown table.")
 	c.evaluate.Flag("input", "Wide CSV file (M4 layout).").Required().StringVar(&c.input)
@@ -197,6 +203,7 @@ func (c *offlineCommands) runDetect(ctx context.Context, stdout, stderr io.Write
 		Step: step, Model: c.model, RetrainInterval: time.Duration(c.retrain),
 		Window: time.Duration(c.window), MinHistory: time.Duration(c.minHistory),
 		IntervalWidth: c.width, Threshold: c.threshold, Progress: progress(stderr, "detect"),
+		FalseAlarmsPerDay: c.falseAlarms, WarmUp: time.Duration(c.warmUp),
 	})
 	if err != nil {
 		return err

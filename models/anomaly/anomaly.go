@@ -115,6 +115,9 @@ type Config struct {
 	// WarmUp is the number of scored steps before the first flag; the
 	// detector learns the error distribution meanwhile (scores are 0).
 	WarmUp int
+	// Period is the series' seasonal period in steps (0: none): errors
+	// are standardised by the scale of their phase where it is learnt.
+	Period int
 }
 
 // DefaultFalseAlarmsPerDay is the default budget: expected flagged steps per
@@ -206,6 +209,10 @@ type Detector struct {
 	runUp   bool
 	flagRun int8 // consecutive flagged steps on one side (at most boxLen)
 	primed  bool // absErr started from a prior (Prime)
+	// phase holds the EW mean capped |error| per phase bin of the period,
+	// and the weight of each bin's observations.
+	phase  [phaseBins]float32
+	phaseW [phaseBins]float32
 	// settle counts down the steps after the persistence statistics were
 	// reset: they neither score nor learn until they have refilled.
 	settle int8
@@ -220,6 +227,25 @@ type tail struct {
 	w, r       float64 // weight of observations, of exceedances
 	m1, m2     float64 // sums of excess and excess²
 	priorAdded bool
+}
+
+// phaseBins is how many parts of the seasonal period have their own error
+// scale; phasePrior is the weight, in observations, of the global scale in
+// each (a bin's scale is shrunk towards the global one).
+const (
+	phaseBins  = 24
+	phasePrior = 10
+)
+
+// phaseScale returns the error scale of phase bin (-1: none): the bin's
+// own, shrunk towards the global scale by phasePrior observations.
+func (d *Detector) phaseScale(bin int, global float64) float64 {
+	if bin < 0 || d.phaseW[bin] == 0 {
+		return global
+	}
+	w := float64(d.phaseW[bin])
+	own := float64(d.phase[bin]) / meanAbs
+	return math.Sqrt((w*own*own + phasePrior*global*global) / (w + phasePrior))
 }
 
 // primeWeight is what a prior error scale given to Prime weighs, in steps.
@@ -259,7 +285,12 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 	}
 	d.last = cell
 
-	sigma := max(d.absErr/meanAbs, floor)
+	global := d.absErr / meanAbs
+	bin := -1
+	if c.Period > 1 {
+		bin = int(((cell%int64(c.Period))+int64(c.Period))%int64(c.Period)) * phaseBins / c.Period
+	}
+	sigma := max(d.phaseScale(bin, global), floor)
 	if d.n == 0 && !d.primed {
 		sigma = max(math.Abs(err), floor)
 	}
@@ -367,7 +398,13 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 	if (d.n == 1 && !d.primed) || sigma == 0 {
 		d.absErr = math.Abs(err) * meanAbs
 	} else {
-		d.absErr += (min(math.Abs(err), huber*sigma) - d.absErr) / float64(min(weight, scaleMem))
+		d.absErr += (min(math.Abs(err), huber*max(global, floor)) - d.absErr) / float64(min(weight, scaleMem))
+	}
+	if bin >= 0 && !(res.Anomaly && d.flagRun > 1) {
+		capped := min(math.Abs(err), huber*sigma)
+		w := min(float64(d.phaseW[bin])+1, scaleMem/phaseBins)
+		d.phase[bin] += float32((capped - float64(d.phase[bin])) / w)
+		d.phaseW[bin] = float32(w)
 	}
 	for k := range nStats {
 		t := &d.stats[k]

@@ -37,6 +37,9 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	for _, f := range fs {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 	}
+	for _, f := range append(d.phase[:], d.phaseW[:]...) {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+	}
 	return b, nil
 }
 
@@ -55,7 +58,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		v[i], b = x, b[n:]
 	}
 	const nf = 2 + boxLen + 5*nStats
-	if len(b) != 2+8*nf {
+	if len(b) != 2+8*nf+4*2*phaseBins {
 		return ErrBadState
 	}
 	flags, more := b[0], b[1]
@@ -76,6 +79,18 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		flagRun: flagRun, primed: more&0x10 != 0,
 		absErr: fs[0], ewma: fs[1]}
 	copy(d.box[:], fs[2:2+boxLen])
+	ph := b[8*nf:]
+	for i := range 2 * phaseBins {
+		f := math.Float32frombits(binary.LittleEndian.Uint32(ph[4*i:]))
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) || f < 0 {
+			return ErrBadState
+		}
+		if i < phaseBins {
+			d.phase[i] = f
+		} else {
+			d.phaseW[i-phaseBins] = f
+		}
+	}
 	for k := range d.stats {
 		f := fs[2+boxLen+5*k:]
 		d.stats[k] = tail{absMean: f[0], w: f[1], r: f[2], m1: f[3], m2: f[4], priorAdded: f[1] > 0}
