@@ -69,6 +69,13 @@ type modelCell struct {
 	Score        string
 	ScoreAt      string
 	Anomaly      bool
+	// Learning is "n/N" while the model's anomaly detector warms up.
+	Learning string
+}
+
+// flagRow explains one anomalous step on the series page.
+type flagRow struct {
+	Time, Model, Actual, Yhat, Band, Score, Rule string
 }
 
 // seriesRow is one series in a table.
@@ -81,6 +88,7 @@ type seriesRow struct {
 	Err     string
 	Fitting bool
 	Stale   bool
+	Flags   []flagRow
 	anomaly bool
 }
 
@@ -94,6 +102,9 @@ func newSeriesRow(s engine.SeriesStatus, now time.Time) seriesRow {
 	}
 	for _, m := range s.Models {
 		c := modelCell{Name: m.Name, Chosen: m.Chosen, Fitted: m.Fit != nil}
+		if m.Fit != nil && m.Learning() {
+			c.Learning = fmt.Sprintf("%d/%d", m.Scored, m.WarmUp)
+		}
 		if !math.IsNaN(m.Score) {
 			c.HasScore = true
 			c.Score = formatValue(m.Score)
@@ -102,6 +113,15 @@ func newSeriesRow(s engine.SeriesStatus, now time.Time) seriesRow {
 			r.anomaly = r.anomaly || c.Anomaly
 		}
 		r.Models = append(r.Models, c)
+	}
+	for i := len(s.Flags) - 1; i >= 0; i-- { // newest first
+		f := s.Flags[i]
+		r.Flags = append(r.Flags, flagRow{
+			Time: time.UnixMilli(f.T).UTC().Format(time.RFC3339), Model: f.Model,
+			Actual: formatValue(f.Actual), Yhat: formatValue(f.Point.Yhat),
+			Band:  "[" + formatValue(f.Point.Lower) + ", " + formatValue(f.Point.Upper) + "]",
+			Score: formatValue(f.Score), Rule: f.Rule,
+		})
 	}
 	return r
 }
