@@ -89,11 +89,12 @@ var (
 // before the origin and forecasts the horizon after it. The horizon is one
 // period when the series holds at least three periods, else an eighth of
 // the series; every origin keeps at least two horizons (and 16 cells) of
-// training data. A forecast's error is its mean absolute error over the
-// observed cells, scaled by the in-sample mean absolute seasonal
-// difference of its training data (MASE), and a candidate's error is the
-// mean over the origins; a candidate that fails or forecasts a non-finite
-// value at any origin is ranked last.
+// training data, and with a period at least a period and 16 cells when
+// the series allows one such origin. A forecast's error is its mean
+// absolute error over the observed cells, scaled by the in-sample mean
+// absolute seasonal difference of its training data (MASE), and a
+// candidate's error is the mean over the origins; a candidate that fails
+// or forecasts a non-finite value at any origin is ranked last.
 //
 // The best candidate is chosen, unless the inverse-error weighted average of
 // the best k forecasts (k from 2 to four) has a backtest error below 98%
@@ -401,15 +402,25 @@ func nonDecreasing(x []float64) []float64 {
 
 // plan returns the backtest horizon for a series of n cells with the given
 // period (0 for none) and the origins (cell indices), latest first.
+//
+// With a period, every origin trains on at least a period and minTrain
+// cells when the series allows one such origin: before that the seasonal
+// candidates cannot use the period (seasonal naive fails, fourier fits
+// without it), so such origins would rank and calibrate candidates that
+// are not the ones the whole series gets.
 func plan(n, period int) (int, []int) {
 	h := period
 	if h <= 0 || n < 3*h {
 		h = max(1, n/shortHorizonDivisor)
 	}
+	least := max(2*h, minTrain)
+	if period > 0 && n-h >= period+minTrain {
+		least = max(least, period+minTrain)
+	}
 	var origins []int
 	for j := 1; j <= maxOrigins; j++ {
 		o := n - j*h
-		if o < max(2*h, minTrain) {
+		if o < least {
 			break
 		}
 		origins = append(origins, o)

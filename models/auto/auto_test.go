@@ -162,6 +162,25 @@ func TestPeriodDetectedOnce(t *testing.T) {
 	require.Equal(t, -1, rec.periods[0])
 }
 
+// TestBacktestTrainsOnAPeriod: with two to three periods of data (a
+// backtest horizon of an eighth of the series), every backtest origin
+// still trains on a whole period and more: before one, seasonal naive
+// cannot fit (it was ranked last for the whole of that stage) and fourier
+// fits without the period, so those origins judged other models than the
+// final fit is.
+func TestBacktestTrainsOnAPeriod(t *testing.T) {
+	for _, n := range []int{96, 120, 143} {
+		rec := &periodRecorder{}
+		s := synth.Spec{Level: 5, Amplitude: 3, Period: 48, Noise: 0.5, Seed: 9}.Series(start, step, n)
+		_, err := auto.New(models.Options{Period: 48}, rec).Fit(s, nil)
+		require.NoError(t, err)
+		require.Greater(t, len(rec.lengths), 2, "%d cells: backtest fits", n)
+		for _, l := range rec.lengths {
+			require.Greater(t, l, 48, "%d cells: fits %v", n, rec.lengths)
+		}
+	}
+}
+
 // TestShortSeries has no room for a backtest: the first candidate that fits wins.
 func TestShortSeries(t *testing.T) {
 	s := models.Series{Start: start, Step: step, Values: []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}
@@ -335,10 +354,11 @@ func (f levelFit) MarshalBinary() ([]byte, error) {
 	return binary.LittleEndian.AppendUint64(out, math.Float64bits(f.sd)), nil
 }
 
-// periodRecorder is the level model, recording the period and previous fit
-// it is given. It is not safe for concurrent use.
+// periodRecorder is the level model, recording the period, length and
+// previous fit it is given. It is not safe for concurrent use.
 type periodRecorder struct {
 	periods []int
+	lengths []int
 	prevs   []models.Fitted
 }
 
@@ -346,6 +366,7 @@ func (*periodRecorder) Name() string { return "recorder" }
 
 func (r *periodRecorder) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 	r.periods = append(r.periods, s.Period)
+	r.lengths = append(r.lengths, len(s.Values))
 	r.prevs = append(r.prevs, prev)
 	return level{}.Fit(s, nil)
 }
