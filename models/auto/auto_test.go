@@ -181,6 +181,41 @@ func TestBacktestTrainsOnAPeriod(t *testing.T) {
 	}
 }
 
+// TestShortHistoryBand is the case (models/modeltest.DailySine,
+// NodeLoad) with the server's candidates: with two to three and a half
+// periods of history the band was up to 67 times the noise's (fourier's
+// own band, then the backtest's factor on it, up to 10, from origins that
+// trained on less than a period) or half of it (the factor of a single
+// origin). The shift widens fourier's band (not clipped with fewer than
+// three cycles): 4 times with it, 3 without.
+func TestShortHistoryBand(t *testing.T) {
+	o := models.Options{}
+	m := auto.New(o, fourier.New(o, 0), naive.New(o), naive.NewDrift(o), prophet.New(o, prophet.Options{}))
+	t.Run("daily sine with a shift", func(t *testing.T) { modeltest.ShortHistoryBand(t, m, modeltest.DailySine, 4) })
+	t.Run("node_load1-like", func(t *testing.T) { modeltest.ShortHistoryBand(t, m, modeltest.NodeLoad, 3) })
+}
+
+// TestOneOriginKeepsTheBand: a backtest of one origin (three to four
+// periods of data) scores one forecast, whose errors are one draw of luck;
+// the chosen candidate's band is kept as it is.
+func TestOneOriginKeepsTheBand(t *testing.T) {
+	s := synth.Spec{Level: 10, Noise: 2, Seed: 21}.Series(start, step, 350)
+	f, err := auto.New(models.Options{Period: 100}, level{}).Fit(s, nil)
+	require.NoError(t, err)
+	s.Period = 100
+	g, err := level{}.Fit(s, nil)
+	require.NoError(t, err)
+	for h := range 200 {
+		require.Equal(t, g.Predict(s.End()+int64(h)*step), f.Predict(s.End()+int64(h)*step))
+	}
+	// Two origins calibrate it (the level's band is ± one σ, 68%).
+	s = synth.Spec{Level: 10, Noise: 2, Seed: 21}.Series(start, step, 450)
+	f, err = auto.New(models.Options{Period: 100}, level{}).Fit(s, nil)
+	require.NoError(t, err)
+	p := f.Predict(s.End())
+	require.Greater(t, p.Upper-p.Yhat, 1.5*2.0)
+}
+
 // TestShortSeries has no room for a backtest: the first candidate that fits wins.
 func TestShortSeries(t *testing.T) {
 	s := models.Series{Start: start, Step: step, Values: []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}
