@@ -41,9 +41,10 @@ type model struct {
 // tilt; a tilted trend would leave a sawtooth in the residual whose
 // harmonics extrapolate badly. A window of one period (the holdout fit of
 // a two-period window among them) has no seasonal difference to measure a
-// trend by, and its trend is flat: the next period repeats the last. With no period the trend is the least
-// squares line and the window is shortened to the longest length whose
-// prime factors are all at most 7, to keep the FFT fast.
+// trend by, and its trend is flat: the next period repeats the last. With
+// no period the trend is the least squares line and the window is
+// shortened to the longest length whose prime factors are all at most 7,
+// to keep the FFT fast.
 //
 // Outliers are pulled in before the fit (robustClip): to within clipScale
 // robust standard deviations of a seasonal profile when the window holds
