@@ -41,6 +41,14 @@ const (
 	// minCalibrationCells is the fewest scored backtest cells the band is
 	// calibrated on; with fewer, the candidates' own band is kept.
 	minCalibrationCells = 20
+	// minCalibrationOrigins is the fewest backtest origins the band is
+	// calibrated on; with fewer, the candidates' own band is kept. The
+	// scores of one origin are one forecast's errors, strongly dependent:
+	// their quantile is that forecast's luck (a burst in its horizon, a
+	// band the candidate sized on a shorter history), not the spread of
+	// the errors, and it moved the band 0.5 to 4 times for a day of a
+	// daily period (the one origin between three and four periods).
+	minCalibrationOrigins = 2
 	// calibrationBlocks is the most blocks of consecutive horizon steps
 	// the band is calibrated on separately: the errors of a forecast
 	// grow with its distance (a wandering level), faster than some
@@ -89,11 +97,12 @@ var (
 // before the origin and forecasts the horizon after it. The horizon is one
 // period when the series holds at least three periods, else an eighth of
 // the series; every origin keeps at least two horizons (and 16 cells) of
-// training data. A forecast's error is its mean absolute error over the
-// observed cells, scaled by the in-sample mean absolute seasonal
-// difference of its training data (MASE), and a candidate's error is the
-// mean over the origins; a candidate that fails or forecasts a non-finite
-// value at any origin is ranked last.
+// training data, and with a period at least a period and 16 cells when
+// the series allows one such origin. A forecast's error is its mean
+// absolute error over the observed cells, scaled by the in-sample mean
+// absolute seasonal difference of its training data (MASE), and a
+// candidate's error is the mean over the origins; a candidate that fails
+// or forecasts a non-finite value at any origin is ranked last.
 //
 // The best candidate is chosen, unless the inverse-error weighted average of
 // the best k forecasts (k from 2 to four) has a backtest error below 98%
@@ -110,9 +119,10 @@ var (
 // half-band widths, models.AnomalyScore) of the chosen forecast, so that
 // the backtest's band would have covered that share of the actual values.
 // The factors are made non-decreasing with the distance (isotonic
-// regression), kept within [0.5, 10], and are 1 with fewer than 20 cells;
-// times before the end use the first block's, times beyond the backtest
-// horizon the last block's. When a chosen
+// regression), kept within [0.5, 10], and are 1 with fewer than 20 cells
+// or cells of fewer than two origins (one forecast's errors); times before
+// the end use the first block's, times beyond the backtest horizon the
+// last block's. When a chosen
 // candidate fails the final fit the others share its weight, and when all
 // fail the next candidate by rank is tried. A series too short for any
 // origin gets the first candidate that fits.
@@ -348,18 +358,24 @@ func (bt *backtestResult) band(members []weighted, width float64) ([]float64, in
 // members cover the share width of the observed backtest cells from..to-1
 // steps after each origin: the width-quantile of their raw anomaly scores
 // (distance from yhat in band half-widths), clamped to [minBandScale,
-// maxBandScale]; 1 with fewer than minCalibrationCells scores.
+// maxBandScale]; 1 with fewer than minCalibrationCells scores or scores
+// from fewer than minCalibrationOrigins origins.
 func (bt *backtestResult) bandScale(members []weighted, width float64, from, to int) float64 {
 	var scores []float64
+	origins := 0
 	for o, origin := range bt.origins {
 		pred := bt.combined(o, members)
+		had := len(scores)
 		for j := from; j < min(len(pred), to); j++ {
 			if s := models.AnomalyScore(bt.values[origin+j], pred[j]); !math.IsNaN(s) {
 				scores = append(scores, s)
 			}
 		}
+		if len(scores) > had {
+			origins++
+		}
 	}
-	if len(scores) < minCalibrationCells {
+	if len(scores) < minCalibrationCells || origins < minCalibrationOrigins {
 		return 1
 	}
 	// The ⌈(k+1)·width⌉-th smallest of k scores (split conformal
@@ -401,15 +417,25 @@ func nonDecreasing(x []float64) []float64 {
 
 // plan returns the backtest horizon for a series of n cells with the given
 // period (0 for none) and the origins (cell indices), latest first.
+//
+// With a period, every origin trains on at least a period and minTrain
+// cells when the series allows one such origin: before that the seasonal
+// candidates cannot use the period (seasonal naive fails, fourier fits
+// without it), so such origins would rank and calibrate candidates that
+// are not the ones the whole series gets.
 func plan(n, period int) (int, []int) {
 	h := period
 	if h <= 0 || n < 3*h {
 		h = max(1, n/shortHorizonDivisor)
 	}
+	least := max(2*h, minTrain)
+	if period > 0 && n-h >= period+minTrain {
+		least = max(least, period+minTrain)
+	}
 	var origins []int
 	for j := 1; j <= maxOrigins; j++ {
 		o := n - j*h
-		if o < max(2*h, minTrain) {
+		if o < least {
 			break
 		}
 		origins = append(origins, o)

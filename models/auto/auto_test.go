@@ -162,6 +162,60 @@ func TestPeriodDetectedOnce(t *testing.T) {
 	require.Equal(t, -1, rec.periods[0])
 }
 
+// TestBacktestTrainsOnAPeriod: with two to three periods of data (a
+// backtest horizon of an eighth of the series), every backtest origin
+// still trains on a whole period and more: before one, seasonal naive
+// cannot fit (it was ranked last for the whole of that stage) and fourier
+// fits without the period, so those origins judged other models than the
+// final fit is.
+func TestBacktestTrainsOnAPeriod(t *testing.T) {
+	for _, n := range []int{96, 120, 143} {
+		rec := &periodRecorder{}
+		s := synth.Spec{Level: 5, Amplitude: 3, Period: 48, Noise: 0.5, Seed: 9}.Series(start, step, n)
+		_, err := auto.New(models.Options{Period: 48}, rec).Fit(s, nil)
+		require.NoError(t, err)
+		require.Greater(t, len(rec.lengths), 2, "%d cells: backtest fits", n)
+		for _, l := range rec.lengths {
+			require.Greater(t, l, 48, "%d cells: fits %v", n, rec.lengths)
+		}
+	}
+}
+
+// TestShortHistoryBand is the case (models/modeltest.DailySine,
+// NodeLoad) with the server's candidates: with two to three and a half
+// periods of history the band was up to 67 times the noise's (fourier's
+// own band, then the backtest's factor on it, up to 10, from origins that
+// trained on less than a period) or half of it (the factor of a single
+// origin). The shift widens fourier's band (not clipped with fewer than
+// three cycles): 4 times with it, 3 without.
+func TestShortHistoryBand(t *testing.T) {
+	o := models.Options{}
+	m := auto.New(o, fourier.New(o, 0), naive.New(o), naive.NewDrift(o), prophet.New(o, prophet.Options{}))
+	t.Run("daily sine with a shift", func(t *testing.T) { modeltest.ShortHistoryBand(t, m, modeltest.DailySine, 4) })
+	t.Run("node_load1-like", func(t *testing.T) { modeltest.ShortHistoryBand(t, m, modeltest.NodeLoad, 3) })
+}
+
+// TestOneOriginKeepsTheBand: a backtest of one origin (three to four
+// periods of data) scores one forecast, whose errors are one draw of luck;
+// the chosen candidate's band is kept as it is.
+func TestOneOriginKeepsTheBand(t *testing.T) {
+	s := synth.Spec{Level: 10, Noise: 2, Seed: 21}.Series(start, step, 350)
+	f, err := auto.New(models.Options{Period: 100}, level{}).Fit(s, nil)
+	require.NoError(t, err)
+	s.Period = 100
+	g, err := level{}.Fit(s, nil)
+	require.NoError(t, err)
+	for h := range 200 {
+		require.Equal(t, g.Predict(s.End()+int64(h)*step), f.Predict(s.End()+int64(h)*step))
+	}
+	// Two origins calibrate it (the level's band is ± one σ, 68%).
+	s = synth.Spec{Level: 10, Noise: 2, Seed: 21}.Series(start, step, 450)
+	f, err = auto.New(models.Options{Period: 100}, level{}).Fit(s, nil)
+	require.NoError(t, err)
+	p := f.Predict(s.End())
+	require.Greater(t, p.Upper-p.Yhat, 1.5*2.0)
+}
+
 // TestShortSeries has no room for a backtest: the first candidate that fits wins.
 func TestShortSeries(t *testing.T) {
 	s := models.Series{Start: start, Step: step, Values: []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}
@@ -335,10 +389,11 @@ func (f levelFit) MarshalBinary() ([]byte, error) {
 	return binary.LittleEndian.AppendUint64(out, math.Float64bits(f.sd)), nil
 }
 
-// periodRecorder is the level model, recording the period and previous fit
-// it is given. It is not safe for concurrent use.
+// periodRecorder is the level model, recording the period, length and
+// previous fit it is given. It is not safe for concurrent use.
 type periodRecorder struct {
 	periods []int
+	lengths []int
 	prevs   []models.Fitted
 }
 
@@ -346,6 +401,7 @@ func (*periodRecorder) Name() string { return "recorder" }
 
 func (r *periodRecorder) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 	r.periods = append(r.periods, s.Period)
+	r.lengths = append(r.lengths, len(s.Values))
 	r.prevs = append(r.prevs, prev)
 	return level{}.Fit(s, nil)
 }

@@ -143,3 +143,29 @@ func TestRestoreRefusesOldVersions(t *testing.T) {
 		require.Nil(t, f)
 	}
 }
+
+// TestShortHistoryBand is the case: with two to three and a half
+// periods of history the band was 20–60 times the noise's (the holdout fit
+// trained on one period, whose least squares trend the season tilts, and
+// forecast a period ahead with that tilt). It must stay of the order of
+// the noise: at most 4 times 2·z·σ with a +6 (20σ) shift in the history
+// (not clipped with fewer than three cycles, so it widens the band), 3
+// times without.
+func TestShortHistoryBand(t *testing.T) {
+	m := fourier.New(models.Options{}, 0)
+	t.Run("daily sine with a shift", func(t *testing.T) { modeltest.ShortHistoryBand(t, m, modeltest.DailySine, 4) })
+	t.Run("node_load1-like", func(t *testing.T) { modeltest.ShortHistoryBand(t, m, modeltest.NodeLoad, 3) })
+}
+
+// TestOnePeriodWindow checks the fit of a window of one period (1 to 2
+// periods of data, the period given): the trend is flat, not the least
+// squares line the season tilts, so the next period repeats the last one.
+func TestOnePeriodWindow(t *testing.T) {
+	spec := synth.Spec{Level: 10, Amplitude: 5, Period: 240, Noise: 0.3, Seed: 4}
+	for _, n := range []int{240, 300, 479} {
+		s := spec.Series(start, step, n)
+		f := fit(t, models.Options{Period: 240}, 0, s)
+		mae := maeFrom(f, s, n, 240, spec.Clean)
+		require.Less(t, mae, spec.Noise, "%d cells", n)
+	}
+}

@@ -39,9 +39,12 @@ type model struct {
 // given period longer than the data counts as none.
 // With a period the trend is models.SeasonalTrend, which the season does not
 // tilt; a tilted trend would leave a sawtooth in the residual whose
-// harmonics extrapolate badly. With no period the trend is the least
-// squares line and the window is shortened to the longest length whose
-// prime factors are all at most 7, to keep the FFT fast.
+// harmonics extrapolate badly. A window of one period (the holdout fit of
+// a two-period window among them) has no seasonal difference to measure a
+// trend by, and its trend is flat: the next period repeats the last. With
+// no period the trend is the least squares line and the window is
+// shortened to the longest length whose prime factors are all at most 7,
+// to keep the FFT fast.
 //
 // Outliers are pulled in before the fit (robustClip): to within clipScale
 // robust standard deviations of a seasonal profile when the window holds
@@ -215,11 +218,19 @@ type core struct {
 
 // fitCore fits the trend (models.SeasonalTrend with a period, else the
 // least squares line) and the k strongest harmonics of the detrended,
-// gap-filled values.
+// gap-filled values. With a period but no pair of observed cells a period
+// apart (a window of one period) the trend is flat at the mean: the least
+// squares line through one cycle is tilted by the season (by about the
+// amplitude over the cycle), and extrapolated a cycle ahead that tilt
+// was an error of several amplitudes.
 func fitCore(values []float64, period, k int) core {
 	filled, _ := models.Interpolate(values)
 	a, b, ok := models.SeasonalTrend(values, period)
-	if !ok {
+	switch {
+	case ok:
+	case period > 0:
+		a, b = mean(values), 0
+	default:
 		a, b, _ = models.LinearTrend(values)
 	}
 	n := len(filled)
@@ -306,6 +317,21 @@ func holdout(values, target []float64, period, harmonics int) []float64 {
 		out[j] = target[n-L+j] - (out[j] + c.b*float64(m))
 	}
 	return out
+}
+
+// mean returns the mean of the observed values (0 when none is).
+func mean(values []float64) float64 {
+	var sum, n float64
+	for _, v := range values {
+		if models.IsObserved(v) {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / n
 }
 
 // maxHarmonics bounds the harmonics fitted to n observed points: each takes

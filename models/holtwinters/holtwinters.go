@@ -41,6 +41,10 @@ const (
 	warmGain = 1e-3
 )
 
+// spanShare is the share of the one-step error over the whole observed
+// span that the band's σ is at least when the fit window is shorter.
+const spanShare = 0.5
+
 // relFloor is the least standard deviation of the one-step errors relative
 // to the mean absolute value of the data: rounding, not a forecast error,
 // below it.
@@ -73,7 +77,10 @@ var (
 // with c_j = α + β·φ_j + γ·[j mod m = 0] and φ_j = φ + … + φ^j (Hyndman
 // et al., 2008, class 1), σ² the in-sample squared one-step error over the
 // observed cells less the parameters (initial states included), at least
-// (1e-9 · mean |y|)² so that rounding is no anomaly.
+// (1e-9 · mean |y|)² so that rounding is no anomaly, and at least a
+// quarter of the mean squared one-step error of the same fit over the
+// whole observed span (when that is longer than the fit's), so that a
+// series that moved before the fit window keeps a band.
 func New(opts models.Options) models.Model {
 	return model{opts: opts}
 }
@@ -113,6 +120,7 @@ func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 	if period > 0 {
 		keep = fitPeriods * period
 	}
+	spanFirst := first
 	if last+1-first > keep {
 		first = last + 1 - keep
 		for !models.IsObserved(s.Values[first]) {
@@ -176,6 +184,17 @@ func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 	// band of rounding width, which new rounding errors exceed: anomalies
 	// out of nothing.
 	f.sigma2 = max(sse[best]/float64(max(1, count-k.params())), (relFloor*d.scale)*(relFloor*d.scale))
+	if spanFirst < first {
+		// The fit window is the recent data: one the model fits exactly
+		// (a count that held still over it) had a band of rounding width
+		// though the series moved before it, and every later change was
+		// an anomaly of infinite score. Half the one-step error of the
+		// same fit over the whole observed span is a floor.
+		whole := newData(s.Values[spanFirst:], spanFirst, period)
+		if sse, n := whole.run(k, f.p, nil, nil); n > 0 && finite(sse) {
+			f.sigma2 = max(f.sigma2, spanShare*spanShare*sse/float64(n))
+		}
+	}
 	if !finite(f.level) || !finite(f.trend) || !finite(f.sigma2) {
 		return nil, fmt.Errorf("fit holtwinters: states overflow (values too large)")
 	}

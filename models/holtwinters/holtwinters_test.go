@@ -176,6 +176,32 @@ func TestNoSeasonShortHistory(t *testing.T) {
 	require.InDelta(t, 0, p.Upper-p.Lower, 1e-7)
 }
 
+// TestSteppedCount checks that a count that stepped before the fit window
+// (the last 2048 cells without a season) and held still over it keeps a
+// band: it was of rounding width, so every later change was an anomaly of
+// infinite score. Over the whole span the fit's one-step errors are not
+// zero.
+func TestSteppedCount(t *testing.T) {
+	const n = 4 * 1440
+	for _, at := range []int{n / 10, n / 2} {
+		vals := make([]float64, n)
+		for i := range vals {
+			vals[i] = 5
+			if i >= at {
+				vals[i] = 6
+			}
+		}
+		s := models.Series{Start: start, Step: step, Values: vals, Period: -1}
+		f := fit(t, models.Options{}, s)
+		for h := range 120 {
+			p := f.Predict(s.End() + int64(h)*step)
+			require.InDelta(t, 6, p.Yhat, 1e-9)
+			require.Greater(t, p.Upper-p.Yhat, 0.1/math.Sqrt(n), "step at %d", at)
+			require.Less(t, p.Upper-p.Yhat, 0.5, "step at %d", at)
+		}
+	}
+}
+
 // TestInSample covers times inside the training data: the last period has
 // in-sample one-step forecasts, earlier times none.
 func TestInSample(t *testing.T) {

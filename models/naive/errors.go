@@ -15,6 +15,9 @@ type stats struct {
 	sse, ssd   [MaxPeriods]float64
 	ne, nd     [MaxPeriods]float64
 	abs        [MaxPeriods][]float64
+	// spread is the standard deviation of the seasonal differences over
+	// all the values: how much the series moved in its window.
+	spread float64
 }
 
 // errorStats computes stats over the last max(period, minErrorCells)
@@ -29,6 +32,7 @@ func errorStats(values []float64, period int) stats {
 	for k := range st.kmax {
 		st.abs[k] = buf[k*m : k*m : (k+1)*m]
 	}
+	st.spread = differenceSpread(values, period)
 	for i := st.from; i < n; i++ {
 		y := values[i]
 		if !observed(y) {
@@ -86,6 +90,13 @@ func (st *stats) halfWidths(values []float64, k int, width float64) []float64 {
 			}
 		}
 		q = max(q, relFloor*scale/cnt)
+		// A series that moved in its window but not over the recent
+		// cells (a count that stepped, then held) has a zero quantile:
+		// every change of it, however small, would be an anomaly of
+		// infinite score. Half the spread of the seasonal differences
+		// over the window keeps a band where it moved; for noise of a
+		// stable spread it is a quarter to a third of the quantile.
+		q = max(q, spreadShare*st.spread)
 	}
 	out := make([]float64, st.kmax)
 	base := rms(st.ssd[0], st.nd[0])
@@ -113,6 +124,33 @@ func meanBack(values []float64, j, period, k int) float64 {
 		return math.NaN()
 	}
 	return sum / cnt
+}
+
+// spreadShare is the share of the spread of the seasonal differences over
+// the whole window that the band's half width is at least.
+const spreadShare = 0.5
+
+// differenceSpread returns the standard deviation of the differences of
+// observed cells lag apart, 0 with fewer than two.
+func differenceSpread(values []float64, lag int) float64 {
+	// Shifted by the first difference, for precision.
+	var shift, sum, sq, n float64
+	for i := lag; i < len(values); i++ {
+		if y, v := values[i], values[i-lag]; observed(y) && observed(v) {
+			d := y - v
+			if n == 0 {
+				shift = d
+			}
+			d -= shift
+			sum += d
+			sq += d * d
+			n++
+		}
+	}
+	if n < 2 {
+		return 0
+	}
+	return math.Sqrt(max(0, (sq-sum*sum/n)/(n-1)))
 }
 
 // observed is models.IsObserved in one subtraction: v−v is 0 for a finite

@@ -43,7 +43,10 @@ type model struct {
 // as the root mean square of the in-sample seasonal differences at lag h
 // periods grows over lag one period (flat for a stable season with noise,
 // like sqrt(h) for a wandering one), up to MaxPeriods and like sqrt(h)
-// beyond.
+// beyond. The half width is at least half the standard deviation of the
+// seasonal differences over the whole series, so that a series that moved
+// in its window but not over the recent cells (a count that stepped, then
+// held) keeps a band.
 func New(opts models.Options) models.Model {
 	return model{opts: opts}
 }

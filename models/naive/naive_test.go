@@ -117,6 +117,43 @@ func TestConstant(t *testing.T) {
 	}
 }
 
+// TestSteppedCount checks that a series that moved in its window keeps a
+// band after it held still over the recent cells (where the in-sample
+// errors are taken, all zero): a count of 5 that stepped to 6 (and one
+// that stepped twice), with the step early, late or just out of the recent
+// cells, with and without a daily period. The band's half width is half
+// the spread of the seasonal differences over the window (one step of 1
+// in n cells: about 0.5/√n); a band of rounding width made every later
+// change, however small, an anomaly of infinite score.
+func TestSteppedCount(t *testing.T) {
+	const n = 4 * 1440
+	for _, at := range []int{n / 10, n / 2, n - 300} {
+		for _, twice := range []bool{false, true} {
+			for _, period := range []int{-1, 1440} {
+				vals := make([]float64, n)
+				for i := range vals {
+					vals[i] = 5
+					if i >= at {
+						vals[i] = 6
+					}
+					if twice && i >= at/2 && i < at {
+						vals[i] = 3
+					}
+				}
+				s := models.Series{Start: start, Step: step, Values: vals, Period: period}
+				for _, m := range []models.Model{naive.New(models.Options{}), naive.NewDrift(models.Options{})} {
+					f, err := m.Fit(s, nil)
+					require.NoError(t, err)
+					for h := range 120 {
+						p := f.Predict(s.End() + int64(h)*step)
+						require.Greater(t, p.Upper-p.Yhat, 0.1/math.Sqrt(n), "%s: step at %d, twice %v, period %d", m.Name(), at, twice, period)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestNoisyCoverage checks about 95% of out-of-sample noisy observations
 // fall in the 95% band, one season ahead and over three seasons.
 func TestNoisyCoverage(t *testing.T) {
