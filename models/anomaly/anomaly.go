@@ -8,16 +8,17 @@
 // standardised errors:
 //
 //   - magnitude: the error of this step alone (one extreme step flags);
-//   - persistence: the mean of the last 3 errors (moderate deviations that
-//     persist flag; each error is winsorised at ±3 of its own scale so that one spike cannot
-//     make a run);
+//   - persistence: the smallest of the last 3 errors when all lie on one
+//     side (moderate deviations that persist flag; one spike, however
+//     large, does not move it);
 //   - shift: an exponentially weighted mean of the errors (span ~19 steps,
 //     also winsorised): a small lasting level change flags;
 //
 // and estimates, for each, the probability of a value at least as extreme
 // under the distribution that statistic has had on this series (a
-// generalised Pareto tail fitted by moments to its exceedances over 2.5 of
-// its own scale, as in peaks-over-threshold detectors). Autocorrelated and
+// generalised Pareto tail fitted to its exceedances over 2.5 of its own
+// scale by the moment estimator of Dekkers, Einmahl and de Haan, as in
+// peaks-over-threshold detectors). Autocorrelated and
 // heavy-tailed errors are therefore calibrated by the data itself, not
 // assumed away.
 //
@@ -133,7 +134,7 @@ func AlphaFor(falseAlarmsPerDay float64, stepMs int64) float64 {
 }
 
 // Shares of the budget per statistic (magnitude, persistence, shift).
-var budgetShare = [nStats]float64{0.4, 0.4, 0.2}
+var budgetShare = [nStats]float64{0.5, 0.3, 0.2}
 
 func (c Config) alpha() float64 {
 	if c.Alpha > 0 {
@@ -168,7 +169,8 @@ type Result struct {
 
 const (
 	nStats     = 3
-	boxLen     = 3    // persistence: mean of the last boxLen errors
+	boxLen     = 3    // persistence: the run of the last boxLen errors
+	runScale   = 0.4  // persistence is measured in this share of u's scale
 	ewmaAlpha  = 0.1  // shift: weight of the newest error
 	winsor     = 3.0  // |u| fed to persistence and shift is capped here, in scales of u
 	tailStart  = 2.5  // exceedances over this, in units of the statistic's scale
@@ -183,18 +185,20 @@ const (
 	// factor from a mean absolute deviation to a standard deviation.
 	meanAbs = 0.79763
 	// Prior tail of every statistic: weight in steps, exceedance rate,
-	// mean excess (an exponential tail, between normal and Laplace).
+	// mean excess (those of |Z| for a standard normal Z).
 	priorWeight = 250
-	priorRate   = 0.02
-	priorExcess = 0.5
-	gammaPrior  = 10   // exceedances' worth of belief in an exponential tail
-	gammaMin    = -0.1 // a lighter tail than this is not believed
-	gammaMax    = 0.5
+	priorRate   = 0.0124
+	priorExcess = 0.32
+	// The first two moments of log(V/tailStart) for that tail.
+	priorLog1 = 0.1163
+	priorLog2 = 0.02331
+	gammaMin  = -0.15 // a lighter tail than this is not believed
+	gammaMax  = 0.5
 )
 
 // noiseScale is the scale of each statistic when the errors are independent
 // and normal with unit scale: the prior of the statistic scales.
-var noiseScale = [nStats]float64{1, 1 / math.Sqrt(boxLen), math.Sqrt(ewmaAlpha / (2 - ewmaAlpha))}
+var noiseScale = [nStats]float64{1, 0.1, math.Sqrt(ewmaAlpha / (2 - ewmaAlpha))}
 
 // Detector holds what one series and model has taught about its errors.
 // The zero value is a new detector. It is not safe for concurrent use.
@@ -208,6 +212,7 @@ type Detector struct {
 	run     int32 // consecutive steps with |u| > 1 on one side
 	runUp   bool
 	flagRun int8 // consecutive flagged steps on one side (at most boxLen)
+	hotRun  int8 // consecutive steps anomalous in either direction (at most boxLen)
 	primed  bool // absErr started from a prior (Prime)
 	// phase holds the EW mean capped |error| per phase bin of the period,
 	// and the weight of each bin's observations.
@@ -233,8 +238,9 @@ type tail struct {
 // scale; phasePrior is the weight, in observations, of the global scale in
 // each (a bin's scale is shrunk towards the global one).
 const (
-	phaseBins  = 24
-	phasePrior = 10
+	phaseBins   = 24
+	phasePrior  = 10
+	phaseCycles = 4
 )
 
 // phaseScale returns the error scale of phase bin (-1: none): the bin's
@@ -317,15 +323,10 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 	}
 	w := max(-winsor*su, min(winsor*su, u))
 	copy(d.box[1:], d.box[:boxLen-1])
-	d.box[0] = w
+	d.box[0] = u
 	d.nbox = min(d.nbox+1, boxLen)
-	boxMean := 0.0
-	for _, v := range d.box[:d.nbox] {
-		boxMean += v
-	}
-	boxMean /= boxLen // missing entries count as 0
 	d.ewma += ewmaAlpha * (w - d.ewma)
-	x := [nStats]float64{u, boxMean, d.ewma}
+	x := [nStats]float64{u, d.runMin(), d.ewma}
 
 	res := Result{Sigma: sigma}
 	var std, scores [nStats]float64
@@ -339,7 +340,12 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 		t := &d.stats[k]
 		t.init()
 		std[k] = x[k] / t.scale(k, floorShare)
-		if k > 0 && settling {
+		if k == int(Persistence-1) {
+			// Mostly 0: measured in the scale of u, so that its tail
+			// starts where all three errors exceed 0.4 × 2.5 = 1.
+			std[k] = x[k] / (runScale * su)
+		}
+		if k == int(Shift-1) && settling {
 			continue
 		}
 		p := t.tailProb(math.Abs(std[k]))
@@ -381,6 +387,15 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 		d.run, d.runUp = 1, u > 0
 	}
 
+	// Consecutive anomalous steps, in either direction and at any
+	// deviation: the second and later of a run are an incident.
+	hot := worst >= c.threshold() && !res.Learning
+	if hot {
+		d.hotRun = min(d.hotRun+1, boxLen)
+	} else {
+		d.hotRun = 0
+	}
+
 	// Consecutive flags on one side: the third makes a shift.
 	switch {
 	case !res.Anomaly:
@@ -400,15 +415,19 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 	} else {
 		d.absErr += (min(math.Abs(err), huber*max(global, floor)) - d.absErr) / float64(min(weight, scaleMem))
 	}
-	if bin >= 0 && !(res.Anomaly && d.flagRun > 1) {
+	if bin >= 0 && !(hot && d.hotRun > 1) {
 		capped := min(math.Abs(err), huber*sigma)
-		w := min(float64(d.phaseW[bin])+1, scaleMem/phaseBins)
+		// A bin holds period/phaseBins consecutive steps a cycle: its
+		// memory is a few cycles, so that a run within one cycle does
+		// not own it.
+		mem := max(scaleMem/phaseBins, phaseCycles*(c.Period+phaseBins-1)/phaseBins)
+		w := min(float64(d.phaseW[bin])+1, float64(mem))
 		d.phase[bin] += float32((capped - float64(d.phase[bin])) / w)
 		d.phaseW[bin] = float32(w)
 	}
 	for k := range nStats {
 		t := &d.stats[k]
-		if k > 0 && settling {
+		if k == int(Shift-1) && settling {
 			continue
 		}
 		sc := t.scale(k, floorShare)
@@ -416,19 +435,20 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 			sc = su // the magnitude statistic is standardised already: its scale only winsorises
 		}
 		t.absMean += (min(math.Abs(x[k]), huber*sc) - t.absMean) / float64(min(weight, scaleMem))
-		if d.n >= minTailObs && !(res.Anomaly && d.flagRun > 1) {
+		if d.n >= minTailObs {
 			// Every step counts towards the tail, one that is anomalous
-			// (in either direction, at any deviation) with bounded
-			// influence, and a run of flags (an incident, not noise)
-			// not at all: an incident neither starves the tail (which
+			// (in either direction, at any deviation) at most at the
+			// flag's threshold, and a run of them (an incident, not
+			// noise) not at all: an incident neither starves the tail (which
 			// would flag ever more) nor teaches it that incidents are
 			// normal.
 			v := math.Abs(std[k])
-			if worst >= c.threshold() && !res.Learning {
-				rate, _, _ := t.params()
-				v = min(v, t.quantile(math.Pow(alpha*budgetShare[k], 0.75)*math.Pow(rate, 0.25)))
+			if hot {
+				v = min(v, t.quantile(alpha*budgetShare[k]))
 			}
-			t.learn(v)
+			if !hot || d.hotRun == 1 {
+				t.learn(v)
+			}
 		}
 	}
 
@@ -442,6 +462,26 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 		d.settle = settleSteps
 	}
 	return res
+}
+
+// runMin returns the persistence statistic: the smallest of the last
+// boxLen errors when they all lie on one side (signed), else 0. A single
+// spike, however large, does not move it; a change of level moves it by
+// its full size.
+func (d *Detector) runMin() float64 {
+	if d.nbox < boxLen {
+		return 0
+	}
+	m := d.box[0]
+	for _, v := range d.box[1:] {
+		switch {
+		case (v > 0) != (m > 0) || v == 0:
+			return 0
+		case math.Abs(v) < math.Abs(m):
+			m = v
+		}
+	}
+	return m
 }
 
 // scale returns the statistic's learnt scale (its standard deviation if
@@ -465,8 +505,8 @@ func (t *tail) init() {
 	t.priorAdded = true
 	t.w = priorWeight
 	t.r = priorWeight * priorRate
-	t.m1 = t.r * priorExcess
-	t.m2 = t.r * 2 * priorExcess * priorExcess // exponential: E[y²] = 2m²
+	t.m1 = t.r * priorLog1
+	t.m2 = t.r * priorLog2
 }
 
 // learn adds one standardised value v >= 0.
@@ -477,10 +517,10 @@ func (t *tail) learn(v float64) {
 	t.m1 *= decay
 	t.m2 *= decay
 	if v > tailStart {
-		y := v - tailStart
+		l := math.Log(v / tailStart)
 		t.r++
-		t.m1 += y
-		t.m2 += y * y
+		t.m1 += l
+		t.m2 += l * l
 	}
 }
 
@@ -498,19 +538,18 @@ func (t *tail) quantile(p float64) float64 {
 }
 
 // params returns the exceedance rate and the generalised Pareto shape and
-// scale of the excesses, by the method of moments.
+// scale of the excesses: the moment estimator of Dekkers, Einmahl and de
+// Haan (1989) over the logarithms of the exceedances, which, unlike the
+// moments of the excesses themselves, a few extreme values do not swing.
 func (t *tail) params() (rate, gamma, sigma float64) {
 	rate = t.r / t.w
-	m := t.m1 / t.r
-	v := t.m2/t.r - m*m
-	if !(v > 0) || !(m > 0) {
-		return rate, 0, max(m, 1e-3)
+	m1, m2 := t.m1/t.r, t.m2/t.r
+	if !(m1 > 0) || !(m2 > m1*m1) {
+		return rate, 0, priorExcess
 	}
-	// The moment estimate of the shape, shrunk towards 0 (exponential)
-	// by gammaPrior exceedances: a few exceedances do not swing it.
-	gamma = 0.5 * (1 - m*m/v) * t.r / (t.r + gammaPrior)
-	gamma = max(gammaMin, min(gammaMax, gamma))
-	sigma = m * (1 - gamma) // moment identity E[y] = sigma/(1-gamma)
+	gminus := 1 - 0.5/(1-m1*m1/m2)
+	gamma = max(gammaMin, min(gammaMax, m1+gminus))
+	sigma = tailStart * m1 * (1 - min(0, gminus))
 	return rate, gamma, sigma
 }
 

@@ -25,7 +25,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	if d.runUp {
 		flags |= 0x80
 	}
-	b = append(b, flags, byte(d.flagRun))
+	b = append(b, flags, byte(d.flagRun)|byte(d.hotRun)<<2)
 	if d.primed {
 		b[len(b)-1] |= 0x10
 	}
@@ -71,12 +71,12 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		}
 	}
 	nbox, settle := int8(flags&3), int8(flags>>2&0x1f)
-	flagRun := int8(more & 0x0f)
-	if v[0] < 0 || v[2] < 0 || v[2] > math.MaxInt32 || nbox > boxLen || settle > settleSteps || flagRun > boxLen || more&0xe0 != 0 {
+	flagRun, hotRun := int8(more&0x03), int8(more>>2&0x03)
+	if v[0] < 0 || v[2] < 0 || v[2] > math.MaxInt32 || nbox > boxLen || settle > settleSteps || flagRun > boxLen || hotRun > boxLen || more&0xe0 != 0 {
 		return ErrBadState
 	}
 	*d = Detector{n: v[0], last: v[1], run: int32(v[2]), runUp: flags&0x80 != 0, nbox: nbox, settle: settle,
-		flagRun: flagRun, primed: more&0x10 != 0,
+		flagRun: flagRun, hotRun: hotRun, primed: more&0x10 != 0,
 		absErr: fs[0], ewma: fs[1]}
 	copy(d.box[:], fs[2:2+boxLen])
 	ph := b[8*nf:]
