@@ -122,8 +122,10 @@ func (st *state) scoreCell(i int, c, now int64, actual float64, p models.Point) 
 	cfg := entry.Anomaly
 	cfg.WarmUp = st.warmUp()
 	cfg.Period = st.period
-	if z := models.ZScore(entry.cfg.IntervalWidth); z > 0 {
-		d.det.Prime((p.Upper - p.Lower) / (2 * z)) // the model's own error scale
+	if d.det.Observations() == 0 {
+		if z := models.ZScore(entry.cfg.IntervalWidth); z > 0 {
+			d.det.Prime((p.Upper - p.Lower) / (2 * z)) // the model's own error scale
+		}
 	}
 	res := d.det.Observe(cfg, floorDiv(c, entry.Step), actual-p.Yhat, st.noiseFloor)
 	d.sigma = res.Sigma

@@ -108,6 +108,7 @@ func CompileEntry(fc *config.ForecastConfig, index int) (*Entry, error) {
 		MinDeviation: fc.Anomaly.MinDeviationValue(),
 		Direction:    dir,
 	}
+	e.Anomaly.Prepare()
 	e.WarmUp = time.Duration(fc.Anomaly.WarmUp).Milliseconds()
 	e.ClipMin, e.ClipMax = fc.Anomaly.ClipRange()
 	e.Period = int(time.Duration(fc.SeasonalPeriod) / step)

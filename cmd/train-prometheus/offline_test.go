@@ -70,9 +70,7 @@ func writeSeriesFile(t *testing.T, path string, n, spike int, edit func(i int, v
 	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
 }
 
-// burst is how many consecutive rows a test anomaly lasts: the anomaly
-// score ignores one or two outliers (models.AnomalyRule) and flags three
-// within five steps.
+// burst is how many consecutive rows a test anomaly lasts.
 const burst = 5
 
 // TestOfflineDetect runs detect end to end: the injected burst is flagged,

@@ -119,7 +119,12 @@ type Config struct {
 	// Period is the series' seasonal period in steps (0: none): errors
 	// are standardised by the scale of their phase where it is learnt.
 	Period int
+
+	logAlpha float64 // log(Alpha), set by Prepare
 }
+
+// Prepare computes once what Observe would compute at every step from c.
+func (c *Config) Prepare() { c.logAlpha = math.Log(c.alpha()) }
 
 // DefaultFalseAlarmsPerDay is the default budget: expected flagged steps per
 // series and day on data without anomalies. A fleet of 1,000 healthy series
@@ -133,8 +138,16 @@ func AlphaFor(falseAlarmsPerDay float64, stepMs int64) float64 {
 	return min(0.5, falseAlarmsPerDay/perDay)
 }
 
-// Shares of the budget per statistic (magnitude, persistence, shift).
-var budgetShare = [nStats]float64{0.5, 0.3, 0.2}
+// Shares of the budget per statistic (magnitude, persistence, shift), and
+// their logarithms.
+var (
+	budgetShare = [nStats]float64{0.5, 0.3, 0.2}
+	logShare    = [nStats]float64{math.Log(0.5), math.Log(0.3), math.Log(0.2)}
+)
+
+// minLogP bounds the log probability of a step: beyond the support of a
+// bounded tail, the score is MaxScore.
+const minLogP = -690.0 // about log(1e-300)
 
 func (c Config) alpha() float64 {
 	if c.Alpha > 0 {
@@ -331,6 +344,10 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 	res := Result{Sigma: sigma}
 	var std, scores [nStats]float64
 	alpha := c.alpha()
+	logAlpha := c.logAlpha
+	if logAlpha == 0 {
+		logAlpha = math.Log(alpha)
+	}
 	best, worst := 0.0, 0.0 // of the scores shown, of all (two-sided)
 	settling := d.settle > 0
 	if settling {
@@ -348,11 +365,11 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 		if k == int(Shift-1) && settling {
 			continue
 		}
-		p := t.tailProb(math.Abs(std[k]))
+		logp := t.logTailProb(math.Abs(std[k]))
 		if c.Direction != Both {
-			p /= 2 // one side of a symmetric distribution
+			logp -= math.Ln2 // one side of a symmetric distribution
 		}
-		s := math.Log(max(p, 1e-300)) / math.Log(alpha*budgetShare[k])
+		s := max(logp, minLogP) / (logAlpha + logShare[k])
 		s = max(0, min(MaxScore, s))
 		worst = max(worst, s)
 		if math.Abs(err) < c.MinDeviation ||
@@ -553,22 +570,27 @@ func (t *tail) params() (rate, gamma, sigma float64) {
 	return rate, gamma, sigma
 }
 
-// tailProb returns P(V >= v) for the standardised statistic: the fitted
-// generalised Pareto tail beyond tailStart, and below it a normal shape
-// scaled to meet the tail at tailStart.
-func (t *tail) tailProb(v float64) float64 {
+// logTailProb returns log P(V >= v) for the standardised statistic: the
+// fitted generalised Pareto tail beyond tailStart; below it, 0 up to 1 and
+// then linear in v to meet the tail at tailStart (close to a normal's
+// decay, and it scores far below 1 anyway). It takes one logarithm or two:
+// it runs three times a step for every series and model.
+func (t *tail) logTailProb(v float64) float64 {
+	if v <= 1 {
+		return 0
+	}
 	rate, gamma, sigma := t.params()
+	lr := math.Log(rate)
 	if v <= tailStart {
-		p := rate * math.Erfc(v/math.Sqrt2) / math.Erfc(tailStart/math.Sqrt2)
-		return min(1, p)
+		return lr * max(0, v-1) / (tailStart - 1)
 	}
 	y := v - tailStart
 	if gamma == 0 {
-		return rate * math.Exp(-y/sigma)
+		return lr - y/sigma
 	}
 	base := 1 + gamma*y/sigma
 	if base <= 0 {
-		return 0
+		return math.Inf(-1)
 	}
-	return rate * math.Pow(base, -1/gamma)
+	return lr - math.Log(base)/gamma
 }
