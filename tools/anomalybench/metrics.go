@@ -103,6 +103,20 @@ func scoreNAB(name string, series []*Series, out []Outcome, fs []nabFile, keep f
 	return r
 }
 
+// badScores counts the ±Inf scores of o, and its NaN scores (nothing
+// scored) on present rows after the warm-up.
+func badScores(s *Series, o Outcome) (inf, nan int) {
+	for t, v := range o.Score {
+		switch {
+		case math.IsInf(v, 0):
+			inf++
+		case math.IsNaN(v) && t >= s.WarmUp && (s.Missing == nil || !s.Missing[t]):
+			nan++
+		}
+	}
+	return inf, nan
+}
+
 // reference is the step a label's detection delay counts from: its start,
 // or for missing data the first row after the gap (nothing can be flagged
 // before it).
@@ -173,15 +187,7 @@ func evaluate(series []*Series, out []Outcome, tol int) *Evaluation {
 		if o.Err != nil {
 			ev.Failed = append(ev.Failed, s.Name+": "+o.Err.Error())
 		}
-		inf, nan := 0, 0
-		for t, v := range o.Score {
-			switch {
-			case math.IsInf(v, 0):
-				inf++
-			case math.IsNaN(v) && t >= s.WarmUp && (s.Missing == nil || !s.Missing[t]):
-				nan++
-			}
-		}
+		inf, nan := badScores(s, o)
 		if s.Clean() {
 			c := clean[s.Source]
 			if c == nil {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,5 +87,27 @@ func TestEvaluateHandBuilt(t *testing.T) {
 	ev = evaluate([]*Series{a}, []Outcome{oa}, 10)
 	if ev.Targets[0].Hit != 0 || ev.Targets[1].Hit != 1 {
 		t.Errorf("targets %+v, want the spike missed and the shift hit", ev.Targets)
+	}
+}
+
+func TestWritePerSeries(t *testing.T) {
+	const n = 1000
+	a := &Series{Name: "a", Source: "src", Step: 5 * time.Minute, Values: make([]float64, n), WarmUp: 400,
+		Labels: []Label{{Kind: Spike, Start: 500, End: 500, Magnitude: 8}}}
+	o := outcome(n, 300, 450, 451, 501)
+	o.Score[10], o.Score[700] = math.Inf(1), math.NaN()
+	path := filepath.Join(t.TempDir(), "per-series.csv")
+	if err := writePerSeries(path, []*Series{a}, []Outcome{o}, 10); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	// Flags after the warm-up: 450, 451, 501 in 2 events; the spike found;
+	// one Inf score, one NaN.
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "a,src,,false,3,2,1,1,") || !strings.Contains(lines[1], ",1,1,") {
+		t.Errorf("per-series file:\n%s", data)
 	}
 }

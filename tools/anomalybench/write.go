@@ -69,7 +69,7 @@ func writeCSV(path string, rows [][]string) error {
 func writePerSeries(path string, series []*Series, out []Outcome, tol int) error {
 	fs := files(series)
 	rows := [][]string{{"series", "source", "pattern", "clean", "flagged_after_warmup", "events_after_warmup",
-		"anomalies", "detected", "nab_standard_raw", "replay_seconds"}}
+		"anomalies", "detected", "nab_standard_raw", "inf_scores", "nan_scores_after_warmup", "replay_seconds"}}
 	for i, s := range series {
 		o := out[i]
 		flags, events := 0, 0
@@ -81,6 +81,7 @@ func writePerSeries(path string, series []*Series, out []Outcome, tol int) error
 				}
 			}
 		}
+		inf, nan := badScores(s, o)
 		detected := 0
 		for _, l := range s.Labels {
 			if detectedBy(l, o, fs[i], tol) >= 0 {
@@ -89,7 +90,7 @@ func writePerSeries(path string, series []*Series, out []Outcome, tol int) error
 		}
 		rows = append(rows, []string{s.Name, s.Source, s.Pattern, strconv.FormatBool(s.Clean()),
 			strconv.Itoa(flags), strconv.Itoa(events), strconv.Itoa(len(s.Labels)), strconv.Itoa(detected),
-			strconv.FormatFloat(fs[i].score(flagged(o)).Raw(Profiles[0]), 'f', 3, 64),
+			strconv.FormatFloat(fs[i].score(flagged(o)).Raw(Profiles[0]), 'f', 3, 64), strconv.Itoa(inf), strconv.Itoa(nan),
 			strconv.FormatFloat(o.Took.Seconds(), 'f', 2, 64)})
 	}
 	return writeCSV(path, rows)
