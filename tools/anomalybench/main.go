@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -59,6 +60,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.Clean1m, "clean-1m", c.Clean1m, "clean synthetic 1-minute series")
 	fs.IntVar(&c.Clean5m, "clean-5m", c.Clean5m, "clean synthetic 5-minute series")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if !(probationFraction >= 0 && probationFraction < 1) {

@@ -181,7 +181,11 @@ func TestSetOption(t *testing.T) {
 		t.Errorf("describeOptions = %q, want %q", got, want)
 	}
 	var stderr bytes.Buffer
-	if code := run([]string{"-opt", "Bogus=1"}, &bytes.Buffer{}, &stderr); code != 2 {
-		t.Errorf("bad -opt: exit %d, want 2", code)
+	if code := run([]string{"-opt", "Bogus=1"}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "Threshold (float64)") {
+		t.Errorf("bad -opt: exit %d, want 2 and the settable fields; stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"-h"}, &bytes.Buffer{}, &stderr); code != 0 || !strings.Contains(stderr.String(), "-write-corpus") {
+		t.Errorf("-h: exit %d, want 0 and the flags", code)
 	}
 }
