@@ -20,7 +20,7 @@ CONFIG    ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz fuzz-ci soak accuracy docker clean \
+.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz fuzz-ci soak accuracy anomaly-bench docker clean \
 	docker_build docker_run oc_deploy oc_delete_all deploy-schemas
 
 all: lint build test
@@ -84,6 +84,9 @@ accuracy: build ## Accuracy of every registered model on M4 hourly (last 48 poin
 	./$(BIN) evaluate --input $(M4_HOURLY) --holdout 48 --period 24
 	@echo; echo "Models given the period (--seasonal-period 24):"
 	./$(BIN) evaluate --input $(M4_HOURLY) --holdout 48 --period 24 --seasonal-period 24
+
+anomaly-bench: ## Anomaly-detection benchmark: labelled synthetic + M4 hourly training series replayed as detect does; NAB score, recall per kind, false alarms (ARGS='-model fourier -opt Threshold=1.5'; see BENCHMARKS.md).
+	$(GO) run ./tools/anomalybench -m4 $(M4_HOURLY) $(ARGS)
 
 # fuzz-ci budgets runs by count, not time: with a duration, Go 1.26's fuzz
 # coordinator can fail a clean run with "context deadline exceeded" when the
