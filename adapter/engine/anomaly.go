@@ -40,8 +40,12 @@ type detection struct {
 	applied   bool      // a fit has re-levelled the history for this change
 }
 
-// maxAdjust bounds the changes of level a series remembers.
-const maxAdjust = 4
+// maxAdjust bounds the changes of level a series remembers, maxMasked the
+// isolated anomalous cells its fits leave out.
+const (
+	maxAdjust = 4
+	maxMasked = 64
+)
 
 // levelAdjust adds delta to the cells before grid time from when a fit
 // trains: the series changed level by delta at from.
@@ -70,6 +74,16 @@ func adjusted(vals []float64, start, step int64, adj []levelAdjust) {
 		n := min(int64(len(vals)), max(0, floorDiv(a.from-start, step)))
 		for k := range n {
 			vals[k] += a.delta
+		}
+	}
+}
+
+// masking sets the cells of vals (from grid time start on) that masked
+// holds to NaN: fits see them as gaps.
+func masking(vals []float64, start, step int64, masked []int64) {
+	for _, t := range masked {
+		if k := floorDiv(t-start, step); k >= 0 && k < int64(len(vals)) {
+			vals[k] = math.NaN()
 		}
 	}
 }
@@ -129,6 +143,14 @@ func (st *state) scoreCell(i int, c, now int64, actual float64, p models.Point) 
 	}
 	res := d.det.Observe(cfg, floorDiv(c, entry.Step), actual-p.Yhat, st.noiseFloor)
 	d.sigma = res.Sigma
+	if res.Anomaly && res.Rule == anomaly.Magnitude && res.ShiftSteps == 0 && d.shiftFrom == math.MinInt64 {
+		if len(st.masked) == maxMasked {
+			st.masked = slices.Delete(st.masked, 0, 1)
+		}
+		if n := len(st.masked); n == 0 || st.masked[n-1] < c {
+			st.masked = append(st.masked, c)
+		}
+	}
 	if res.Anomaly {
 		if len(st.flags) == maxFlags {
 			st.flags = slices.Delete(st.flags, 0, 1)
@@ -139,6 +161,8 @@ func (st *state) scoreCell(i int, c, now int64, actual float64, p models.Point) 
 		if res.ShiftSteps > 0 && d.shiftFrom == math.MinInt64 {
 			d.shiftFrom, d.applied = c-int64(res.ShiftSteps-1)*entry.Step, false
 			st.nextFit = min(st.nextFit, now) // refit at the next pass
+			// Cells flagged at the start of the change are the new level.
+			st.masked = slices.DeleteFunc(st.masked, func(t int64) bool { return t >= d.shiftFrom })
 		}
 		// The model's own error: p carries the offset it was published with.
 		if len(d.resid) == offsetCells {

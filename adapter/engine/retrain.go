@@ -112,6 +112,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	entry := st.entry
 	prev := st.fits
 	adj := slices.Clone(st.adjust)
+	masked := slices.Clone(st.masked)
 	shift, shifted := st.pendingAdjust()
 	// While the anomaly detector warms up for want of a known period,
 	// each fit looks for one (a single model detects its own).
@@ -126,6 +127,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 		}
 	}
 	adjusted(vals, start, entry.Step, adj)
+	masking(vals, start, entry.Step, masked)
 	s := models.Series{Start: start, Step: entry.Step, Values: vals}
 	if entry.Period == 0 && (len(entry.Models) > 1 || entry.Models[0].Name() == auto.Name) {
 		// Detect the period once for all models: it is most of a fit's
@@ -200,6 +202,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 		adj = adj[1:] // before the window: nothing left to re-level
 	}
 	st.adjust = adj
+	st.masked = slices.DeleteFunc(st.masked, func(t int64) bool { return t < start })
 	st.fits, st.trainEnd, st.fitted = fits, j.end, true
 	st.noiseFloor, st.bandFloor = noise, band
 	if period > 0 || s.Period < 0 || needPeriod {

@@ -51,6 +51,10 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 	for _, a := range st.adjust {
 		floors = append(floors, float64(a.from), a.delta)
 	}
+	floors = append(floors, float64(len(st.masked)))
+	for _, t := range st.masked {
+		floors = append(floors, float64(t))
+	}
 	period := int64(st.period)
 	b := []byte{stateVersion}
 	b = binary.AppendVarint(b, entry.Step)
@@ -121,6 +125,7 @@ type savedState struct {
 	noiseFloor, bandFloor float64
 	fitPeriod             int64
 	adjust                []levelAdjust
+	masked                []int64
 	dets                  [][]byte // per model
 }
 
@@ -156,6 +161,13 @@ func decodeState(b []byte) (*savedState, error) {
 		if n := d.float(); n >= 0 && n <= maxAdjust {
 			for range int(n) {
 				s.adjust = append(s.adjust, levelAdjust{from: int64(d.float()), delta: d.float()})
+			}
+		} else {
+			d.bad = true
+		}
+		if n := d.float(); n >= 0 && n <= maxMasked {
+			for range int(n) {
+				s.masked = append(s.masked, int64(d.float()))
 			}
 		} else {
 			d.bad = true
@@ -260,7 +272,7 @@ func (e *Engine) restoreState(st *state, saved *savedState, rs ring.SeriesState)
 	}
 	st.fits, st.fitted, st.trainEnd = fits, true, saved.trainEnd
 	st.noiseFloor, st.bandFloor, st.period = saved.noiseFloor, saved.bandFloor, int(saved.fitPeriod)
-	st.adjust = saved.adjust
+	st.adjust, st.masked = saved.adjust, saved.masked
 	if len(saved.dets) == len(fits) {
 		st.det = restoreDetections(saved.dets)
 	}

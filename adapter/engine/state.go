@@ -39,6 +39,11 @@ type state struct {
 	// adjust re-levels the history before changes of level the series
 	// made, so that fits learn the new level with the old shape.
 	adjust []levelAdjust
+	// masked are the grid times of isolated anomalous cells (flagged by
+	// magnitude, not part of a change of level), oldest first: fits see
+	// them as gaps, so that an incident is not learnt as the season and
+	// echoed a period later.
+	masked []int64
 	// Newest timestamps written, so output samples strictly increase per series.
 	lastForecastT int64
 	lastScoreT    int64
@@ -74,6 +79,7 @@ func (st *state) reconfigure(entry *Entry) {
 		st.det = nil
 		st.flags = nil
 		st.adjust = nil
+		st.masked = nil
 		st.nextFit = 0
 		st.nextCheck = 0
 		st.retrying = false

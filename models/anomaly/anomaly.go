@@ -184,10 +184,11 @@ const (
 	nStats     = 3
 	boxLen     = 3    // persistence: the run of the last boxLen errors
 	runScale   = 0.4  // persistence is measured in this share of u's scale
+	hotSpread  = 3.0  // see hotCap
 	ewmaAlpha  = 0.1  // shift: weight of the newest error
 	winsor     = 3.0  // |u| fed to persistence and shift is capped here, in scales of u
 	tailStart  = 2.5  // exceedances over this, in units of the statistic's scale
-	scaleMem   = 500  // memory of the scale estimates, in steps
+	scaleMem   = 100  // memory of the scale estimates, in steps
 	tailMem    = 5000 // memory of the tail estimates, in steps
 	minTailObs = 10   // errors seen before the tails learn
 	huber      = 4.0  // scale updates are capped at this many scales
@@ -461,7 +462,7 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 			// normal.
 			v := math.Abs(std[k])
 			if hot {
-				v = min(v, t.quantile(alpha*budgetShare[k]))
+				v = min(v, t.quantile(alpha*budgetShare[k]), t.hotCap())
 			}
 			if !hot || d.hotRun == 1 {
 				t.learn(v)
@@ -539,6 +540,16 @@ func (t *tail) learn(v float64) {
 		t.m1 += l
 		t.m2 += l * l
 	}
+}
+
+// hotCap bounds what an anomalous step teaches the tail: hotSpread
+// standard deviations of the log exceedances above their mean. One
+// incident then moves the shape estimate by little, while a heavy tail,
+// whose log exceedances spread widely, still shows.
+func (t *tail) hotCap() float64 {
+	m1, m2 := t.m1/t.r, t.m2/t.r
+	sd := math.Sqrt(max(0, m2-m1*m1))
+	return tailStart * math.Exp(m1+hotSpread*sd)
 }
 
 // quantile returns the standardised value exceeded with probability p
