@@ -54,17 +54,76 @@ type levelAdjust struct {
 	delta float64
 }
 
-// pendingAdjust returns the change of level a fit starting now should
-// train with: the correction of the first model that follows one. st.mu is
-// held.
-func (st *state) pendingAdjust() (levelAdjust, bool) {
+// pendingAdjust returns the change of level a fit starting at grid time
+// end should train with: the change the first model that follows one
+// found, if the data itself moved (see dataShift); a persistent error of
+// the model alone is left to the correction. st.mu is held.
+func (st *state) pendingAdjust(end int64) (levelAdjust, bool) {
 	for i := range st.det {
 		d := &st.det[i]
-		if d.shiftFrom != math.MinInt64 && len(d.resid) > 0 && !d.applied {
-			return levelAdjust{from: d.shiftFrom, delta: median(slices.Clone(d.resid))}, true
+		if d.shiftFrom == math.MinInt64 || len(d.resid) == 0 || d.applied {
+			continue
 		}
+		delta := median(slices.Clone(d.resid))
+		moved, ok := st.dataShift(d.shiftFrom, end)
+		if !ok || moved*delta <= 0 || math.Abs(moved) < math.Abs(delta)/2 {
+			d.applied = true // not a change of the data: never re-level for it
+			return levelAdjust{}, false
+		}
+		return levelAdjust{from: d.shiftFrom, delta: moved}, true
 	}
 	return levelAdjust{}, false
+}
+
+// dataShift measures how far the data moved at grid time from, on the
+// cells from it to end, as the fits see them (re-levelled by the changes
+// already followed): the median of their seasonal differences (each cell
+// minus the cell a period before) when the period is known, else the
+// median of the cells minus the median of as many cells before from. It
+// reports false when too few cells hold data. st.mu is held.
+func (st *state) dataShift(from, end int64) (float64, bool) {
+	step := st.entry.Step
+	n := min((end-from)/step, 16)
+	if n < offsetCells {
+		return 0, false
+	}
+	var after, before []float64
+	for k := range n {
+		t := from + k*step
+		a := st.levelledAt(t)
+		if !models.IsObserved(a) {
+			continue
+		}
+		if st.period > 1 {
+			if b := st.levelledAt(t - int64(st.period)*step); models.IsObserved(b) {
+				after = append(after, a-b)
+			}
+			continue
+		}
+		after = append(after, a)
+		if b := st.levelledAt(from - (k+1)*step); models.IsObserved(b) {
+			before = append(before, b)
+		}
+	}
+	if len(after) < offsetCells || (st.period <= 1 && len(before) < offsetCells) {
+		return 0, false
+	}
+	if st.period > 1 {
+		return median(after), true
+	}
+	return median(after) - median(before), true
+}
+
+// levelledAt returns the value of the cell at grid time t as fits see it:
+// re-levelled by every change of level after it. st.mu is held.
+func (st *state) levelledAt(t int64) float64 {
+	v := st.ser.At(t)
+	for _, a := range st.adjust {
+		if t < a.from {
+			v += a.delta
+		}
+	}
+	return v
 }
 
 // adjusted applies the series' changes of level to vals, the cells from

@@ -113,7 +113,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	prev := st.fits
 	adj := slices.Clone(st.adjust)
 	masked := slices.Clone(st.masked)
-	shift, shifted := st.pendingAdjust()
+	shift, shifted := st.pendingAdjust(j.end)
 	// While the anomaly detector warms up for want of a known period,
 	// each fit looks for one (a single model detects its own).
 	needPeriod := st.period == 0 && (len(st.det) == 0 || st.det[0].det.Observations() < int64(st.warmUp()))
