@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
 // secretConfig is baseConfig with a write-back target that has secrets.
@@ -168,4 +169,37 @@ func BenchmarkStatusIndex(b *testing.B) {
 			b.Fatal(rec.Code)
 		}
 	}
+}
+
+// TestStatusSeriesExplainsFlags: while a detector warms up the series page
+// says so; a flagged step is listed with its actual value, the forecast and
+// band published for it, the score and the rule that fired.
+func TestStatusSeriesExplainsFlags(t *testing.T) {
+	f := statusFixture(t, baseConfig+"    anomaly_warm_up: 2m\n")
+	ref := f.a.Engine().Status()[0].Ref
+	body := f.get(t, fmt.Sprintf("/series?ref=%d", ref), http.StatusOK)
+	require.Contains(t, body, "learning 0/2 steps")
+	require.Contains(t, body, "no anomalous step yet")
+
+	end := t0 + 3*time.Hour.Milliseconds()
+	ser, _, err := f.a.Store().GetOrCreate(sineSeries, ring.Options{})
+	require.NoError(t, err)
+	for k := range int64(3) {
+		cell := end + k*60_000
+		v := sine(cell)
+		if k == 2 {
+			v = 1e4
+		}
+		require.NoError(t, ser.Append(cell, v))
+		f.a.Engine().Evaluate(time.UnixMilli(cell + 60_000 + 20_000))
+	}
+	body = f.get(t, fmt.Sprintf("/series?ref=%d", ref), http.StatusOK)
+	require.NotContains(t, body, "learning 0/2")
+	require.Contains(t, body, `<table id="flags">`)
+	row := body[strings.Index(body, `<table id="flags">`):]
+	row = row[:strings.Index(row, "</table>")]
+	require.Contains(t, row, "magnitude")
+	require.Contains(t, row, "<td>1e&#43;04</td>", "the actual value")
+	require.Contains(t, row, time.UnixMilli(end+2*60_000).UTC().Format(time.RFC3339))
+	require.Equal(t, 2, strings.Count(row, "<tr><td>"), "one row per model: %s", row)
 }
