@@ -216,3 +216,68 @@ func TestRestoreAfterGapFilled(t *testing.T) {
 	require.Equal(t, 1, b.eng.RetrainDue(ctx, at(now+1000)), "refit at once")
 	require.Equal(t, 1, int(testutil.ToFloat64(b.eng.metrics.fits.WithLabelValues("seasonal_naive", "success"))))
 }
+
+// TestSnapshotKeepsDetectors: a restored series keeps what its anomaly
+// detectors learnt (no new warm-up), its level corrections and its masked
+// cells, and scores the next cells exactly as the original does.
+func TestSnapshotKeepsDetectors(t *testing.T) {
+	cfg := testConfig + "    anomaly_warm_up: 30m\n"
+	f := newFixture(t, cfg)
+	in := labels.FromStrings("__name__", "sine")
+	end := t0 + 4*time.Hour.Milliseconds()
+	f.fitAt(in, end, noisySine)
+	f.scores(in, end, 40, noisySine)
+	f.scores(in, end+40*minute, 1, func(int64) float64 { return 500 }) // masked
+	now := end + 41*minute
+	st := f.state(in)
+	st.mu.Lock()
+	require.NotEmpty(t, st.masked)
+	want := append([]detection(nil), st.det...)
+	st.mu.Unlock()
+
+	g, kept := restoreInto(t, cfg, saveAll(f), now+20_000)
+	require.Equal(t, 1, kept)
+	rst := g.state(in)
+	require.Equal(t, want, rst.det)
+	require.Equal(t, st.masked, rst.masked)
+	require.Equal(t, st.noiseFloor, rst.noiseFloor)
+	require.Equal(t, st.period, rst.period)
+	for _, m := range g.eng.Status()[0].Models {
+		require.False(t, m.Learning(), "%s: restored detectors need no warm-up", m.Name)
+	}
+	s1, f1 := f.scores(in, now, 5, noisySine)
+	s2, f2 := g.scores(in, now, 5, noisySine)
+	require.Equal(t, s1, s2)
+	require.Equal(t, f1, f2)
+}
+
+// FuzzDecodeState: saved engine state of any bytes is refused or decoded
+// without a panic, and its detectors restore or start afresh.
+func FuzzDecodeState(f *testing.F) {
+	fx := newFixture(&testing.T{}, testConfig)
+	in := labels.FromStrings("__name__", "sine")
+	end := t0 + 4*time.Hour.Milliseconds()
+	fx.feed(in, t0, end, noisySine)
+	fx.eng.RetrainDue(context.Background(), at(end))
+	for k := range int64(5) {
+		fx.feed(in, end+k*minute, end+(k+1)*minute, noisySine)
+		fx.eng.Evaluate(at(end + (k+1)*minute + 20_000))
+	}
+	for _, s := range saveAll(fx) {
+		f.Add(s.blob)
+	}
+	f.Add([]byte{1})
+	f.Add([]byte{stateVersion})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<16 {
+			return
+		}
+		s, err := decodeState(b)
+		if err != nil {
+			return
+		}
+		for _, d := range restoreDetections(s.dets) {
+			require.LessOrEqual(t, len(d.resid), offsetCells)
+		}
+	})
+}
