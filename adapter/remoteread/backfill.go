@@ -232,6 +232,12 @@ func (s *source) run(ctx context.Context, cfg *config.Config, restored map[uint6
 	// by them; later ones are looked up one by one. An entry with series
 	// restored from a snapshot reads only the gap since the oldest of their
 	// newest samples.
+	// The store's change count is taken before anything else: a series
+	// created after it (by an entry query below, or live) changes the store
+	// again, so the watch for new series sees it. Read after the entry
+	// queries started, it could already count a series they created, which
+	// was then never read over its whole window.
+	changes := s.b.store.Changes()
 	seen := map[uint64]struct{}{}
 	gapFrom := map[int]int64{} // entry index → oldest newest-sample of its restored series
 	s.b.store.Range(func(ser *ring.Series) bool {
@@ -264,7 +270,6 @@ func (s *source) run(ctx context.Context, cfg *config.Config, restored map[uint6
 		}})
 	}
 
-	changes := s.b.store.Changes()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
