@@ -201,17 +201,24 @@ const (
 	// Prior tail of every statistic: weight in steps, exceedance rate,
 	// mean excess (those of |Z| for a standard normal Z).
 	priorWeight = 250
-	priorRate   = 0.0124
+	shapePrior  = 10 // exceedances' worth of the prior's shape (see params)
 	priorExcess = 0.32
-	// The first two moments of log(V/tailStart) for that tail.
-	priorLog1 = 0.1163
-	priorLog2 = 0.02331
+
 	gammaMin  = -0.15 // a lighter tail than this is not believed
 	gammaMax  = 0.5
 )
 
 // noiseScale is the scale of each statistic when the errors are independent
 // and normal with unit scale: the prior of the statistic scales.
+// The prior tail of each statistic: what it is for independent normal
+// errors (measured over 2e7 steps): the rate of exceedances of tailStart
+// and the first two moments of log(V/tailStart) over them.
+var (
+	priorRate = [nStats]float64{0.01243, 0.00800, 0.01227}
+	priorLog1 = [nStats]float64{0.1162, 0.1708, 0.1154}
+	priorLog2 = [nStats]float64{0.02327, 0.04883, 0.02291}
+)
+
 var noiseScale = [nStats]float64{1, 0.1, math.Sqrt(ewmaAlpha / (2 - ewmaAlpha))}
 
 // Detector holds what one series and model has taught about its errors.
@@ -356,7 +363,7 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 	}
 	for k := range nStats {
 		t := &d.stats[k]
-		t.init()
+		t.init(k)
 		std[k] = x[k] / t.scale(k, floorShare)
 		if k == int(Persistence-1) {
 			// Mostly 0: measured in the scale of u, so that its tail
@@ -366,7 +373,7 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 		if k == int(Shift-1) && settling {
 			continue
 		}
-		logp := t.logTailProb(math.Abs(std[k]))
+		logp := t.logTailProb(k, math.Abs(std[k]))
 		if c.Direction != Both {
 			logp -= math.Ln2 // one side of a symmetric distribution
 		}
@@ -462,7 +469,7 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 			// normal.
 			v := math.Abs(std[k])
 			if hot {
-				v = min(v, t.quantile(alpha*budgetShare[k]), t.hotCap())
+				v = min(v, t.quantile(k, alpha*budgetShare[k]), t.hotCap(k))
 			}
 			if !hot || d.hotRun == 1 {
 				t.learn(v)
@@ -516,15 +523,15 @@ func (t *tail) scale(k int, floorShare float64) float64 {
 }
 
 // init adds the prior tail once.
-func (t *tail) init() {
+func (t *tail) init(k int) {
 	if t.priorAdded {
 		return
 	}
 	t.priorAdded = true
 	t.w = priorWeight
-	t.r = priorWeight * priorRate
-	t.m1 = t.r * priorLog1
-	t.m2 = t.r * priorLog2
+	t.r = priorWeight * priorRate[k]
+	t.m1 = t.r * priorLog1[k]
+	t.m2 = t.r * priorLog2[k]
 }
 
 // learn adds one standardised value v >= 0.
@@ -546,16 +553,17 @@ func (t *tail) learn(v float64) {
 // standard deviations of the log exceedances above their mean. One
 // incident then moves the shape estimate by little, while a heavy tail,
 // whose log exceedances spread widely, still shows.
-func (t *tail) hotCap() float64 {
-	m1, m2 := t.m1/t.r, t.m2/t.r
+func (t *tail) hotCap(k int) float64 {
+	m1 := (t.m1 + shapePrior*priorLog1[k]) / (t.r + shapePrior)
+	m2 := (t.m2 + shapePrior*priorLog2[k]) / (t.r + shapePrior)
 	sd := math.Sqrt(max(0, m2-m1*m1))
 	return tailStart * math.Exp(m1+hotSpread*sd)
 }
 
 // quantile returns the standardised value exceeded with probability p
 // (p below the exceedance rate).
-func (t *tail) quantile(p float64) float64 {
-	rate, gamma, sigma := t.params()
+func (t *tail) quantile(k int, p float64) float64 {
+	rate, gamma, sigma := t.params(k)
 	if p >= rate {
 		return tailStart
 	}
@@ -569,9 +577,13 @@ func (t *tail) quantile(p float64) float64 {
 // scale of the excesses: the moment estimator of Dekkers, Einmahl and de
 // Haan (1989) over the logarithms of the exceedances, which, unlike the
 // moments of the excesses themselves, a few extreme values do not swing.
-func (t *tail) params() (rate, gamma, sigma float64) {
+func (t *tail) params(k int) (rate, gamma, sigma float64) {
 	rate = t.r / t.w
-	m1, m2 := t.m1/t.r, t.m2/t.r
+	// The shape is shrunk towards the prior's by shapePrior exceedances
+	// that never decay: with a few dozen exceedances the estimate alone
+	// swings, and a bounded tail from a handful flags the next large error.
+	m1 := (t.m1 + shapePrior*priorLog1[k]) / (t.r + shapePrior)
+	m2 := (t.m2 + shapePrior*priorLog2[k]) / (t.r + shapePrior)
 	if !(m1 > 0) || !(m2 > m1*m1) {
 		return rate, 0, priorExcess
 	}
@@ -586,11 +598,11 @@ func (t *tail) params() (rate, gamma, sigma float64) {
 // then linear in v to meet the tail at tailStart (close to a normal's
 // decay, and it scores far below 1 anyway). It takes one logarithm or two:
 // it runs three times a step for every series and model.
-func (t *tail) logTailProb(v float64) float64 {
+func (t *tail) logTailProb(k int, v float64) float64 {
 	if v <= 1 {
 		return 0
 	}
-	rate, gamma, sigma := t.params()
+	rate, gamma, sigma := t.params(k)
 	lr := math.Log(rate)
 	if v <= tailStart {
 		return lr * max(0, v-1) / (tailStart - 1)
