@@ -204,8 +204,8 @@ const (
 	shapePrior  = 10 // exceedances' worth of the prior's shape (see params)
 	priorExcess = 0.32
 
-	gammaMin  = -0.15 // a lighter tail than this is not believed
-	gammaMax  = 0.5
+	gammaMin = -0.15 // a lighter tail than this is not believed
+	gammaMax = 0.5
 )
 
 // noiseScale is the scale of each statistic when the errors are independent
