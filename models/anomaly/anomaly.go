@@ -208,8 +208,6 @@ const (
 	gammaMax = 0.5
 )
 
-// noiseScale is the scale of each statistic when the errors are independent
-// and normal with unit scale: the prior of the statistic scales.
 // The prior tail of each statistic. The rate of exceedances of tailStart
 // is what independent normal errors give (measured over 2e7 steps). The
 // shape, the first two moments of log(V/tailStart) over the exceedances:
@@ -225,7 +223,9 @@ var (
 	priorLog2 = [nStats]float64{0.05124, 0.04883, 0.02291}
 )
 
-var noiseScale = [nStats]float64{1, 0.1, math.Sqrt(ewmaAlpha / (2 - ewmaAlpha))}
+// shiftNoiseScale is the shift statistic's scale when the errors are
+// independent and normal with unit scale: the prior of its scale.
+var shiftNoiseScale = math.Sqrt(ewmaAlpha / (2 - ewmaAlpha))
 
 // Detector holds what one series and model has taught about its errors.
 // The zero value is a new detector. It is not safe for concurrent use.
@@ -255,7 +255,7 @@ type Detector struct {
 // exponentially weighted exceedances of its standardised value over
 // tailStart.
 type tail struct {
-	absMean    float64 // EW mean of capped |x| (0 = not yet: noiseScale)
+	absMean    float64 // EW mean of capped |x| (magnitude, shift; 0 = not yet learnt)
 	w, r       float64 // weight of observations, of exceedances
 	m1, m2     float64 // sums of excess and excess²
 	priorAdded bool
@@ -299,7 +299,7 @@ func (d *Detector) Observations() int64 { return d.n }
 
 // Observe scores the error err = actual - yhat of the step at grid index
 // cell and learns from it. floor is the smallest error scale the series'
-// data can support (its resolution; see NoiseFloor); it keeps constant
+// data can support (its resolution; see Floors); it keeps constant
 // series from scoring every wobble. Steps must come in increasing order;
 // a step at or before the newest observed one is ignored (zero Result).
 func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
@@ -370,12 +370,7 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 	for k := range nStats {
 		t := &d.stats[k]
 		t.init(k)
-		std[k] = x[k] / t.scale(k, floorShare)
-		if k == int(Persistence-1) {
-			// Mostly 0: measured in the scale of u, so that its tail
-			// starts where all three errors exceed 0.4 × 2.5 = 1.
-			std[k] = x[k] / (runScale * su)
-		}
+		std[k] = x[k] / d.statScale(k, su, floorShare)
 		if k == int(Shift-1) && settling {
 			continue
 		}
@@ -461,11 +456,12 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 		if k == int(Shift-1) && settling {
 			continue
 		}
-		sc := t.scale(k, floorShare)
-		if k == 0 {
-			sc = su // the magnitude statistic is standardised already: its scale only winsorises
+		switch Rule(k + 1) {
+		case Magnitude: // its scale is u's own, su: it winsorises and scales persistence
+			t.absMean += (min(math.Abs(x[k]), huber*su) - t.absMean) / float64(min(weight, scaleMem))
+		case Shift:
+			t.absMean += (min(math.Abs(x[k]), huber*t.scale(floorShare)) - t.absMean) / float64(min(weight, scaleMem))
 		}
-		t.absMean += (min(math.Abs(x[k]), huber*sc) - t.absMean) / float64(min(weight, scaleMem))
 		if d.n >= minTailObs {
 			// Every step counts towards the tail, one that is anomalous
 			// (in either direction, at any deviation) at most at the
@@ -515,17 +511,29 @@ func (d *Detector) runMin() float64 {
 	return m
 }
 
-// scale returns the statistic's learnt scale (its standard deviation if
-// normal), at least floorShare times the independent-noise scale, or that
-// scale before anything is learnt.
-func (t *tail) scale(k int, floorShare float64) float64 {
-	if k == 0 {
+// statScale returns the scale statistic k is standardised by: 1 for the
+// magnitude (u is standardised already); runScale times u's own scale su
+// for persistence, which is mostly 0, so that its tail starts where all
+// three errors exceed runScale × tailStart = 1; the shift statistic's
+// learnt scale.
+func (d *Detector) statScale(k int, su, floorShare float64) float64 {
+	switch Rule(k + 1) {
+	case Magnitude:
 		return 1
+	case Persistence:
+		return runScale * su
 	}
+	return d.stats[k].scale(floorShare)
+}
+
+// scale returns the shift statistic's learnt scale (its standard deviation
+// if normal), at least floorShare times its independent-noise scale, or
+// that scale before anything is learnt.
+func (t *tail) scale(floorShare float64) float64 {
 	if t.absMean == 0 {
-		return noiseScale[k]
+		return shiftNoiseScale
 	}
-	return max(t.absMean/meanAbs, floorShare*noiseScale[k])
+	return max(t.absMean/meanAbs, floorShare*shiftNoiseScale)
 }
 
 // init adds the prior tail once.
