@@ -1,5 +1,10 @@
 package models
 
+import (
+	"math"
+	"slices"
+)
+
 // Interpolate returns a copy with interior NaN gaps filled linearly and
 // leading/trailing NaNs filled with the nearest value; ok=false (and a nil
 // slice) when fewer than 2 non-NaN values. ±Inf counts as a gap too.
@@ -92,6 +97,20 @@ func SeasonalTrend(values []float64, period int) (intercept, slope float64, ok b
 		}
 	}
 	return level / count, slope, true
+}
+
+// Median returns the median of v (the mean of the middle two when len(v)
+// is even), sorting v in place; NaN when v is empty.
+func Median(v []float64) float64 {
+	n := len(v)
+	if n == 0 {
+		return math.NaN()
+	}
+	slices.Sort(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // SelectK returns the k-th smallest (from 0) of a, reordering a

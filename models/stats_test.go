@@ -298,3 +298,12 @@ func TestSelectK(t *testing.T) {
 		}
 	}
 }
+
+func TestMedian(t *testing.T) {
+	require.Equal(t, 2.0, models.Median([]float64{3, 1, 2}))
+	require.Equal(t, 2.5, models.Median([]float64{4, 1, 3, 2}))
+	require.True(t, math.IsNaN(models.Median(nil)))
+	v := []float64{3, 1, 2}
+	models.Median(v)
+	require.Equal(t, []float64{1, 2, 3}, v, "sorted in place")
+}

@@ -64,7 +64,7 @@ func (st *state) pendingAdjust(end int64) (levelAdjust, bool) {
 		if d.shiftFrom == math.MinInt64 || len(d.resid) == 0 || d.applied {
 			continue
 		}
-		delta := median(slices.Clone(d.resid))
+		delta := models.Median(slices.Clone(d.resid))
 		moved, ok := st.dataShift(d.shiftFrom, end)
 		if !ok || moved*delta <= 0 || math.Abs(moved) < math.Abs(delta)/2 {
 			d.applied = true // not a change of the data: never re-level for it
@@ -109,9 +109,9 @@ func (st *state) dataShift(from, end int64) (float64, bool) {
 		return 0, false
 	}
 	if st.period > 1 {
-		return median(after), true
+		return models.Median(after), true
 	}
-	return median(after) - median(before), true
+	return models.Median(after) - models.Median(before), true
 }
 
 // levelledAt returns the value of the cell at grid time t as fits see it:
@@ -145,6 +145,15 @@ func masking(vals []float64, start, step int64, masked []int64) {
 			vals[k] = math.NaN()
 		}
 	}
+}
+
+// appendBounded appends v to s, first dropping the oldest (first) element
+// when s already holds n: the state's rolling lists.
+func appendBounded[T any](s []T, v T, n int) []T {
+	if len(s) >= n {
+		s = slices.Delete(s, 0, len(s)-n+1)
+	}
+	return append(s, v)
 }
 
 // Flag is one anomalous step as the status page explains it.
@@ -203,18 +212,12 @@ func (st *state) scoreCell(i int, c, now int64, actual float64, p models.Point) 
 	res := d.det.Observe(cfg, floorDiv(c, entry.Step), actual-p.Yhat, st.noiseFloor)
 	d.sigma = res.Sigma
 	if res.Anomaly && res.Rule == anomaly.Magnitude && res.ShiftSteps == 0 && d.shiftFrom == math.MinInt64 {
-		if len(st.masked) == maxMasked {
-			st.masked = slices.Delete(st.masked, 0, 1)
-		}
 		if n := len(st.masked); n == 0 || st.masked[n-1] < c {
-			st.masked = append(st.masked, c)
+			st.masked = appendBounded(st.masked, c, maxMasked)
 		}
 	}
 	if res.Anomaly {
-		if len(st.flags) == maxFlags {
-			st.flags = slices.Delete(st.flags, 0, 1)
-		}
-		st.flags = append(st.flags, Flag{T: c, Model: entry.Models[i].Name(), Actual: actual, Point: p, Score: res.Score, Rule: res.Rule.String()})
+		st.flags = appendBounded(st.flags, Flag{T: c, Model: entry.Models[i].Name(), Actual: actual, Point: p, Score: res.Score, Rule: res.Rule.String()}, maxFlags)
 	}
 	if d.shiftFrom != math.MinInt64 || res.ShiftSteps > 0 {
 		if res.ShiftSteps > 0 && d.shiftFrom == math.MinInt64 {
@@ -224,10 +227,7 @@ func (st *state) scoreCell(i int, c, now int64, actual float64, p models.Point) 
 			st.masked = slices.DeleteFunc(st.masked, func(t int64) bool { return t >= d.shiftFrom })
 		}
 		// The model's own error: p carries the offset it was published with.
-		if len(d.resid) == offsetCells {
-			d.resid = slices.Delete(d.resid, 0, 1)
-		}
-		d.resid = append(d.resid, actual-(p.Yhat-d.offset))
+		d.resid = appendBounded(d.resid, actual-(p.Yhat-d.offset), offsetCells)
 	}
 	return res
 }
@@ -265,7 +265,7 @@ func (st *state) levelOffset(i int) float64 {
 	if d.shiftFrom == math.MinInt64 || len(d.resid) == 0 {
 		return 0
 	}
-	d.offset = median(slices.Clone(d.resid))
+	d.offset = models.Median(slices.Clone(d.resid))
 	if len(d.resid) == offsetCells && math.Abs(d.offset) < d.sigma/2 {
 		d.shiftFrom, d.offset, d.resid, d.applied = math.MinInt64, 0, nil, false
 	}
@@ -290,20 +290,11 @@ func (st *state) publish(p models.Point, offset float64) models.Point {
 	return p
 }
 
-// median returns the median of v, reordering it.
-func median(v []float64) float64 {
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
-
 // chooser is a fit that chose among candidate models (models/auto).
 type chooser interface {
 	Chosen() string
 }
+
 type bandKey struct{ entry, model string }
 
 type choiceKey struct{ entry, choice string }

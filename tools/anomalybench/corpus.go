@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/train-prometheus/train-prometheus/adapter/offline"
+	"github.com/train-prometheus/train-prometheus/models"
 )
 
 // Kind is a kind of injected anomaly.
@@ -255,19 +256,19 @@ func robustSD(x []float64, lag int, integer bool) float64 {
 	}
 	sd := 0.0
 	if len(d) > 0 {
-		m := median(d)
+		m := models.Median(d)
 		mean := 0.0
 		for i := range d {
 			d[i] = math.Abs(d[i] - m)
 			mean += d[i] / float64(len(d))
 		}
-		sd = 1.4826 * median(d) / math.Sqrt2
+		sd = 1.4826 * models.Median(d) / math.Sqrt2
 		if sd == 0 {
 			sd = 1.2533 * mean / math.Sqrt2
 		}
 	}
 	sorted := slices.Clone(x)
-	med := median(sorted) // sorts
+	med := models.Median(sorted) // sorts
 	resolution := math.Inf(1)
 	for i := 1; i < len(sorted); i++ {
 		if gap := sorted[i] - sorted[i-1]; gap > 0 {
@@ -281,19 +282,6 @@ func robustSD(x []float64, lag int, integer bool) float64 {
 		sd = max(sd, 1)
 	}
 	return max(sd, 1e-6*max(1, math.Abs(med)))
-}
-
-// median sorts x and returns its median (NaN if empty).
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(x)
-	if n := len(x); n%2 == 1 {
-		return x[n/2]
-	} else {
-		return (x[n/2-1] + x[n/2]) / 2
-	}
 }
 
 // inject adds 1-3 anomalies after the warm-up of s, of kinds among allowed
@@ -494,7 +482,7 @@ func profileChange(x []float64, day, shift int) float64 {
 		for d := range days {
 			col[d] = x[len(x)-days*day+d*day+h]
 		}
-		prof[h] = median(col)
+		prof[h] = models.Median(col)
 	}
 	m := 0.0
 	for h := range day {

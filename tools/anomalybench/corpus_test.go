@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/train-prometheus/train-prometheus/models"
 )
 
 // syntheticConfig is the default synthetic corpus without M4.
@@ -260,7 +262,7 @@ func TestCorpusM4(t *testing.T) {
 		if !found {
 			t.Errorf("%s is not a stretch of M4 %s", s.Name, s.Pattern)
 		}
-		if s.RobustSD <= 1e-4*math.Abs(median(slices.Clone(clean))) {
+		if s.RobustSD <= 1e-4*math.Abs(models.Median(slices.Clone(clean))) {
 			t.Errorf("%s: robust SD %v is at the floor", s.Name, s.RobustSD)
 		}
 	}
