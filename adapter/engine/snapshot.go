@@ -33,33 +33,29 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 	entry := st.entry
 	fits := append([]models.Fitted(nil), st.fits...)
 	pending := append([]models.Point(nil), st.pending...)
-	dets := make([][]byte, len(entry.Models))
-	for i := range min(len(st.det), len(dets)) {
-		d := &st.det[i]
-		det, _ := d.det.MarshalBinary() // never fails
-		data := binary.AppendVarint(appendBytes(nil, det), d.shiftFrom)
-		applied := 0.0
-		if d.applied {
-			applied = 1
-		}
-		for _, v := range append([]float64{d.offset, d.sigma, applied, float64(len(d.resid))}, d.resid...) {
-			data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
-		}
-		dets[i] = data
-	}
-	floors := []float64{st.noiseFloor, st.bandFloor, float64(len(st.adjust))}
+	// Version 2's part, after the fits: floors, changes of level, masked
+	// cells, period, then each model's detection state.
+	ext := appendFloat(appendFloat(nil, st.noiseFloor), st.bandFloor)
+	ext = binary.AppendUvarint(ext, uint64(len(st.adjust)))
 	for _, a := range st.adjust {
-		floors = append(floors, float64(a.from), a.delta)
+		ext = appendFloat(binary.AppendVarint(ext, a.from), a.delta)
 	}
-	floors = append(floors, float64(len(st.masked)))
+	ext = binary.AppendUvarint(ext, uint64(len(st.masked)))
 	for _, t := range st.masked {
-		floors = append(floors, float64(t))
+		ext = binary.AppendVarint(ext, t)
 	}
-	period := int64(st.period)
+	ext = binary.AppendVarint(ext, int64(st.period))
+	for i := range entry.Models {
+		var data []byte
+		if i < len(st.det) {
+			data = st.det[i].appendState(nil)
+		}
+		ext = appendBytes(ext, data)
+	}
 	b := []byte{stateVersion}
 	b = binary.AppendVarint(b, entry.Step)
 	b = binary.AppendVarint(b, int64(entry.Period))
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(entry.cfg.IntervalWidth))
+	b = appendFloat(b, entry.cfg.IntervalWidth)
 	var flags byte
 	if st.fitted {
 		flags |= 1
@@ -92,23 +88,35 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 	b = append(make([]byte, 0, size), b...)
 	b = binary.AppendUvarint(b, uint64(len(pending)))
 	for _, p := range pending {
-		for _, v := range []float64{p.Yhat, p.Lower, p.Upper} {
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-		}
+		b = appendFloat(appendFloat(appendFloat(b, p.Yhat), p.Lower), p.Upper)
 	}
 	b = binary.AppendUvarint(b, uint64(len(entry.Models)))
 	for i, m := range entry.Models {
 		b = appendBytes(b, []byte(m.Name()))
 		b = appendBytes(b, states[i])
 	}
-	for _, f := range floors {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+	return append(b, ext...)
+}
+
+// appendState appends what a snapshot keeps of d: the detector, then the
+// level correction it follows.
+func (d *detection) appendState(b []byte) []byte {
+	det, _ := d.det.MarshalBinary() // never fails
+	b = binary.AppendVarint(appendBytes(b, det), d.shiftFrom)
+	b = appendFloat(appendFloat(b, d.offset), d.sigma)
+	var applied byte
+	if d.applied {
+		applied = 1
 	}
-	b = binary.AppendVarint(b, period)
-	for _, d := range dets {
-		b = appendBytes(b, d)
+	b = binary.AppendUvarint(append(b, applied), uint64(len(d.resid)))
+	for _, r := range d.resid {
+		b = appendFloat(b, r)
 	}
 	return b
+}
+
+func appendFloat(b []byte, v float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 }
 
 // savedState is a decoded SnapshotState.
@@ -158,20 +166,16 @@ func decodeState(b []byte) (*savedState, error) {
 	}
 	if b[0] >= 2 {
 		s.noiseFloor, s.bandFloor = d.float(), d.float()
-		if n := d.float(); n >= 0 && n <= maxAdjust {
-			for range int(n) {
-				s.adjust = append(s.adjust, levelAdjust{from: int64(d.float()), delta: d.float()})
-			}
-		} else {
-			d.bad = true
+		n := d.uvarint()
+		for k := uint64(0); k < n && k < maxAdjust; k++ {
+			s.adjust = append(s.adjust, levelAdjust{from: d.varint(), delta: d.float()})
 		}
-		if n := d.float(); n >= 0 && n <= maxMasked {
-			for range int(n) {
-				s.masked = append(s.masked, int64(d.float()))
-			}
-		} else {
-			d.bad = true
+		d.bad = d.bad || n > maxAdjust
+		n = d.uvarint()
+		for k := uint64(0); k < n && k < maxMasked; k++ {
+			s.masked = append(s.masked, d.varint())
 		}
+		d.bad = d.bad || n > maxMasked
 		s.fitPeriod = d.varint()
 		for range nm {
 			s.dets = append(s.dets, d.bytes())
@@ -301,10 +305,11 @@ func restoreDetections(saved [][]byte) []detection {
 		var det detection
 		err := det.det.UnmarshalBinary(d.bytes())
 		det.shiftFrom, det.offset, det.sigma = d.varint(), d.float(), d.float()
-		det.applied = d.float() == 1
-		n := d.float()
-		ok := n >= 0 && n <= offsetCells
-		for k := 0; ok && k < int(n); k++ {
+		applied := d.byte()
+		det.applied = applied == 1
+		n := d.uvarint()
+		ok := applied <= 1 && n <= offsetCells
+		for k := uint64(0); ok && k < n; k++ {
 			det.resid = append(det.resid, d.float())
 		}
 		if err != nil || !ok || d.bad || len(d.b) != 0 || !models.IsObserved(det.offset) || !models.IsObserved(det.sigma) {
