@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -280,4 +281,28 @@ func FuzzDecodeState(f *testing.F) {
 			require.LessOrEqual(t, len(d.resid), offsetCells)
 		}
 	})
+}
+
+// TestRestoreStateVersion1: engine state saved by the build before the
+// anomaly detectors (testdata/state-v1.bin: testConfig, the sine fitted at
+// t0+4h and evaluated once) still restores its fits and output times; the
+// detectors start afresh.
+func TestRestoreStateVersion1(t *testing.T) {
+	blob, err := os.ReadFile("testdata/state-v1.bin")
+	require.NoError(t, err)
+	require.Equal(t, byte(1), blob[0])
+	src := newFixture(t, testConfig)
+	in := labels.FromStrings("__name__", "sine")
+	end := t0 + 4*time.Hour.Milliseconds()
+	src.feed(in, t0, end, sine)
+	var rs ring.SeriesState
+	src.store.Range(func(ser *ring.Series) bool { rs = ser.Export(nil); return false })
+
+	g, kept := restoreInto(t, testConfig, []saved{{rs, blob}}, end+20_000)
+	require.Equal(t, 1, kept)
+	st := g.state(in)
+	require.True(t, st.fitted, "the fits restore")
+	require.Len(t, st.fits, 2)
+	require.Equal(t, end, st.lastForecastT)
+	require.Empty(t, st.det, "no detectors saved: they start afresh")
 }
