@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -31,6 +32,9 @@ type Series struct {
 	ref   uint64
 	hash  uint64
 	store *Store
+
+	// typ is the MetricType declared with the series (SetType).
+	typ atomic.Uint32
 
 	mtx      sync.Mutex
 	opts     Options

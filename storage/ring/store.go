@@ -100,6 +100,7 @@ type Store struct {
 	bufferBytes atomic.Int64
 	lastRef     atomic.Uint64
 	changes     atomic.Uint64 // bumped whenever a series is created or removed
+	families    families      // metric family types from metadata requests
 
 	created prometheus.Counter
 	removed prometheus.Counter
