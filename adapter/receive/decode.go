@@ -1,12 +1,12 @@
 package receive
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"slices"
 
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
@@ -62,21 +62,27 @@ func statusOf(err error) int {
 // the limit, 400 for a body that cannot be read or is not valid snappy or
 // protobuf.
 //
-// The returned request does not alias any buffer of the decoder: the
-// caller owns it.
+// It decodes with the generated prompb code, for callers off the hot path;
+// the handler decodes with its own allocation-free decoder. The returned
+// request does not alias any buffer of the decoder: the caller owns it.
 func DecodeWriteRequest(r io.Reader, maxBytes int) (*prompb.WriteRequest, error) {
-	var req prompb.WriteRequest
-	if err := decodeWriteRequest(r, -1, maxBytes, &req); err != nil {
+	var buf writeRequest
+	if err := readBody(r, -1, maxBytes, &buf); err != nil {
 		return nil, err
+	}
+	var req prompb.WriteRequest
+	if err := proto.Unmarshal(buf.buf, &req); err != nil {
+		return nil, httpErrorf(http.StatusBadRequest, "unmarshal remote-write 1.0 request: %w", err)
 	}
 	return &req, nil
 }
 
-// decodeWriteRequest is DecodeWriteRequest decoding into req. sizeHint is
-// the announced encoded length (Content-Length), or negative if unknown;
-// it is only used to size the read buffer and is trusted only up to
-// maxBytes.
-func decodeWriteRequest(r io.Reader, sizeHint int64, maxBytes int, req *prompb.WriteRequest) error {
+// readBody reads the snappy-compressed body from r into req.body and
+// decodes it into req.buf, reusing their capacity. sizeHint is the
+// announced encoded length (Content-Length), or negative if unknown; it is
+// only used to size the read buffer and is trusted only up to maxPrealloc.
+// A maxBytes of zero or less means DefaultMaxRequestBytes.
+func readBody(r io.Reader, sizeHint int64, maxBytes int, req *writeRequest) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRequestBytes
 	}
@@ -84,40 +90,53 @@ func decodeWriteRequest(r io.Reader, sizeHint int64, maxBytes int, req *prompb.W
 	if limit < math.MaxInt64 {
 		limit++ // Read one byte more than allowed to detect a body too large.
 	}
-
-	// Preallocate from the announced length, plus one byte so that
-	// bytes.Buffer.ReadFrom sees io.EOF without growing the buffer. The
-	// announcement is only trusted up to maxPrealloc: beyond it the buffer
-	// grows with the data actually received, so that a client cannot make
-	// the server hold a large buffer by announcing a body it never sends.
-	var buf bytes.Buffer
+	// Size the buffer from the announced length, plus one byte to see
+	// io.EOF without growing. The announcement is only trusted up to
+	// maxPrealloc: beyond it the buffer grows with the data actually
+	// received, so that a client cannot make the server hold a large
+	// buffer by announcing a body it never sends.
 	if sizeHint >= 0 {
-		buf.Grow(int(min(sizeHint, int64(maxBytes), maxPrealloc)) + 1)
+		req.body = slices.Grow(req.body[:0], int(min(sizeHint, int64(maxBytes), maxPrealloc))+1)
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(r, limit)); err != nil {
+	body, err := readAll(io.LimitReader(r, limit), req.body[:0])
+	req.body = body
+	if err != nil {
 		return httpErrorf(http.StatusBadRequest, "read request body: %w", err)
 	}
-	compressed := buf.Bytes()
-	if len(compressed) > maxBytes {
+	if len(body) > maxBytes {
 		return httpErrorf(http.StatusRequestEntityTooLarge, "read request body: body exceeds the limit of %d bytes (limits.max_request_bytes)", maxBytes)
 	}
 
-	decodedLen, err := snappy.DecodedLen(compressed)
+	decodedLen, err := snappy.DecodedLen(body)
 	if err != nil {
 		return httpErrorf(http.StatusBadRequest, "decode snappy length: %w", err)
 	}
 	if decodedLen > maxBytes {
 		return httpErrorf(http.StatusRequestEntityTooLarge, "decode snappy: decoded length %d exceeds the limit of %d bytes (limits.max_request_bytes)", decodedLen, maxBytes)
 	}
-	decoded, err := snappy.Decode(nil, compressed)
+	// snappy.Decode uses its destination when it is long enough.
+	decoded, err := snappy.Decode(req.buf[:cap(req.buf)], body)
 	if err != nil {
 		return httpErrorf(http.StatusBadRequest, "decode snappy: %w", err)
 	}
-
-	// The generated Unmarshal copies strings and slices out of decoded, so
-	// req does not alias it.
-	if err := proto.Unmarshal(decoded, req); err != nil {
-		return httpErrorf(http.StatusBadRequest, "unmarshal remote-write 1.0 request: %w", err)
-	}
+	req.buf = decoded
 	return nil
+}
+
+// readAll appends everything r returns to dst until io.EOF, growing dst
+// as bytes arrive.
+func readAll(r io.Reader, dst []byte) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, max(512, cap(dst)))
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
 }

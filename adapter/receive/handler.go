@@ -1,7 +1,8 @@
-// Package receive implements the remote-write 1.0 receiver: it decodes
-// Prometheus remote-write requests, validates their series, keeps the
-// series selected by a Router and appends their samples to the ring
-// buffers of a ring.Store.
+// Package receive implements the remote-write receiver, 1.0 and 2.0: it
+// decodes Prometheus remote-write requests, validates their series, keeps
+// the series selected by a Router and appends their samples to the ring
+// buffers of a ring.Store. Metric types (2.0 series metadata, 1.0 metadata
+// requests) are recorded in the store.
 package receive
 
 import (
@@ -18,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -40,10 +40,11 @@ type Router interface {
 type limits struct {
 	router Router // nil selects no series.
 	Limits
-	sem semaphore // MaxInflightRequests slots; nil: no bound
+	sem   semaphore   // MaxInflightRequests slots; nil: no bound
+	cache *routeCache // routing decisions under these settings
 }
 
-// Handler is the http.Handler of the remote-write 1.0 endpoint. It is safe
+// Handler is the http.Handler of the remote-write endpoint (1.0 and 2.0). It is safe
 // for concurrent use.
 type Handler struct {
 	logger log.Logger
@@ -52,11 +53,14 @@ type Handler struct {
 	now    func() time.Time // time.Now, replaced in tests.
 	owns   func(labels.Labels) bool
 	mem    *memGauge
+	pool   requestPool
 
-	requests *prometheus.CounterVec
-	duration prometheus.Histogram
-	samples  prometheus.Counter
-	dropped  [numReasons]prometheus.Counter
+	requests  *prometheus.CounterVec
+	duration  prometheus.Histogram
+	samples   prometheus.Counter
+	exemplars prometheus.Counter
+	metadata  prometheus.Counter
+	dropped   [numReasons]prometheus.Counter
 }
 
 // NewHandler returns a handler that appends the samples of the series that
@@ -89,6 +93,14 @@ func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 		samples: f.NewCounter(prometheus.CounterOpts{
 			Name: "train_prometheus_received_samples_total",
 			Help: "Total number of received samples accepted into ring buffers.",
+		}),
+		exemplars: f.NewCounter(prometheus.CounterOpts{
+			Name: "train_prometheus_received_exemplars_total",
+			Help: "Total number of received exemplars of valid series: accepted and counted, not kept.",
+		}),
+		metadata: f.NewCounter(prometheus.CounterOpts{
+			Name: "train_prometheus_received_metadata_total",
+			Help: "Total number of metric-family metadata entries received in remote-write 1.0 requests (their metric types are kept).",
 		}),
 	}
 	for _, code := range []int{http.StatusNoContent, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests} {
@@ -132,7 +144,7 @@ func (h *Handler) Configure(router Router, l Limits) {
 	if l.MaxRequestBytes <= 0 {
 		l.MaxRequestBytes = DefaultMaxRequestBytes
 	}
-	next := &limits{router: router, Limits: l}
+	next := &limits{router: router, Limits: l, cache: newRouteCache(defaultRouteCacheBytes)}
 	if cur := h.limits.Load(); cur != nil && cur.MaxInflightRequests == l.MaxInflightRequests {
 		next.sem = cur.sem
 	} else {
@@ -141,16 +153,24 @@ func (h *Handler) Configure(router Router, l Limits) {
 	h.limits.Store(next)
 }
 
-// ServeHTTP receives one remote-write 1.0 request. It answers 204 when the
-// request was valid, even if some of its samples were dropped (unselected
-// series, too many series, NaN, resends, timestamps out of bounds); 400
-// when it held invalid data, after storing its valid series; 405, 413 and
-// 415 for a wrong method, a request too large and an unsupported encoding
-// or content type. Dropped samples are counted by reason in
-// train_prometheus_dropped_samples_total.
+// ServeHTTP receives one remote-write request, 1.0 or 2.0. It answers 204
+// when the request was valid, even if some of its samples were dropped
+// (unselected series, too many series, NaN, resends, timestamps out of
+// bounds); 400 when it held invalid data, after storing its valid series;
+// 405, 413 and 415 for a wrong method, a request too large and an
+// unsupported encoding or content type. Dropped samples are counted by
+// reason in train_prometheus_dropped_samples_total. Every answer to a 2.0
+// request carries the X-Prometheus-Remote-Write-*-Written headers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	err := h.handle(r)
+	var st stats
+	v2, err := h.handle(r, &st)
+	if v2 {
+		hdr := w.Header()
+		hdr.Set(writtenSamplesHeader, strconv.Itoa(st.samplesWritten))
+		hdr.Set(writtenHistogramsHeader, strconv.Itoa(st.histogramsWritten))
+		hdr.Set(writtenExemplarsHeader, strconv.Itoa(st.exemplarsWritten))
+	}
 	code := http.StatusNoContent
 	if err != nil {
 		code = statusOf(err)
@@ -170,26 +190,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.duration.Observe(time.Since(start).Seconds())
 }
 
-// handle decodes and stores the request. A non-nil error is an *HTTPError.
-func (h *Handler) handle(r *http.Request) error {
+// The headers of a 2.0 answer that tell what was written.
+const (
+	writtenSamplesHeader    = "X-Prometheus-Remote-Write-Samples-Written"
+	writtenHistogramsHeader = "X-Prometheus-Remote-Write-Histograms-Written"
+	writtenExemplarsHeader  = "X-Prometheus-Remote-Write-Exemplars-Written"
+)
+
+// handle decodes and stores the request, counting into st. It reports
+// whether the request is a remote-write 2.0 one. A non-nil error is an
+// *HTTPError.
+func (h *Handler) handle(r *http.Request, st *stats) (v2 bool, err error) {
 	if r.Method != http.MethodPost {
-		return httpErrorf(http.StatusMethodNotAllowed, "method %s not allowed: use POST", r.Method)
+		return false, httpErrorf(http.StatusMethodNotAllowed, "method %s not allowed: use POST", r.Method)
 	}
-	if err := checkHeaders(r.Header); err != nil {
-		return err
+	v2, err = checkHeaders(r.Header)
+	if err != nil {
+		return v2, err
 	}
 	lim := h.limits.Load()
 	if r.ContentLength > int64(lim.MaxRequestBytes) {
-		return httpErrorf(http.StatusRequestEntityTooLarge, "check content length: %d bytes exceeds the limit of %d bytes (limits.max_request_bytes)", r.ContentLength, lim.MaxRequestBytes)
+		return v2, httpErrorf(http.StatusRequestEntityTooLarge, "check content length: %d bytes exceeds the limit of %d bytes (limits.max_request_bytes)", r.ContentLength, lim.MaxRequestBytes)
 	}
 	// Overload: refuse before reading the body, so that a refused request
 	// costs next to nothing. 429 tells senders to retry later.
 	pressure := h.mem.pressure(lim.MaxMemoryBytes, time.Now())
 	if pressure == memRefuse {
-		return httpErrorf(http.StatusTooManyRequests, "memory ceiling: live heap %d bytes is over %.0f%% of limits.max_memory_bytes=%d, retry later", h.mem.bytes(time.Now()), requestShare*100, lim.MaxMemoryBytes)
+		return v2, httpErrorf(http.StatusTooManyRequests, "memory ceiling: live heap %d bytes is over %.0f%% of limits.max_memory_bytes=%d, retry later", h.mem.bytes(time.Now()), requestShare*100, lim.MaxMemoryBytes)
 	}
 	if !lim.sem.acquire(inflightWait) {
-		return httpErrorf(http.StatusTooManyRequests, "overloaded: %d requests in flight (limits.max_inflight_requests), retry later", lim.MaxInflightRequests)
+		return v2, httpErrorf(http.StatusTooManyRequests, "overloaded: %d requests in flight (limits.max_inflight_requests), retry later", lim.MaxInflightRequests)
 	}
 	defer lim.sem.release()
 
@@ -197,29 +227,51 @@ func (h *Handler) handle(r *http.Request) error {
 	if body == nil {
 		body = http.NoBody
 	}
-	var req prompb.WriteRequest
-	if err := decodeWriteRequest(body, r.ContentLength, lim.MaxRequestBytes, &req); err != nil {
-		return err
+	req := h.pool.get()
+	defer h.pool.put(req)
+	if err := readBody(body, r.ContentLength, lim.MaxRequestBytes, req); err != nil {
+		return v2, err
 	}
-	if n := lim.MaxSeriesPerRequest; n > 0 && len(req.Timeseries) > n {
-		return httpErrorf(http.StatusRequestEntityTooLarge, "request has %d series, more than limits.max_series_per_request=%d", len(req.Timeseries), n)
+	var bad []error
+	if v2 {
+		if err := req.unmarshalV2(req.buf); err != nil {
+			return v2, httpErrorf(http.StatusBadRequest, "unmarshal remote-write 2.0 request: %w", err)
+		}
+		if len(req.series) == 0 && len(req.symbols) == 0 && req.unknown {
+			return v2, httpErrorf(http.StatusBadRequest, "decode request: no remote-write 2.0 series or symbols, only unknown fields (a remote-write 1.0 body sent as 2.0? send it with Content-Type: %s;proto=%s)", protobufMediaType, protoV1)
+		}
+		if bad, err = req.resolveV2(nil); err != nil {
+			return v2, httpErrorf(http.StatusBadRequest, "resolve remote-write 2.0 symbols: %w", err)
+		}
+	} else {
+		if err := req.unmarshalV1(req.buf); err != nil {
+			return v2, httpErrorf(http.StatusBadRequest, "unmarshal remote-write 1.0 request: %w", err)
+		}
+		if len(req.series) == 0 && len(req.metadata) == 0 && req.unknown {
+			// Fields 4 and 5 of a 2.0 request are unknown to 1.0: refuse
+			// rather than answer 204 to data that would be lost.
+			return v2, httpErrorf(http.StatusBadRequest, "decode request: no remote-write 1.0 series or metadata, only unknown fields (a remote-write 2.0 body sent as 1.0? send it with Content-Type: %s;proto=%s)", protobufMediaType, protoV2)
+		}
 	}
+	if n := lim.MaxSeriesPerRequest; n > 0 && len(req.series) > n {
+		return v2, httpErrorf(http.StatusRequestEntityTooLarge, "request has %d series, more than limits.max_series_per_request=%d", len(req.series), n)
+	}
+	h.recordMetadata(req.metadata)
 
-	if len(req.Timeseries) == 0 && len(req.Metadata) == 0 && len(req.XXX_unrecognized) > 0 {
-		// Fields 4 and 5 of a 2.0 request are unknown to 1.0: refuse rather
-		// than answer 204 to data that would be lost.
-		return httpErrorf(http.StatusBadRequest, "decode request: no remote-write 1.0 series or metadata, only unknown fields (a remote-write 2.0 body sent as 1.0?)")
-	}
-
-	st := stats{maxT: h.now().Add(maxAhead).UnixMilli(), noNewSeries: pressure == memNoNewSeries}
+	st.maxT = h.now().Add(maxAhead).UnixMilli()
+	st.noNewSeries = pressure == memNoNewSeries
 	if lim.TenantHeader != "" {
 		st.tenant = r.Header.Get(lim.TenantHeader)
 		if err := config.ValidateTenant(st.tenant); err != nil {
-			return httpErrorf(http.StatusBadRequest, "check %s header: %w", lim.TenantHeader, err)
+			return v2, httpErrorf(http.StatusBadRequest, "check %s header: %w", lim.TenantHeader, err)
 		}
 	}
-	h.write(&st, req.Timeseries, lim)
+	if err := req.lookupRoutes(lim.cache, st.tenant); err != nil {
+		return v2, httpErrorf(http.StatusBadRequest, "unmarshal remote-write 1.0 request: %w", err)
+	}
+	h.write(st, req, bad, lim)
 	h.samples.Add(float64(st.accepted))
+	h.exemplars.Add(float64(st.exemplarsWritten))
 	for reason, n := range st.dropped {
 		if n > 0 {
 			h.dropped[reason].Add(float64(n))
@@ -231,10 +283,24 @@ func (h *Handler) handle(r *http.Request) error {
 		level.Warn(h.logger).Log("msg", "Failed to store samples", "samples", st.dropped[reasonError], "err", st.storeErr)
 	}
 	if st.invalidSeries > 0 {
-		return httpErrorf(http.StatusBadRequest, "rejected %d of %d series (%d samples) as invalid, kept the valid ones (%d samples accepted); first: %w",
-			st.invalidSeries, len(req.Timeseries), st.dropped[reasonInvalid], st.accepted, st.firstInvalid)
+		return v2, httpErrorf(http.StatusBadRequest, "rejected %d of %d series (%d samples) as invalid, kept the valid ones (%d samples accepted); first: %w",
+			st.invalidSeries, len(req.series), st.dropped[reasonInvalid], st.accepted, st.firstInvalid)
 	}
-	return nil
+	return v2, nil
+}
+
+// recordMetadata keeps the metric types that 1.0 metadata declares for
+// metric families. Names are copied: they alias the request.
+func (h *Handler) recordMetadata(md []familyType) {
+	for _, m := range md {
+		if m.name == "" {
+			continue
+		}
+		if t, ok := h.store.FamilyType(m.name); !ok || t != m.typ {
+			h.store.SetFamilyType(strings.Clone(m.name), m.typ)
+		}
+	}
+	h.metadata.Add(float64(len(md)))
 }
 
 // Media types and protobuf messages of remote write.
@@ -245,28 +311,28 @@ const (
 )
 
 // checkHeaders accepts snappy encoding (or none announced) and the content
-// types of remote-write 1.0 (or none announced).
-func checkHeaders(hdr http.Header) error {
-	if enc := hdr.Get("Content-Encoding"); enc != "" && !strings.EqualFold(strings.TrimSpace(enc), "snappy") {
-		return httpErrorf(http.StatusUnsupportedMediaType, "check content encoding: %q is not supported, only snappy is", enc)
-	}
+// types of remote-write 1.0 (the default when none is announced) and 2.0.
+// It reports whether the request is a 2.0 one.
+func checkHeaders(hdr http.Header) (v2 bool, err error) {
 	ct := hdr.Get("Content-Type")
-	if ct == "" {
-		return nil
+	if ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return false, &HTTPError{Status: http.StatusUnsupportedMediaType, Err: fmt.Errorf("parse content type %q: %w", ct, err)}
+		}
+		if mt != protobufMediaType {
+			return false, httpErrorf(http.StatusUnsupportedMediaType, "check content type: %q is not supported, only %s is (proto=%s for remote-write 1.0, proto=%s for 2.0)", ct, protobufMediaType, protoV1, protoV2)
+		}
+		switch params["proto"] {
+		case "", protoV1:
+		case protoV2:
+			v2 = true
+		default:
+			return false, httpErrorf(http.StatusUnsupportedMediaType, "check content type: protobuf message %q is not supported, only %s (remote-write 1.0) and %s (2.0) are", params["proto"], protoV1, protoV2)
+		}
 	}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return &HTTPError{Status: http.StatusUnsupportedMediaType, Err: fmt.Errorf("parse content type %q: %w", ct, err)}
+	if enc := hdr.Get("Content-Encoding"); enc != "" && !strings.EqualFold(strings.TrimSpace(enc), "snappy") {
+		return v2, httpErrorf(http.StatusUnsupportedMediaType, "check content encoding: %q is not supported, only snappy is", enc)
 	}
-	if mt != protobufMediaType {
-		return httpErrorf(http.StatusUnsupportedMediaType, "check content type: %q is not supported, only %s (remote-write 1.0) is", ct, protobufMediaType)
-	}
-	switch params["proto"] {
-	case "", protoV1:
-		return nil
-	case protoV2:
-		return httpErrorf(http.StatusUnsupportedMediaType, "check content type: remote-write 2.0 (proto=%s) is not supported yet, only remote-write 1.0 (proto=%s) is supported for now", protoV2, protoV1)
-	default:
-		return httpErrorf(http.StatusUnsupportedMediaType, "check content type: protobuf message %q is not supported, only %s (remote-write 1.0) is", params["proto"], protoV1)
-	}
+	return v2, nil
 }

@@ -177,10 +177,16 @@ func TestHandler(t *testing.T) {
 			wantBody: "foo.Bar",
 		},
 		{
-			name:     "remote-write 2.0 content type",
+			name:     "remote-write 1.0 body as 2.0",
 			req:      withHeader(validBody, "Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+			wantCode: http.StatusBadRequest,
+			wantBody: "1.0 body sent as 2.0",
+		},
+		{
+			name:     "unknown protobuf message",
+			req:      withHeader(validBody, "Content-Type", "application/x-protobuf;proto=io.prometheus.write.v3.Request"),
 			wantCode: http.StatusUnsupportedMediaType,
-			wantBody: "only remote-write 1.0",
+			wantBody: "io.prometheus.write.v3.Request",
 		},
 		{
 			name:     "wrong content encoding",
@@ -189,9 +195,17 @@ func TestHandler(t *testing.T) {
 			wantBody: "gzip",
 		},
 		{
-			name:     "unsorted labels",
-			req:      post(invalid(lbls("job", "x", "__name__", "sel_b")...)),
-			wantBody: `labels out of order: names not sorted: "__name__" after "job"`,
+			name:     "unsorted labels are sorted",
+			req:      post(encode(t, writeReq(series(lbls("job", "x", "__name__", "sel_a"), samples(0, 3, 1)...)))),
+			wantCode: http.StatusNoContent,
+			accepted: 3,
+			stored:   []stored{validStored},
+			storeLen: 1,
+		},
+		{
+			name:     "unsorted labels with a duplicate",
+			req:      post(invalid(lbls("job", "x", "__name__", "sel_b", "job", "y")...)),
+			wantBody: `duplicate label name "job"`,
 		},
 		{
 			name:     "duplicate label name",

@@ -1,6 +1,7 @@
 package receive
 
 import (
+	"encoding/binary"
 	"sync"
 
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -28,9 +29,13 @@ type writeRequest struct {
 
 	// metadata are the metric families of a 1.0 request.
 	metadata []familyType
-	// unknown is set when a 1.0 request held top-level fields 1.0 does not
-	// know (a 2.0 body sent as 1.0 holds nothing else).
+	// unknown is set when a request held top-level fields its version does
+	// not know (a 2.0 body sent as 1.0 holds nothing else, and the other way
+	// round).
 	unknown bool
+
+	key    []byte   // scratch for route cache keys
+	routes []lookup // per series: the cached route, if any
 
 	histograms int // native histogram samples, all series
 	exemplars  int // exemplars, all series
@@ -39,6 +44,14 @@ type writeRequest struct {
 // wireSeries is one series of a request: ranges of the request's flat
 // slices.
 type wireSeries struct {
+	// rawLo and rawHi bound the label fields of a 1.0 series in req.buf,
+	// when they are contiguous (Prometheus writes them first): the
+	// series' route-cache key, and the labels, decoded only on a cache
+	// miss (see parseLabels).
+	rawLo, rawHi int32
+	rawKey       bool // the cache key is buf[rawLo:rawHi], not the parsed labels
+	parsed       bool // labels holds the labels
+
 	labelsLo, labelsHi   int32 // req.labels[labelsLo:labelsHi]
 	samplesLo, samplesHi int32 // req.samples[samplesLo:samplesHi]
 	refsLo, refsHi       int32 // req.refs[refsLo:refsHi] (2.0)
@@ -95,6 +108,8 @@ func (req *writeRequest) reset() {
 	req.body = req.body[:0]
 	req.buf = req.buf[:0]
 	req.series = req.series[:0]
+	clear(req.routes)
+	req.routes = req.routes[:0]
 	clear(req.labels)
 	req.labels = req.labels[:0]
 	req.samples = req.samples[:0]
@@ -115,4 +130,59 @@ func (req *writeRequest) seriesLabels(s *wireSeries) []wireLabel {
 // seriesSamples returns the samples of s.
 func (req *writeRequest) seriesSamples(s *wireSeries) []wireSample {
 	return req.samples[s.samplesLo:s.samplesHi]
+}
+
+// lookup is what the route cache knew of a series when the request came.
+type lookup struct {
+	route
+	hit bool
+}
+
+// keyOf returns the route-cache key of s received for tenant: the raw
+// label fields of a 1.0 series (prefixed by the tenant, if any), or its
+// parsed labels. It may return req.key, reused by the next call.
+func (req *writeRequest) keyOf(s *wireSeries, tenant string) []byte {
+	if s.rawKey {
+		raw := req.buf[s.rawLo:s.rawHi]
+		if tenant == "" {
+			return raw // starts with the tag of field 1: 0x0a
+		}
+		req.key = append(req.key[:0], 0)
+		req.key = binary.AppendUvarint(req.key, uint64(len(tenant)))
+		req.key = append(append(req.key, tenant...), raw...)
+		return req.key
+	}
+	req.key = append(req.key[:0], 1)
+	req.key = appendKey(req.key, tenant, req.seriesLabels(s))
+	return req.key
+}
+
+// parseLabels decodes the labels of a 1.0 series whose decoding
+// unmarshalV1 left for later, unless already done.
+func (req *writeRequest) parseLabels(s *wireSeries) error {
+	if s.parsed {
+		return nil
+	}
+	s.labelsLo = int32(len(req.labels))
+	b := req.buf[:s.rawHi]
+	for i := int(s.rawLo); i < len(b); {
+		// unmarshalV1 checked the tags and lengths of these fields.
+		_, _, next, err := tag(b, i, "TimeSeries")
+		if err != nil {
+			return err
+		}
+		lo, hi, err := bytesField(b, next)
+		if err != nil {
+			return err
+		}
+		l, err := unmarshalLabel(b[lo:hi])
+		if err != nil {
+			return err
+		}
+		req.labels = append(req.labels, l)
+		i = hi
+	}
+	s.labelsHi = int32(len(req.labels))
+	s.parsed = true
+	return nil
 }

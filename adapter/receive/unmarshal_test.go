@@ -81,8 +81,13 @@ func fromV2(gen *writev2.Request) []decodedSeries {
 func checkSameV1(t *testing.T, data []byte) {
 	var gen prompb.WriteRequest
 	genErr := gen.Unmarshal(data)
-	req := &writeRequest{}
+	req := &writeRequest{buf: data}
 	err := req.unmarshalV1(data)
+	for i := range req.series {
+		if err == nil {
+			err = req.parseLabels(&req.series[i])
+		}
+	}
 	if genErr != nil {
 		require.Error(t, err, "generated decoder refuses: %v", genErr)
 		return
@@ -108,6 +113,7 @@ func checkSameV2(t *testing.T, data []byte) {
 	}
 	require.NoError(t, err)
 	require.Equal(t, fromV2(&gen), fromRequest(req))
+	require.Equal(t, len(gen.XXX_unrecognized) > 0, req.unknown)
 	require.Equal(t, len(gen.Symbols), len(req.symbols))
 	for i := range gen.Symbols {
 		require.Equal(t, gen.Symbols[i], req.symbols[i])

@@ -27,7 +27,7 @@ func (req *writeRequest) unmarshalV1(b []byte) error {
 			if err != nil {
 				return err
 			}
-			if err := req.unmarshalSeriesV1(b[lo:hi]); err != nil {
+			if err := req.unmarshalSeriesV1(b[:hi], lo); err != nil {
 				return err
 			}
 			i = hi
@@ -55,10 +55,14 @@ func (req *writeRequest) unmarshalV1(b []byte) error {
 	return nil
 }
 
-// unmarshalSeriesV1 decodes one prometheus.TimeSeries and appends it.
-func (req *writeRequest) unmarshalSeriesV1(b []byte) error {
-	s := wireSeries{labelsLo: int32(len(req.labels)), samplesLo: int32(len(req.samples))}
-	for i := 0; i < len(b); {
+// unmarshalSeriesV1 decodes one prometheus.TimeSeries, b[start:], and
+// appends it. When its label fields are contiguous, as Prometheus writes
+// them, only their bounds are kept: parseLabels decodes them when needed.
+func (req *writeRequest) unmarshalSeriesV1(b []byte, start int) error {
+	s := wireSeries{samplesLo: int32(len(req.samples)), rawLo: -1}
+	lastLabel := -1 // index of the field before which the last label ended
+	contiguous := true
+	for i := start; i < len(b); {
 		field, wire, next, err := tag(b, i, "TimeSeries")
 		if err != nil {
 			return err
@@ -78,11 +82,12 @@ func (req *writeRequest) unmarshalSeriesV1(b []byte) error {
 		}
 		switch field {
 		case 1:
-			l, err := unmarshalLabel(b[lo:hi])
-			if err != nil {
-				return err
+			if s.rawLo < 0 {
+				s.rawLo = int32(i)
+			} else if lastLabel != i {
+				contiguous = false
 			}
-			req.labels = append(req.labels, l)
+			lastLabel = hi
 		case 2:
 			smp, err := unmarshalSampleV1(b[lo:hi])
 			if err != nil {
@@ -104,10 +109,55 @@ func (req *writeRequest) unmarshalSeriesV1(b []byte) error {
 		}
 		i = hi
 	}
-	s.labelsHi, s.samplesHi = int32(len(req.labels)), int32(len(req.samples))
+	s.samplesHi = int32(len(req.samples))
+	if s.rawLo < 0 {
+		s.rawLo, s.rawHi = int32(start), int32(start) // no labels
+	} else {
+		s.rawHi = int32(lastLabel)
+	}
+	s.rawKey = true
+	if !contiguous {
+		// Labels interleaved with other fields: decode them now, one by
+		// one, and key the series by their values.
+		s.rawKey = false
+		if err := req.parseInterleaved(&s, b, start); err != nil {
+			return err
+		}
+	}
 	req.histograms += int(s.histograms)
 	req.exemplars += int(s.exemplars)
 	req.series = append(req.series, s)
+	return nil
+}
+
+// parseInterleaved decodes the label fields of the series b[start:] that
+// are not contiguous.
+func (req *writeRequest) parseInterleaved(s *wireSeries, b []byte, start int) error {
+	s.labelsLo = int32(len(req.labels))
+	for i := start; i < len(b); {
+		field, _, next, err := tag(b, i, "TimeSeries")
+		if err != nil {
+			return err
+		}
+		if field != 1 {
+			if i, err = skipField(b, i); err != nil {
+				return err
+			}
+			continue
+		}
+		lo, hi, err := bytesField(b, next)
+		if err != nil {
+			return err
+		}
+		l, err := unmarshalLabel(b[lo:hi])
+		if err != nil {
+			return err
+		}
+		req.labels = append(req.labels, l)
+		i = hi
+	}
+	s.labelsHi = int32(len(req.labels))
+	s.parsed = true
 	return nil
 }
 

@@ -47,6 +47,7 @@ func (req *writeRequest) unmarshalV2(b []byte) error {
 			if i, err = skipField(b, i); err != nil {
 				return err
 			}
+			req.unknown = true
 		}
 	}
 	return nil
@@ -267,6 +268,7 @@ func (req *writeRequest) resolveV2(bad []error) ([]error, error) {
 			bad = markBad(bad, len(req.series), si, err)
 		}
 		s.labelsHi = int32(len(req.labels))
+		s.parsed = true
 	}
 	return bad, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -20,6 +20,9 @@ import (
 // reason is why a sample was not accepted into a ring buffer; it is the
 // reason label of train_prometheus_dropped_samples_total.
 type reason int
+
+// reasonNone is no reason: the samples are kept.
+const reasonNone reason = -1
 
 const (
 	// reasonInvalid: the series was invalid and the request answered 400.
@@ -95,87 +98,196 @@ type stats struct {
 	storeErr      error  // The first unexpected error of the store.
 	noNewSeries   bool   // Near the memory ceiling: append to known series only.
 	tenant        string // Tenant of the request ("" for none), kept as config.TenantLabel.
+
+	// Written counts, as remote-write 2.0 reports them: the samples,
+	// histograms and exemplars of valid series, except samples refused for
+	// want of room (max_series, memory) or by a store error.
+	samplesWritten, histogramsWritten, exemplarsWritten int
 }
 
-// write validates, routes and appends series, counting into st. Invalid
-// series are skipped; the others are processed whatever their neighbours.
-func (h *Handler) write(st *stats, series []prompb.TimeSeries, lim *limits) {
-	router := lim.router
-	var (
-		b    = labels.NewScratchBuilder(16)
-		lset labels.Labels
-	)
-	for i := range series {
-		ts := &series[i]
-		if err := validateSeries(ts, &lim.Limits); err != nil {
-			st.invalidSeries++
-			st.dropped[reasonInvalid] += len(ts.Samples) + len(ts.Histograms)
-			if st.firstInvalid == nil {
-				st.firstInvalid = fmt.Errorf("series %s: %w", describeSeries(ts.Labels), err)
+// lookupRoutes looks every series of req up in the route cache, under one
+// lock, and decodes the labels of those it does not know (1.0 leaves them
+// for now, see unmarshalV1). An error is a malformed label: the request is
+// refused as a whole, as the generated decoder would.
+func (req *writeRequest) lookupRoutes(c *routeCache, tenant string) error {
+	req.routes = slices.Grow(req.routes[:0], len(req.series))[:len(req.series)]
+	c.mu.RLock()
+	for si := range req.series {
+		r, ok := c.entries[string(req.keyOf(&req.series[si], tenant))]
+		req.routes[si] = lookup{route: r, hit: ok}
+	}
+	c.mu.RUnlock()
+	for si := range req.series {
+		if !req.routes[si].hit {
+			if err := req.parseLabels(&req.series[si]); err != nil {
+				return err
 			}
-			continue
 		}
-		// Exemplars are ignored without counting: they are not samples.
-		st.dropped[reasonHistogram] += len(ts.Histograms)
-		if len(ts.Samples) == 0 {
-			continue
-		}
-		if router == nil {
-			st.dropped[reasonUnselected] += len(ts.Samples)
-			continue
-		}
+	}
+	return nil
+}
 
-		// The labels are valid and sorted. A label with an empty value is
-		// the same as no label in Prometheus, so it is left out. Overwrite
-		// reuses one buffer for all series: lset is only valid until the
-		// next series, which Router and Store.GetOrCreate (it copies the
-		// labels of a new series) allow.
-		b.Reset()
-		for _, l := range ts.Labels {
-			// The tenant label is the adapter's own: a sender cannot set it.
-			if l.Value != "" && l.Name != config.TenantLabel {
-				b.Add(l.Name, l.Value)
+// write validates, routes and appends the series of req, counting into
+// st; lookupRoutes has run. Invalid series are skipped; the others are
+// processed whatever their neighbours. bad marks series the decoder
+// already found invalid (2.0 label references), indexed like req.series;
+// it may be nil.
+func (h *Handler) write(st *stats, req *writeRequest, bad []error, lim *limits) {
+	var b = labels.NewScratchBuilder(16)
+	for si := range req.series {
+		s := &req.series[si]
+		ss := req.seriesSamples(s)
+		r := req.routes[si]
+		var err error
+		switch {
+		case bad != nil && bad[si] != nil:
+			err = bad[si]
+		case !r.hit:
+			// The cache holds label sets found valid under this
+			// configuration: only a new one is checked.
+			err = validateLabels(req.seriesLabels(s), &lim.Limits)
+		}
+		if err == nil {
+			err = validateSamples(ss)
+		}
+		if err != nil {
+			st.invalidSeries++
+			st.dropped[reasonInvalid] += len(ss) + int(s.histograms)
+			if st.firstInvalid == nil {
+				_ = req.parseLabels(s) // for the message; a hit parses
+				st.firstInvalid = fmt.Errorf("series %s: %w", describeSeries(req.seriesLabels(s)), err)
+			}
+			continue
+		}
+		// Native histograms and exemplars are accepted and counted, not
+		// kept: the models forecast floats.
+		st.dropped[reasonHistogram] += int(s.histograms)
+		st.histogramsWritten += int(s.histograms)
+		st.exemplarsWritten += int(s.exemplars)
+		st.samplesWritten += len(ss)
+		if len(ss) == 0 {
+			continue
+		}
+		if r.hit {
+			if r.ser == nil {
+				st.dropped[r.drop] += len(ss)
+				continue
+			}
+			if h.appendSamples(st, r.ser, ss) {
+				r.ser.SetType(s.typ)
+				continue
+			}
+			// Removed from the store (garbage collected) since it was
+			// cached: look it up anew.
+			lim.cache.remove(req.keyOf(s, st.tenant))
+			if err := req.parseLabels(s); err != nil {
+				// Cannot happen: the same bytes decoded before.
+				st.dropFailed(err, len(ss))
+				continue
 			}
 		}
-		if st.tenant != "" {
-			// Multi-tenancy: the tenant is part of the series' identity and
-			// is carried to its outputs, whose write-back sends it as the
-			// tenant header again.
-			b.Add(config.TenantLabel, st.tenant)
-			b.Sort()
-		}
-		b.Overwrite(&lset)
-		opts, ok := router.Route(lset)
-		if !ok {
-			st.dropped[reasonUnselected] += len(ts.Samples)
+		if lim.router == nil {
+			st.dropped[reasonUnselected] += len(ss)
 			continue
 		}
-		if h.owns != nil && !h.owns(lset) {
-			st.dropped[reasonNotOwned] += len(ts.Samples)
+		lset := h.labelsOf(st, &b, req.seriesLabels(s))
+		opts, ok := lim.router.Route(lset)
+		drop := reasonNone
+		switch {
+		case !ok:
+			drop = reasonUnselected
+		case h.owns != nil && !h.owns(lset):
+			drop = reasonNotOwned
+		}
+		if drop != reasonNone {
+			lim.cache.put(req.keyOf(s, st.tenant), route{drop: drop})
+			st.dropped[drop] += len(ss)
 			continue
 		}
-		h.appendSamples(st, lset, opts, ts.Samples)
+		if !st.anyStorable(ss) {
+			// Only NaNs (stale markers) or timestamps out of bounds: a
+			// series is not created for them.
+			continue
+		}
+		ser, err := h.getSeries(lset, opts, st.noNewSeries)
+		if err != nil {
+			st.samplesWritten -= len(ss)
+			st.dropFailed(err, len(ss))
+			continue
+		}
+		lim.cache.put(req.keyOf(s, st.tenant), route{ser: ser})
+		if !h.appendSamples(st, ser, ss) {
+			st.samplesWritten -= len(ss)
+			st.dropFailed(ring.ErrSeriesRemoved, len(ss))
+			continue
+		}
+		ser.SetType(s.typ)
 	}
 }
 
-// appendSamples appends the samples of one valid, routed series. The
-// series is created on its first non-NaN sample only, so that a series
-// that only carries stale markers takes no place in the store.
-func (h *Handler) appendSamples(st *stats, lset labels.Labels, opts ring.Options, samples []prompb.Sample) {
-	var ser *ring.Series
-	for i, s := range samples {
+// anyStorable reports whether a sample of ss may be appended: one that is
+// not NaN and in bounds. When none is, the samples are counted as dropped.
+func (st *stats) anyStorable(ss []wireSample) bool {
+	for _, s := range ss {
+		if !math.IsNaN(s.v) && s.t >= 0 && s.t <= st.maxT {
+			return true
+		}
+	}
+	for _, s := range ss {
+		if math.IsNaN(s.v) {
+			st.dropped[reasonNaN]++
+		} else {
+			st.dropped[reasonOutOfBounds]++
+		}
+	}
+	return false
+}
+
+// labelsOf builds the labels a series is stored with: sorted, without
+// empty values (the same as no label in Prometheus), with the request's
+// tenant as config.TenantLabel (a sender cannot set that label itself).
+// The result is only valid until the next call: b reuses its buffer, which
+// Router and Store.GetOrCreate (it copies the labels of a new series)
+// allow.
+func (h *Handler) labelsOf(st *stats, b *labels.ScratchBuilder, ls []wireLabel) labels.Labels {
+	b.Reset()
+	for _, l := range ls {
+		if l.value != "" && l.name != config.TenantLabel {
+			b.Add(l.name, l.value)
+		}
+	}
+	if st.tenant != "" {
+		// Multi-tenancy: the tenant is part of the series' identity and
+		// is carried to its outputs, whose write-back sends it as the
+		// tenant header again.
+		b.Add(config.TenantLabel, st.tenant)
+	}
+	b.Sort()
+	var lset labels.Labels
+	b.Overwrite(&lset)
+	return lset
+}
+
+// appendSamples appends the samples of one valid, routed series to ser.
+// It returns false, having appended nothing, when ser left its store (the
+// caller looks it up again).
+func (h *Handler) appendSamples(st *stats, ser *ring.Series, ss []wireSample) bool {
+	tried := false
+	for _, s := range ss {
 		// math.IsNaN covers the stale marker (value.StaleNaN) too.
-		if math.IsNaN(s.Value) {
+		if math.IsNaN(s.v) {
 			st.dropped[reasonNaN]++
 			continue
 		}
 		// Timestamps before the epoch are not those of a live stream; the
 		// bound also keeps the ring's cell arithmetic far from overflow.
-		if s.Timestamp < 0 || s.Timestamp > st.maxT {
+		if s.t < 0 || s.t > st.maxT {
 			st.dropped[reasonOutOfBounds]++
 			continue
 		}
-		err := h.appendSample(&ser, lset, opts, s.Timestamp, s.Value, st.noNewSeries)
+		err := ser.Append(s.t, s.v)
+		first := !tried
+		tried = true
 		switch {
 		case err == nil:
 			st.accepted++
@@ -183,40 +295,16 @@ func (h *Handler) appendSamples(st *stats, lset labels.Labels, opts ring.Options
 			st.dropped[reasonTooOld]++
 		case errors.Is(err, ring.ErrOutOfOrder):
 			st.dropped[reasonDuplicate]++
-		case ser == nil:
-			// The series could not be had: drop the rest of it.
-			st.dropFailed(err, len(samples)-i)
-			return
+		case errors.Is(err, ring.ErrSeriesRemoved) && first:
+			return false
 		default:
+			// Removed while its samples were appended: the rest are lost
+			// with it, as they would have been a moment later.
+			st.samplesWritten--
 			st.dropFailed(err, 1)
 		}
 	}
-}
-
-// appendSample appends (t, v) to *ser. It looks the series up first when
-// *ser is nil, and again, once, when the series was removed from the store
-// (garbage collected) since. *ser is nil when the series could not be had.
-func (h *Handler) appendSample(ser **ring.Series, lset labels.Labels, opts ring.Options, t int64, v float64, noNew bool) error {
-	if *ser == nil {
-		s, err := h.getSeries(lset, opts, noNew)
-		if err != nil {
-			return err
-		}
-		*ser = s
-	}
-	err := (*ser).Append(t, v)
-	if !errors.Is(err, ring.ErrSeriesRemoved) {
-		return err
-	}
-	s, err := h.getSeries(lset, opts, noNew)
-	*ser = s
-	if err != nil {
-		return err
-	}
-	if err := s.Append(t, v); err != nil {
-		return fmt.Errorf("append sample: %w", err)
-	}
-	return nil
+	return true
 }
 
 // errMemory refuses a new series near the memory ceiling.
@@ -260,7 +348,6 @@ var (
 	errNoLabels        = errors.New("no labels")
 	errNoMetricName    = errors.New("no metric name (__name__ label)")
 	errSampleOrder     = errors.New("samples out of order: timestamps not strictly increasing")
-	errLabelOrder      = errors.New("labels out of order: names not sorted")
 	errLabelDuplicate  = errors.New("duplicate label name")
 	errLabelName       = errors.New("invalid label name")
 	errLabelNameEmpty  = errors.New("empty label name")
@@ -271,44 +358,39 @@ var (
 	errLabelValueLong  = errors.New("label value too long")
 )
 
-// validateSeries checks what remote-write 1.0 requires of a series: a
-// non-empty label set with valid UTF-8 names and values, names strictly
-// ascending (sorted, no duplicates), a non-empty __name__, and samples with
-// strictly increasing timestamps; and the limits of lim (zero: none).
-// Timestamps are integers in remote-write 1.0, so they cannot be NaN or
-// infinite; sample values may be anything (NaN is counted, not refused).
-func validateSeries(ts *prompb.TimeSeries, lim *Limits) error {
-	if len(ts.Labels) == 0 {
+// validateLabels checks what remote write requires of a label set: not
+// empty, valid UTF-8 names and values, a non-empty __name__, no duplicate
+// or empty name; and the limits of lim (zero: none). Labels out of order
+// are sorted in place, as Prometheus' receiver does, rather than refused.
+func validateLabels(ls []wireLabel, lim *Limits) error {
+	if len(ls) == 0 {
 		return errNoLabels
 	}
-	if n := lim.MaxLabelsPerSeries; n > 0 && len(ts.Labels) > n {
-		return fmt.Errorf("%w: %d labels, more than limits.max_labels_per_series=%d", errTooManyLabels, len(ts.Labels), n)
+	if n := lim.MaxLabelsPerSeries; n > 0 && len(ls) > n {
+		return fmt.Errorf("%w: %d labels, more than limits.max_labels_per_series=%d", errTooManyLabels, len(ls), n)
 	}
-	hasName := false
-	for i, l := range ts.Labels {
-		if l.Name == "" {
+	hasName, sorted := false, true
+	for i, l := range ls {
+		if l.name == "" {
 			return errLabelNameEmpty
 		}
-		if n := lim.MaxLabelNameLength; n > 0 && len(l.Name) > n {
-			return fmt.Errorf("%w: %s is %d bytes, more than limits.max_label_name_length=%d", errLabelNameLong, quote(l.Name), len(l.Name), n)
+		if n := lim.MaxLabelNameLength; n > 0 && len(l.name) > n {
+			return fmt.Errorf("%w: %s is %d bytes, more than limits.max_label_name_length=%d", errLabelNameLong, quote(l.name), len(l.name), n)
 		}
-		if !model.UTF8Validation.IsValidLabelName(l.Name) {
-			return fmt.Errorf("%w %s", errLabelName, quote(l.Name))
+		if !model.UTF8Validation.IsValidLabelName(l.name) {
+			return fmt.Errorf("%w %s", errLabelName, quote(l.name))
 		}
-		if i > 0 && l.Name == ts.Labels[i-1].Name {
-			return fmt.Errorf("%w %s", errLabelDuplicate, quote(l.Name))
+		if i > 0 && l.name <= ls[i-1].name {
+			sorted = false
 		}
-		if i > 0 && l.Name < ts.Labels[i-1].Name {
-			return fmt.Errorf("%w: %s after %s", errLabelOrder, quote(l.Name), quote(ts.Labels[i-1].Name))
+		if !utf8.ValidString(l.value) {
+			return fmt.Errorf("%w for label %s", errLabelValue, quote(l.name))
 		}
-		if !utf8.ValidString(l.Value) {
-			return fmt.Errorf("%w for label %s", errLabelValue, quote(l.Name))
+		if n := lim.MaxLabelValueLength; n > 0 && len(l.value) > n {
+			return fmt.Errorf("%w: value of %s is %d bytes, more than limits.max_label_value_length=%d", errLabelValueLong, quote(l.name), len(l.value), n)
 		}
-		if n := lim.MaxLabelValueLength; n > 0 && len(l.Value) > n {
-			return fmt.Errorf("%w: value of %s is %d bytes, more than limits.max_label_value_length=%d", errLabelValueLong, quote(l.Name), len(l.Value), n)
-		}
-		if l.Name == model.MetricNameLabel {
-			if l.Value == "" {
+		if l.name == model.MetricNameLabel {
+			if l.value == "" {
 				return errEmptyMetricName
 			}
 			hasName = true
@@ -317,9 +399,24 @@ func validateSeries(ts *prompb.TimeSeries, lim *Limits) error {
 	if !hasName {
 		return errNoMetricName
 	}
-	for i := 1; i < len(ts.Samples); i++ {
-		if ts.Samples[i].Timestamp <= ts.Samples[i-1].Timestamp {
-			return fmt.Errorf("%w: %d after %d", errSampleOrder, ts.Samples[i].Timestamp, ts.Samples[i-1].Timestamp)
+	if !sorted {
+		slices.SortStableFunc(ls, func(a, b wireLabel) int { return strings.Compare(a.name, b.name) })
+		for i := 1; i < len(ls); i++ {
+			if ls[i].name == ls[i-1].name {
+				return fmt.Errorf("%w %s", errLabelDuplicate, quote(ls[i].name))
+			}
+		}
+	}
+	return nil
+}
+
+// validateSamples checks that timestamps strictly increase. Timestamps are
+// integers on the wire, so they cannot be NaN or infinite; values may be
+// anything (NaN is counted, not refused).
+func validateSamples(ss []wireSample) error {
+	for i := 1; i < len(ss); i++ {
+		if ss[i].t <= ss[i-1].t {
+			return fmt.Errorf("%w: %d after %d", errSampleOrder, ss[i].t, ss[i-1].t)
 		}
 	}
 	return nil
@@ -338,7 +435,7 @@ func quote(s string) string {
 }
 
 // describeSeries formats labels for an error message, bounded in length.
-func describeSeries(ls []prompb.Label) string {
+func describeSeries(ls []wireLabel) string {
 	var sb strings.Builder
 	sb.WriteByte('{')
 	for i, l := range ls {
@@ -349,9 +446,9 @@ func describeSeries(ls []prompb.Label) string {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(quote(l.Name))
+		sb.WriteString(quote(l.name))
 		sb.WriteByte('=')
-		sb.WriteString(quote(l.Value))
+		sb.WriteString(quote(l.value))
 	}
 	sb.WriteByte('}')
 	return sb.String()

@@ -1,8 +1,11 @@
 package receive
 
 import (
+	"net/http"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
@@ -20,64 +23,48 @@ func TestReasonNames(t *testing.T) {
 	require.Equal(t, "reason(99)", reason(99).String())
 }
 
-func TestAppendSample(t *testing.T) {
+// TestCachedSeriesRemoved: a series the route cache points to is removed
+// from the store (garbage collection); the next sample looks it up again,
+// and is counted as max_series when there is no room for it any more.
+func TestCachedSeriesRemoved(t *testing.T) {
 	lset := labels.FromStrings("__name__", "sel_a")
-
+	body := func(i int) []byte {
+		return encode(t, writeReq(series(lbls("__name__", "sel_a"), samples(int64(i)*15_000, 1, float64(i))...)))
+	}
 	for _, tc := range []struct {
 		name      string
 		maxSeries int
-		prepare   func(t *testing.T, st *ring.Store) *ring.Series
-		wantErr   error
-		wantNil   bool
+		fill      bool // another series takes the room of the removed one
+		want      []float64
+		dropped   string
 	}{
-		{
-			name:    "looks the series up",
-			prepare: func(*testing.T, *ring.Store) *ring.Series { return nil },
-		},
-		{
-			name: "looks a removed series up again",
-			prepare: func(t *testing.T, st *ring.Store) *ring.Series {
-				ser, _, err := st.GetOrCreate(lset, testOpts)
-				require.NoError(t, err)
-				require.True(t, st.Delete(ser))
-				return ser
-			},
-		},
-		{
-			name:      "removed series cannot come back",
-			maxSeries: 1,
-			prepare: func(t *testing.T, st *ring.Store) *ring.Series {
-				ser, _, err := st.GetOrCreate(lset, testOpts)
-				require.NoError(t, err)
-				require.True(t, st.Delete(ser))
-				_, _, err = st.GetOrCreate(labels.FromStrings("__name__", "sel_other"), testOpts)
-				require.NoError(t, err)
-				return ser
-			},
-			wantErr: ring.ErrTooManySeries,
-			wantNil: true,
-		},
+		{name: "looks a removed series up again", want: []float64{1}},
+		{name: "removed series cannot come back", maxSeries: 1, fill: true, dropped: "max_series"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewPedanticRegistry()
 			st := ring.NewStore(tc.maxSeries, nil)
-			h := NewHandler(nil, nil, st, nameRouter{}, 0)
-			ser := tc.prepare(t, st)
-			before := ser
-
-			err := h.appendSample(&ser, lset, testOpts, baseT, 7, false)
-
-			if tc.wantErr != nil {
-				require.ErrorIs(t, err, tc.wantErr)
-			} else {
+			h := NewHandler(nil, reg, st, nameRouter{}, 0)
+			require.Equal(t, http.StatusNoContent, serve(h, newPost(body(0))).Code)
+			old := st.Get(lset)
+			require.NotNil(t, old)
+			require.True(t, st.Delete(old))
+			if tc.fill {
+				_, _, err := st.GetOrCreate(labels.FromStrings("__name__", "sel_other"), testOpts)
 				require.NoError(t, err)
-				require.Equal(t, []float64{7}, storedValues(t, st, "__name__", "sel_a"))
 			}
-			if tc.wantNil {
-				require.Nil(t, ser)
-				return
+
+			require.Equal(t, http.StatusNoContent, serve(h, newPost(body(1))).Code)
+			require.Equal(t, tc.want, storedValues(t, st, "__name__", "sel_a"))
+			if tc.want != nil {
+				require.NotSame(t, old, st.Get(lset))
+				// The cache now points to the new series.
+				require.Equal(t, http.StatusNoContent, serve(h, newPost(body(2))).Code)
+				require.Equal(t, []float64{1, 2}, storedValues(t, st, "__name__", "sel_a"))
 			}
-			require.NotSame(t, before, ser)
-			require.Same(t, st.Get(lset), ser)
+			if tc.dropped != "" {
+				require.Equal(t, 1.0, testutil.ToFloat64(h.dropped[reasonMaxSeries]))
+			}
 		})
 	}
 }
