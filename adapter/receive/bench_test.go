@@ -62,7 +62,9 @@ func BenchmarkHandler(b *testing.B) {
 		h := NewHandler(nil, nil, ring.NewStore(0, nil), nameRouter{}, 0)
 		run(b, h, func(i int) []byte {
 			if i%benchBodies == 0 {
+				// A fresh store, and a fresh route cache with it.
 				h.store = ring.NewStore(0, nil)
+				h.Configure(nameRouter{}, Limits{})
 			}
 			return bodies[i%benchBodies]
 		})

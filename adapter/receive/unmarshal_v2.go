@@ -249,11 +249,8 @@ func (req *writeRequest) resolveV2(bad []error) ([]error, error) {
 		s.labelsLo = int32(len(req.labels))
 		refs := req.refs[s.refsLo:s.refsHi]
 		var err error
-		switch {
-		case len(refs)%2 != 0:
+		if len(refs)%2 != 0 {
 			err = errOddRefs
-		case s.samplesHi > s.samplesLo && s.histograms > 0:
-			err = errBothKinds
 		}
 		for j := 0; err == nil && j < len(refs); j += 2 {
 			n, v := refs[j], refs[j+1]
@@ -265,6 +262,10 @@ func (req *writeRequest) resolveV2(bad []error) ([]error, error) {
 		}
 		if err != nil {
 			req.labels = req.labels[:s.labelsLo]
+		} else if s.samplesHi > s.samplesLo && s.histograms > 0 {
+			err = errBothKinds
+		}
+		if err != nil {
 			bad = markBad(bad, len(req.series), si, err)
 		}
 		s.labelsHi = int32(len(req.labels))
