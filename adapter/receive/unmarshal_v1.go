@@ -1,6 +1,8 @@
 package receive
 
 import (
+	"io"
+
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -63,6 +65,21 @@ func (req *writeRequest) unmarshalSeriesV1(b []byte, start int) error {
 	lastLabel := -1 // index of the field before which the last label ended
 	contiguous := true
 	for i := start; i < len(b); {
+		// Fast path: a label field (tag 0x0a) shorter than 128 bytes, as
+		// almost every label is.
+		if b[i] == 0x0a && i+1 < len(b) && b[i+1] < 0x80 {
+			hi := i + 2 + int(b[i+1])
+			if hi > len(b) {
+				return io.ErrUnexpectedEOF
+			}
+			if s.rawLo < 0 {
+				s.rawLo = int32(i)
+			} else if lastLabel != i {
+				contiguous = false
+			}
+			lastLabel, i = hi, hi
+			continue
+		}
 		field, wire, next, err := tag(b, i, "TimeSeries")
 		if err != nil {
 			return err
