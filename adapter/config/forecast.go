@@ -24,6 +24,16 @@ var KnownModels = []string{
 	"holtwinters",
 }
 
+// The values of transform.
+const (
+	TransformAuto = "auto"
+	TransformNone = "none"
+	TransformRate = "rate"
+)
+
+// KnownTransforms lists the values of transform.
+var KnownTransforms = []string{TransformAuto, TransformNone, TransformRate}
+
 // KnownAggregations lists how samples within one step can be combined.
 var KnownAggregations = []string{"last", "mean", "min", "max", "sum"}
 
@@ -40,6 +50,7 @@ type ForecastConfig struct {
 	MinHistory      model.Duration `yaml:"min_history,omitempty"`
 
 	Aggregate        string           `yaml:"aggregate,omitempty"`
+	Transform        string           `yaml:"transform,omitempty"`
 	Models           []string         `yaml:"models,omitempty"`
 	IntervalWidth    float64          `yaml:"interval_width,omitempty"`
 	Horizons         []model.Duration `yaml:"horizons,omitempty"`
@@ -105,6 +116,9 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 	if c.Aggregate == "" {
 		c.Aggregate = g.Aggregate
 	}
+	if c.Transform == "" {
+		c.Transform = g.Transform
+	}
 	if len(c.Models) == 0 {
 		c.Models = slices.Clone(g.Models)
 	}
@@ -141,6 +155,9 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 		}
 	}
 	if err := validateModelFields(c.Aggregate, c.Models, c.IntervalWidth, c.Horizons, c.AnomalyThreshold); err != nil {
+		return err
+	}
+	if err := validateTransform(c.Transform); err != nil {
 		return err
 	}
 	c.Anomaly.inherit(g.Anomaly)
@@ -207,6 +224,13 @@ func validateModelFields(aggregate string, models []string, width float64, horiz
 	}
 	if math.IsNaN(threshold) || threshold <= 0 {
 		return fmt.Errorf("anomaly_threshold %v must be positive", threshold)
+	}
+	return nil
+}
+
+func validateTransform(t string) error {
+	if !slices.Contains(KnownTransforms, t) {
+		return fmt.Errorf("transform %q is not one of %v", t, KnownTransforms)
 	}
 	return nil
 }
