@@ -531,6 +531,19 @@ func TestSelects(t *testing.T) {
 		{"by_label", labels.FromStrings("__name__", "b", "job", "api"), true},
 		{"by_label", labels.FromStrings("__name__", "a", "job", "web", "env", "dev-1"), false},
 		{"by_label", labels.FromStrings("__name__", "a", "job", "apis"), false},
+
+		// Buckets of classic histograms need a selector that asks for them.
+		{"by_label", labels.FromStrings("__name__", "http_request_duration_seconds_bucket", "job", "api", "le", "0.5"), false},
+		{"by_label", labels.FromStrings("__name__", "http_request_duration_seconds_count", "job", "api"), true},
+		{"by_label", labels.FromStrings("__name__", "job:http_request_duration_seconds:rate5m", "job", "api", "le", "0.5"), false},
+		{"everything", labels.FromStrings("__name__", "http_request_duration_seconds_bucket", "le", "0.5"), false},
+		{"everything", labels.FromStrings("__name__", "odd_bucket"), false},
+		{"everything", labels.FromStrings("__name__", "http_request_duration_seconds_sum"), true},
+		{"bucket_by_name", labels.FromStrings("__name__", "http_request_duration_seconds_bucket", "le", "0.5"), true},
+		{"buckets_by_regex", labels.FromStrings("__name__", "http_request_duration_seconds_bucket", "job", "api", "le", "+Inf"), true},
+		{"buckets_by_regex", labels.FromStrings("__name__", "http_request_duration_seconds_bucket", "job", "web", "le", "+Inf"), false},
+		{"buckets_by_le", labels.FromStrings("__name__", "job:http_request_duration_seconds:rate5m", "job", "api", "le", "0.5"), true},
+		{"buckets_by_le", labels.FromStrings("__name__", "up", "job", "api"), false},
 	} {
 		t.Run(tc.entry+tc.lset.String(), func(t *testing.T) {
 			f := entries[tc.entry]
