@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 )
 
@@ -51,15 +53,25 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", string(format))
 	bw := bufio.NewWriterSize(w, 64<<10)
+	var out config.OutputConfig
+	if cfg := a.Config(); cfg != nil {
+		out = cfg.Output
+	}
 	var line []byte
 	family := ""
 	for _, s := range samples {
 		name := s.Labels.Get(labels.MetricName)
 		if name != family {
+			// Every output is a gauge, whatever the type of its input:
+			// a forecast of a counter is a forecast of its rate.
 			family = name
 			line = append(line[:0], "# HELP "...)
 			line = append(line, name...)
-			line = append(line, " Output of train-prometheus for the series it models.\n# TYPE "...)
+			if rateOutput(name, out) {
+				line = append(line, " Output of train-prometheus for the per-second rate of the counter it models.\n# TYPE "...)
+			} else {
+				line = append(line, " Output of train-prometheus for the series it models.\n# TYPE "...)
+			}
 			line = append(line, name...)
 			line = append(line, " gauge\n"...)
 			_, _ = bw.Write(line)
@@ -76,6 +88,17 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 	if err := bw.Flush(); err != nil {
 		level.Debug(a.logger).Log("msg", "Writing /forecasts failed", "err", err)
 	}
+}
+
+// rateOutput reports whether name is the name of an output of a series
+// modelled as a rate: <input>:rate followed by an output suffix.
+func rateOutput(name string, out config.OutputConfig) bool {
+	for _, suf := range []string{out.ForecastSuffix, out.AnomalyScoreSuffix, out.AnomalySuffix} {
+		if base, ok := strings.CutSuffix(name, suf); ok && suf != "" && strings.HasSuffix(base, engine.RateSuffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendSample appends `name{l="v",...} value` and a newline.

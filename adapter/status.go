@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
+	"github.com/train-prometheus/train-prometheus/models"
 )
 
 // The status pages: server-rendered, no scripts, no external assets.
@@ -90,12 +91,36 @@ type seriesRow struct {
 	Stale   bool
 	Flags   []flagRow
 	anomaly bool
+	// Type is the metric type ("counter", ...; "unknown"), TypeFrom where
+	// it comes from, Rate whether the series is modelled as its per-second
+	// rate, and RateNext, when set, the transform the next fit changes to.
+	Type, TypeFrom string
+	Rate           bool
+	RateNext       string
+}
+
+// typeSources explains ring.Series.Type's sources on the status pages.
+var typeSources = map[string]string{
+	"series": "declared with the series",
+	"family": "family metadata",
+	"name":   "guessed from the name",
+	"":       "no metadata",
 }
 
 func newSeriesRow(s engine.SeriesStatus, now time.Time) seriesRow {
 	r := seriesRow{
 		Ref: s.Ref, Labels: seriesString(s.Labels), Entry: s.Entry,
 		LastFit: "never", Err: s.LastFitErr, Fitting: s.Fitting, Stale: s.Stale,
+		Type: s.Type.String(), TypeFrom: typeSources[s.TypeSource],
+	}
+	// An unfitted series shows what its first fit will do.
+	tr := s.Transform
+	if !s.Fitted {
+		tr = s.WantedTransform
+	}
+	r.Rate = tr == models.TransformRate
+	if s.Fitted && s.WantedTransform != s.Transform {
+		r.RateNext = s.WantedTransform.String()
 	}
 	if !s.LastFit.IsZero() {
 		r.LastFit = formatAge(now.Sub(s.LastFit)) + " ago"

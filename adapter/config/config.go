@@ -214,7 +214,11 @@ type GlobalConfig struct {
 	Staleness      model.Duration    `yaml:"staleness,omitempty"`
 	ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
 
-	Aggregate        string           `yaml:"aggregate,omitempty"`
+	Aggregate string `yaml:"aggregate,omitempty"`
+	// Transform is what the models see of a series: auto (the per-second
+	// rate of cumulative series, counters and the _bucket, _count and _sum
+	// of histograms and summaries; other series as they are), none or rate.
+	Transform        string           `yaml:"transform,omitempty"`
 	Models           []string         `yaml:"models,omitempty"`
 	IntervalWidth    float64          `yaml:"interval_width,omitempty"`
 	Horizons         []model.Duration `yaml:"horizons,omitempty"`
@@ -231,6 +235,7 @@ var DefaultGlobalConfig = GlobalConfig{
 	EvaluationDelay:  model.Duration(10 * time.Second),
 	Staleness:        model.Duration(5 * time.Minute),
 	Aggregate:        "last",
+	Transform:        TransformAuto,
 	Models:           []string{"auto"},
 	IntervalWidth:    0.95,
 	Horizons:         []model.Duration{0},
@@ -264,6 +269,9 @@ func (c *GlobalConfig) Validate() error {
 		return fmt.Errorf("external_labels: %w", err)
 	}
 	if err := validateModelFields(c.Aggregate, c.Models, c.IntervalWidth, c.Horizons, c.AnomalyThreshold); err != nil {
+		return err
+	}
+	if err := validateTransform(c.Transform); err != nil {
 		return err
 	}
 	return c.Anomaly.validate()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -24,6 +25,16 @@ var KnownModels = []string{
 	"holtwinters",
 }
 
+// The values of transform.
+const (
+	TransformAuto = "auto"
+	TransformNone = "none"
+	TransformRate = "rate"
+)
+
+// KnownTransforms lists the values of transform.
+var KnownTransforms = []string{TransformAuto, TransformNone, TransformRate}
+
 // KnownAggregations lists how samples within one step can be combined.
 var KnownAggregations = []string{"last", "mean", "min", "max", "sum"}
 
@@ -40,6 +51,7 @@ type ForecastConfig struct {
 	MinHistory      model.Duration `yaml:"min_history,omitempty"`
 
 	Aggregate        string           `yaml:"aggregate,omitempty"`
+	Transform        string           `yaml:"transform,omitempty"`
 	Models           []string         `yaml:"models,omitempty"`
 	IntervalWidth    float64          `yaml:"interval_width,omitempty"`
 	Horizons         []model.Duration `yaml:"horizons,omitempty"`
@@ -53,8 +65,14 @@ type ForecastConfig struct {
 	Matchers [][]*labels.Matcher `yaml:"-"`
 }
 
-// Selects reports whether the series with labels lset belongs to this entry.
+// Selects reports whether the series with labels lset belongs to this entry:
+// it satisfies every matcher of one of the selectors. A bucket of a classic
+// histogram (a name ending in _bucket, or an le label) is selected only by
+// a selector that asks for buckets (see asksForBuckets): a broad selector
+// such as {job="api"} would otherwise model every bucket of every
+// histogram, a dozen series each.
 func (c *ForecastConfig) Selects(lset labels.Labels) bool {
+	bucket := IsBucket(lset)
 	for _, sel := range c.Matchers {
 		ok := true
 		for _, m := range sel {
@@ -63,7 +81,36 @@ func (c *ForecastConfig) Selects(lset labels.Labels) bool {
 				break
 			}
 		}
-		if ok {
+		if ok && (!bucket || asksForBuckets(sel)) {
+			return true
+		}
+	}
+	return false
+}
+
+// bucketLabel is the label of a classic histogram's bucket bound.
+const bucketLabel = "le"
+
+// IsBucket reports whether lset looks like a bucket of a classic histogram:
+// its name ends in _bucket or it has an le label.
+func IsBucket(lset labels.Labels) bool {
+	return strings.HasSuffix(lset.Get(labels.MetricName), "_bucket") || lset.Has(bucketLabel)
+}
+
+// asksForBuckets reports whether a selector names buckets explicitly: it
+// has an equality matcher on the metric name (a selector that matches a
+// bucket series by its exact name asks for it), a regular-expression
+// matcher on the name whose pattern mentions _bucket, or a matcher on le.
+// {job="api"} and {__name__=~".+"} do not.
+func asksForBuckets(sel []*labels.Matcher) bool {
+	for _, m := range sel {
+		switch {
+		case m.Name == bucketLabel:
+			return true
+		case m.Name != labels.MetricName:
+		case m.Type == labels.MatchEqual:
+			return true
+		case m.Type == labels.MatchRegexp && strings.Contains(m.Value, "_bucket"):
 			return true
 		}
 	}
@@ -105,6 +152,9 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 	if c.Aggregate == "" {
 		c.Aggregate = g.Aggregate
 	}
+	if c.Transform == "" {
+		c.Transform = g.Transform
+	}
 	if len(c.Models) == 0 {
 		c.Models = slices.Clone(g.Models)
 	}
@@ -141,6 +191,9 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 		}
 	}
 	if err := validateModelFields(c.Aggregate, c.Models, c.IntervalWidth, c.Horizons, c.AnomalyThreshold); err != nil {
+		return err
+	}
+	if err := validateTransform(c.Transform); err != nil {
 		return err
 	}
 	c.Anomaly.inherit(g.Anomaly)
@@ -207,6 +260,13 @@ func validateModelFields(aggregate string, models []string, width float64, horiz
 	}
 	if math.IsNaN(threshold) || threshold <= 0 {
 		return fmt.Errorf("anomaly_threshold %v must be positive", threshold)
+	}
+	return nil
+}
+
+func validateTransform(t string) error {
+	if !slices.Contains(KnownTransforms, t) {
+		return fmt.Errorf("transform %q is not one of %v", t, KnownTransforms)
 	}
 	return nil
 }

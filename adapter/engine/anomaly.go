@@ -115,9 +115,10 @@ func (st *state) dataShift(from, end int64) (float64, bool) {
 }
 
 // levelledAt returns the value of the cell at grid time t as fits see it:
-// re-levelled by every change of level after it. st.mu is held.
+// under st.transform, re-levelled by every change of level after it. st.mu
+// is held.
 func (st *state) levelledAt(t int64) float64 {
-	v := st.ser.At(t)
+	v := st.actual(t)
 	for _, a := range st.adjust {
 		if t < a.from {
 			v += a.delta

@@ -58,7 +58,7 @@ func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast)
 			continue
 		}
 		st.mu.Lock()
-		entry, fits, written := st.entry, st.fits, st.lastForecastT
+		entry, fits, written, tr := st.entry, st.fits, st.lastForecastT, st.transform
 		fitted := st.fitted
 		st.mu.Unlock()
 		if !fitted {
@@ -72,7 +72,7 @@ func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast)
 			fc := Forecast{Fitted: fit, Step: entry.Step, Written: written}
 			for v := range valueTypes {
 				// Named as the write-back names them (output.preset too).
-				fc.Labels[v] = snap.namer.forecastSeries(b, orig, entry.Models[i].Name(), v)
+				fc.Labels[v] = snap.namer.forecastSeries(b, orig, entry.Models[i].Name(), v, tr)
 			}
 			if !f(fc) {
 				return

@@ -65,8 +65,11 @@ type Entry struct {
 	// ClipMin and ClipMax bound published forecasts and bands.
 	ClipMin, ClipMax float64
 	Period           int // seasonal period in steps; 0 = detect
-	Models           []models.Model
-	Ring             ring.Options
+	// Transform is the entry's transform setting (config.TransformAuto,
+	// TransformNone or TransformRate); see transformFor.
+	Transform string
+	Models    []models.Model
+	Ring      ring.Options
 
 	horizonNames []string
 	cfg          *config.ForecastConfig
@@ -86,6 +89,7 @@ func CompileEntry(fc *config.ForecastConfig, index int) (*Entry, error) {
 		RetrainInterval: time.Duration(fc.RetrainInterval).Milliseconds(),
 		MinHistory:      time.Duration(fc.MinHistory).Milliseconds(),
 		Threshold:       fc.AnomalyThreshold,
+		Transform:       fc.Transform,
 		Ring: ring.Options{
 			Step:      step,
 			Window:    time.Duration(fc.Window),
@@ -125,6 +129,26 @@ func CompileEntry(fc *config.ForecastConfig, index int) (*Entry, error) {
 
 // Selects reports whether the entry's selectors select lset.
 func (e *Entry) Selects(lset labels.Labels) bool { return e.cfg.Selects(lset) }
+
+// transformFor decides how the entry models ser: as per-second rates under
+// transform rate, and under auto when the series is cumulative by its
+// resolved type (ring.Cumulative: counters, and the _bucket, _count and _sum
+// of histograms and summaries); as it is otherwise. The fits keep the
+// transform they were made with (state.transform); a series whose decision
+// changes (metadata arrived after a guess from the name, a reload) is
+// refitted at the next retrain pass.
+func (e *Entry) transformFor(ser *ring.Series) models.Transform {
+	switch e.Transform {
+	case config.TransformRate:
+		return models.TransformRate
+	case config.TransformAuto, "":
+		t, _ := ser.Type()
+		if ring.Cumulative(ser.Labels().Get(labels.MetricName), t) {
+			return models.TransformRate
+		}
+	}
+	return models.TransformNone
+}
 
 // sameGrid reports whether series buffered for a can stay as they are under b.
 func sameGrid(a, b ring.Options) bool {

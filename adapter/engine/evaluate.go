@@ -98,13 +98,14 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 		return
 	}
 	if st.out == nil {
-		st.out = snap.namer.build(st.ser.Labels(), entry)
+		st.out = snap.namer.build(st.ser.Labels(), entry, st.transform)
 	}
 
 	// Score the cell that just closed against the forecast made for it.
 	c := t - entry.Step
 	if c > st.lastScoreT {
-		if actual := st.ser.At(c); !math.IsNaN(actual) {
+		// Under st.transform; a counter reset reads as missing: never scored.
+		if actual := st.actual(c); !math.IsNaN(actual) {
 			for i, f := range st.fits {
 				var p models.Point
 				switch {

@@ -6,7 +6,25 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/models"
 )
+
+// RateSuffix is added to the name of a series modelled as a per-second rate
+// (transform rate, or auto for a counter) to form the base name of its
+// outputs: http_requests_total is forecast as http_requests_total:rate_forecast,
+// which compares with rate(http_requests_total[...]). Under the ancestor
+// preset, whose names do not carry the input's name, it is added to the
+// value of name_label instead.
+const RateSuffix = ":rate"
+
+// baseName returns the name the outputs of a series named name modelled
+// under tr are built from.
+func baseName(name string, tr models.Transform) string {
+	if tr == models.TransformRate {
+		return name + RateSuffix
+	}
+	return name
+}
 
 // Value types of a forecast series, in the order the engine writes them.
 var valueTypes = [3]string{"yhat", "yhat_lower", "yhat_upper"}
@@ -45,12 +63,12 @@ func (n namer) isOutput(lset labels.Labels) bool {
 		strings.HasSuffix(name, n.out.AnomalySuffix)
 }
 
-func (n namer) build(orig labels.Labels, e *Entry) *outputs {
+func (n namer) build(orig labels.Labels, e *Entry, tr models.Transform) *outputs {
 	if n.out.Preset == config.PresetAncestor {
-		return n.buildAncestor(orig, e)
+		return n.buildAncestor(orig, e, tr)
 	}
 	o := &outputs{}
-	name := orig.Get(labels.MetricName)
+	name := baseName(orig.Get(labels.MetricName), tr)
 	b := labels.NewBuilder(labels.EmptyLabels())
 	for _, m := range e.Models {
 		for hi := range e.Horizons {
@@ -71,17 +89,18 @@ func (n namer) build(orig labels.Labels, e *Entry) *outputs {
 
 // forecastSeries returns the labels of orig's forecast series of value type
 // valueTypes[vt] of the model named modelName at horizon 0, as build names
-// it (under either naming scheme).
-func (n namer) forecastSeries(b *labels.Builder, orig labels.Labels, modelName string, vt int) labels.Labels {
+// it (under either naming scheme) for a series modelled under tr.
+func (n namer) forecastSeries(b *labels.Builder, orig labels.Labels, modelName string, vt int, tr models.Transform) labels.Labels {
+	name := baseName(orig.Get(labels.MetricName), tr)
 	if n.out.Preset == config.PresetAncestor {
 		var add []labels.Label
 		if n.out.NameLabel != "" {
-			add = []labels.Label{{Name: n.out.NameLabel, Value: orig.Get(labels.MetricName)}}
+			add = []labels.Label{{Name: n.out.NameLabel, Value: name}}
 		}
 		return n.series(b, orig, config.AncestorPrefix+modelName+ancestorSuffixes[vt], add)
 	}
 	add := []labels.Label{{Name: n.out.ModelLabel, Value: modelName}, {Name: n.out.ValueTypeLabel, Value: valueTypes[vt]}}
-	return n.series(b, orig, orig.Get(labels.MetricName)+n.out.ForecastSuffix, add)
+	return n.series(b, orig, name+n.out.ForecastSuffix, add)
 }
 
 // series returns orig renamed to name with add set. An original label whose

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/models"
 )
 
 // ancestorSuffixes are the name suffixes of the value types under the
@@ -12,14 +13,15 @@ var ancestorSuffixes = [3]string{"", "_yhat_lower", "_yhat_upper"}
 
 // buildAncestor names the outputs as config.PresetAncestor describes:
 // predicted_values_<model>[_yhat_lower|_yhat_upper] with the input's labels
-// less its name (kept in NameLabel if set), the horizon label for non-zero
-// horizons, and the external labels.
-func (n namer) buildAncestor(orig labels.Labels, e *Entry) *outputs {
+// less its name (kept in NameLabel if set, with RateSuffix for a series
+// modelled as a rate), the horizon label for non-zero horizons, and the
+// external labels.
+func (n namer) buildAncestor(orig labels.Labels, e *Entry, tr models.Transform) *outputs {
 	o := &outputs{}
 	b := labels.NewBuilder(labels.EmptyLabels())
 	var keepName []labels.Label
 	if n.out.NameLabel != "" {
-		keepName = []labels.Label{{Name: n.out.NameLabel, Value: orig.Get(labels.MetricName)}}
+		keepName = []labels.Label{{Name: n.out.NameLabel, Value: baseName(orig.Get(labels.MetricName), tr)}}
 	}
 	for _, m := range e.Models {
 		base := config.AncestorPrefix + m.Name()

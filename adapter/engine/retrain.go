@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -56,6 +57,13 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 			due = true
 			refits++
 			lateness = max(lateness, ms-st.nextFit)
+		case ms >= st.nextCheck:
+			// Once a step: has the decision on the transform changed (the
+			// series' type came with metadata after a guess from its
+			// name, or a reload changed transform)? Then the fits model
+			// the wrong values: refit now rather than at the slot.
+			st.nextCheck = end + entry.Step
+			due = entry.transformFor(st.ser) != st.transform
 		}
 		if due {
 			st.fitting = true
@@ -110,6 +118,7 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	st := j.st
 	st.mu.Lock()
 	entry := st.entry
+	tr := entry.transformFor(st.ser)
 	prev := st.fits
 	adj := slices.Clone(st.adjust)
 	masked := slices.Clone(st.masked)
@@ -117,9 +126,14 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	// While the anomaly detector warms up for want of a known period,
 	// each fit looks for one (a single model detects its own).
 	needPeriod := st.period == 0 && (len(st.det) == 0 || st.det[0].det.Observations() < int64(st.warmUp()))
+	if st.fitted && tr != st.transform {
+		// Another transform: nothing learnt on the other values carries
+		// over (see installTransform).
+		prev, adj, masked, shifted, needPeriod = nil, nil, nil, false, true
+	}
 	st.mu.Unlock()
 
-	start, vals := st.ser.Values(j.end, buf)
+	start, vals := st.transformedValues(j.end, tr, entry.Step, true, buf)
 	if shifted {
 		adj = append(adj, shift)
 		if len(adj) > maxAdjust {
@@ -143,6 +157,9 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 		period = models.DetectPeriod(vals, 0)
 	}
 	noise, band := anomaly.Floors(vals)
+	if tr == models.TransformRate && noise == 0 {
+		noise, band = idleRateFloors(entry.Step)
+	}
 	fits := make([]models.Fitted, len(entry.Models))
 	ok, short := false, false
 	var fitErrs []string
@@ -195,6 +212,9 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 	if !ok {
 		return vals
 	}
+	if tr != st.transform {
+		st.installTransform(tr)
+	}
 	if shifted {
 		st.rebase(st.fits, fits, j.end)
 	}
@@ -209,6 +229,19 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 		st.period = period // else: a single model's refit keeps the one found
 	}
 	return vals
+}
+
+// installTransform makes tr the transform of st's fits, about to be
+// installed: what the state learnt on the values under the old transform
+// (detectors and their error scales, level changes, masked cells, the
+// pending forecast, the latest flags, the period) is dropped, and the output
+// series are named anew. st.mu is held.
+func (st *state) installTransform(tr models.Transform) {
+	st.transform = tr
+	st.det, st.adjust, st.masked, st.flags = nil, nil, nil, nil
+	st.pending, st.pendingT = nil, math.MinInt64
+	st.period = 0
+	st.out = nil
 }
 
 // maybeGC removes series that have sent nothing for the longest window.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/go-kit/log/level"
 
@@ -14,9 +15,12 @@ import (
 )
 
 // stateVersion is the first byte of a series' saved engine state. Version
-// 2 added the anomaly detectors and the history's floors; version 1 still
-// restores (the detectors start afresh).
-const stateVersion = 2
+// 2 added the anomaly detectors and the history's floors; version 3 the
+// transform the fits were made with (a byte at the end). Versions 1 and 2
+// still restore, with transform none: their fits were made on the values
+// as they are. A series the entry now models as a rate is then refitted at
+// the next retrain pass (see RetrainDue).
+const stateVersion = 3
 
 // SnapshotState returns what the engine keeps about ser, encoded to be
 // saved next to its buffer in a snapshot (see RestoreSeries): the fits (model
@@ -52,6 +56,7 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 		}
 		ext = appendBytes(ext, data)
 	}
+	ext = append(ext, byte(st.transform)) // version 3
 	b := []byte{stateVersion}
 	b = binary.AppendVarint(b, entry.Step)
 	b = binary.AppendVarint(b, int64(entry.Period))
@@ -135,12 +140,14 @@ type savedState struct {
 	adjust                []levelAdjust
 	masked                []int64
 	dets                  [][]byte // per model
+	// Version 3.
+	transform models.Transform
 }
 
 var errBadState = errors.New("malformed engine state")
 
 func decodeState(b []byte) (*savedState, error) {
-	if len(b) == 0 || (b[0] != stateVersion && b[0] != 1) {
+	if len(b) == 0 || b[0] < 1 || b[0] > stateVersion {
 		return nil, fmt.Errorf("engine state version %v: %w", b[:min(1, len(b))], models.ErrUnknownFormat)
 	}
 	d := stateDecoder{b: b[1:]}
@@ -180,6 +187,11 @@ func decodeState(b []byte) (*savedState, error) {
 		for range nm {
 			s.dets = append(s.dets, d.bytes())
 		}
+	}
+	if b[0] >= 3 {
+		tr := d.byte()
+		d.bad = d.bad || tr > byte(models.TransformRate)
+		s.transform = models.Transform(tr)
 	}
 	if d.bad || len(d.b) != 0 {
 		return nil, errBadState
@@ -243,10 +255,15 @@ func (e *Engine) restoreState(st *state, saved *savedState, rs ring.SeriesState)
 	// The cells the fits saw, as far as the restored buffer still holds
 	// them (those before the training end, as Series.Values returns them):
 	// models rebuild part of their state from them.
+	// They saw the cells under the transform they were made with.
 	history := models.Series{Start: rs.Start, Step: entry.Step}
 	if saved.trainEnd > rs.Start {
 		n := min(int64(len(rs.Values)), (saved.trainEnd-rs.Start+entry.Step-1)/entry.Step)
 		history.Values = rs.Values[:n]
+		if saved.transform == models.TransformRate {
+			history.Values = slices.Clone(history.Values)
+			models.Rates(history.Values, math.NaN(), stepSeconds(entry.Step), true)
+		}
 	}
 	for i, m := range entry.Models {
 		if saved.names[i] != m.Name() {
@@ -274,7 +291,7 @@ func (e *Engine) restoreState(st *state, saved *savedState, rs ring.SeriesState)
 	if !ok {
 		return
 	}
-	st.fits, st.fitted, st.trainEnd = fits, true, saved.trainEnd
+	st.fits, st.fitted, st.trainEnd, st.transform = fits, true, saved.trainEnd, saved.transform
 	st.noiseFloor, st.bandFloor, st.period = saved.noiseFloor, saved.bandFloor, int(saved.fitPeriod)
 	st.adjust, st.masked = saved.adjust, saved.masked
 	if len(saved.dets) == len(fits) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -305,4 +306,85 @@ func TestRestoreStateVersion1(t *testing.T) {
 	require.Len(t, st.fits, 2)
 	require.Equal(t, end, st.lastForecastT)
 	require.Empty(t, st.det, "no detectors saved: they start afresh")
+}
+
+// TestRestoreStateVersion2: engine state saved before the transform was
+// kept with it (testdata/state-v2-counter.bin: requests_total, a counter by
+// its name, fitted as it is at t0+4h on v2Counter and evaluated once)
+// restores with transform none, the values its fits were made on; under
+// transform auto the next retrain pass refits it as a rate.
+func TestRestoreStateVersion2(t *testing.T) {
+	blob, err := os.ReadFile("testdata/state-v2-counter.bin")
+	require.NoError(t, err)
+	require.Equal(t, byte(2), blob[0])
+	const cfg = `
+global: {step: 1m, window: 1d, retrain_interval: 15m, min_history: 2h, evaluation_delay: 10s}
+forecasts:
+  - name: requests
+    match: ['{__name__=~"requests_total"}']
+    models: [fourier, seasonal_naive]
+`
+	v2Counter := func(ts int64) float64 { return float64(int64(2*float64(ts-t0)/1000 + 100*sine(ts))) }
+	src := newFixture(t, strings.Replace(cfg, "models:", "transform: none\n    models:", 1))
+	in := labels.FromStrings("__name__", "requests_total")
+	end := t0 + 4*time.Hour.Milliseconds()
+	src.feed(in, t0, end, v2Counter)
+	var rs ring.SeriesState
+	src.store.Range(func(ser *ring.Series) bool { rs = ser.Export(nil); return false })
+
+	g, kept := restoreInto(t, cfg, []saved{{rs, blob}}, end+20_000)
+	require.Equal(t, 1, kept)
+	st := g.state(in)
+	require.True(t, st.fitted, "the fits restore")
+	require.Len(t, st.fits, 2)
+	require.NotNil(t, st.fits[0])
+	require.Equal(t, models.TransformNone, st.transform, "v2 fits were made on the values as they are")
+	require.Equal(t, end, st.lastForecastT)
+	yhat := st.fits[0].Predict(end).Yhat
+	require.InDelta(t, v2Counter(end), yhat, 0.05*v2Counter(end), "a raw fit forecasts the counter's level")
+
+	// The next pass refits it as a rate, though its slot is far.
+	require.Equal(t, 1, g.eng.RetrainDue(context.Background(), at(end+30_000)))
+	require.Equal(t, models.TransformRate, st.transform)
+	rate := (v2Counter(end+45_000) - v2Counter(end-15_000)) / 60 // the cells' last samples
+	require.InDelta(t, rate, st.fits[0].Predict(end).Yhat, 0.3, "now a rate per second")
+
+	// Under transform none it stays as it is.
+	h, _ := restoreInto(t, strings.Replace(cfg, "models:", "transform: none\n    models:", 1), []saved{{rs, blob}}, end+20_000)
+	require.Zero(t, h.eng.RetrainDue(context.Background(), at(end+30_000)))
+	require.Equal(t, models.TransformNone, h.state(in).transform)
+}
+
+// TestSnapshotKeepsRateTransform: a counter fitted as a rate saves its
+// transform (state version 3) and restores it with its fits, which rebuild
+// from the history as rates, so that the restored engine forecasts the
+// same rate at once without refitting.
+func TestSnapshotKeepsRateTransform(t *testing.T) {
+	in := labels.FromStrings("__name__", "requests_total", "job", "api")
+	end := t0 + 4*time.Hour.Milliseconds()
+	fn := counter(t0 + 100*minute + 10_000)
+	a := newFixture(t, counterConfig)
+	a.fitAt(in, end, fn)
+	require.Equal(t, models.TransformRate, a.state(in).transform)
+	snap := saveAll(a)
+	require.Len(t, snap, 1)
+	require.Equal(t, byte(stateVersion), snap[0].blob[0])
+	require.Equal(t, byte(3), snap[0].blob[0])
+
+	b, kept := restoreInto(t, counterConfig, snap, end+30_000)
+	require.Equal(t, 1, kept)
+	st := b.state(in)
+	require.True(t, st.fitted)
+	require.Equal(t, models.TransformRate, st.transform)
+	for i, f := range st.fits {
+		require.NotNil(t, f, "model %d restored", i)
+		require.InDelta(t, a.state(in).fits[i].Predict(end+minute).Yhat, f.Predict(end+minute).Yhat, 1e-9)
+	}
+	require.Zero(t, b.eng.RetrainDue(context.Background(), at(end+30_000)), "no refit")
+
+	// A damaged transform byte is refused.
+	bad := slices.Clone(snap[0].blob)
+	bad[len(bad)-1] = 7
+	_, err := decodeState(bad)
+	require.ErrorIs(t, err, errBadState)
 }

@@ -18,10 +18,14 @@ type state struct {
 	entry    *Entry
 	fits     []models.Fitted // per model of entry; nil until fitted
 	trainEnd int64           // grid time after the last cell the fits saw
-	fitted   bool
-	fitting  bool  // a fit is running: never fit a series twice at once
-	retrying bool  // a model lacked data at the last fit: retried each step, off the slot
-	nextFit  int64 // ms; when the next scheduled fit is due
+	// transform is what the fits were made on (and what the outputs are
+	// named by): the cells as they are, or their per-second rates. Every
+	// read of the cells for the models goes through it (see transform.go).
+	transform models.Transform
+	fitted    bool
+	fitting   bool  // a fit is running: never fit a series twice at once
+	retrying  bool  // a model lacked data at the last fit: retried each step, off the slot
+	nextFit   int64 // ms; when the next scheduled fit is due
 	// nextCheck is when an unfitted series' history is counted again, so
 	// that series below min_history cost one check per step, not per pass.
 	nextCheck int64

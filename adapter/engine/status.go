@@ -10,6 +10,7 @@ import (
 
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
 // SeriesStatus is what the status page shows of one tracked series: a copy
@@ -29,6 +30,15 @@ type SeriesStatus struct {
 	TrainEnd   int64 // ms; the fits saw the cells before it
 	Stale      bool
 	Horizons   []int64 // ms
+	// Type is the series' metric type and TypeSource where it comes from
+	// (ring.Series.Type: "series", "family", "name", or "" when unknown).
+	Type       ring.MetricType
+	TypeSource string
+	// Transform is what the fits model (and the history of SeriesHistory
+	// holds): the values as they are, or their per-second rates. Wanted is
+	// what the entry now decides; it differs from Transform until the
+	// next retrain pass refits.
+	Transform, WantedTransform models.Transform
 	// Latest is what the last evaluation wrote for the series (only from
 	// SeriesHistory: the list leaves it out, to stay cheap at many series).
 	Latest []writeback.Sample
@@ -86,24 +96,31 @@ func (e *Engine) SeriesHistory(ref uint64, end int64) (st SeriesStatus, start in
 	if !ok {
 		return SeriesStatus{}, 0, nil, false
 	}
-	start, vals = s.ser.Values(end, nil)
-	return s.status(true), start, vals, true
+	status := s.status(true)
+	// The chart shows what the models see; a reset's rate counts from zero.
+	start, vals = s.transformedValues(end, status.Transform, status.Step, false, nil)
+	return status, start, vals, true
 }
 
 func (st *state) status(latest bool) SeriesStatus {
+	typ, src := st.ser.Type()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := SeriesStatus{
-		Ref:        st.ser.Ref(),
-		Labels:     st.ser.Labels(),
-		Entry:      st.entry.Name,
-		Step:       st.entry.Step,
-		LastFitErr: st.lastFitErr,
-		Fitting:    st.fitting,
-		Fitted:     st.fitted,
-		TrainEnd:   st.trainEnd,
-		Stale:      st.stale,
-		Horizons:   st.entry.Horizons,
+		Type:            typ,
+		TypeSource:      src,
+		Transform:       st.transform,
+		WantedTransform: st.entry.transformFor(st.ser),
+		Ref:             st.ser.Ref(),
+		Labels:          st.ser.Labels(),
+		Entry:           st.entry.Name,
+		Step:            st.entry.Step,
+		LastFitErr:      st.lastFitErr,
+		Fitting:         st.fitting,
+		Fitted:          st.fitted,
+		TrainEnd:        st.trainEnd,
+		Stale:           st.stale,
+		Horizons:        st.entry.Horizons,
 	}
 	if latest {
 		s.Latest = slices.Clone(st.latest)

@@ -45,7 +45,11 @@ type DetectOptions struct {
 	// 0 = the default.
 	FalseAlarmsPerDay float64
 	WarmUp            time.Duration // anomaly_warm_up; 0 = one seasonal period
-	Progress          ProgressFunc
+	// Transform rate models the rows as a counter's per-second rate, as
+	// the server does for a counter: yhat, the band and the scores are
+	// about the rate, the value column stays the counter's.
+	Transform models.Transform
+	Progress  ProgressFunc
 }
 
 // Detection is the engine's output for one input row. NaN fields mean the
@@ -109,6 +113,7 @@ func detectConfig(opts DetectOptions) (*config.Config, error) {
 		IntervalWidth:    opts.IntervalWidth,
 		Horizons:         []model.Duration{0},
 		AnomalyThreshold: opts.Threshold,
+		Transform:        opts.Transform.String(),
 	}
 	if opts.FalseAlarmsPerDay != 0 {
 		fc.Anomaly.FalseAlarmsPerDay = &opts.FalseAlarmsPerDay
@@ -150,8 +155,11 @@ func (c *capture) Append(samples []writeback.Sample) {
 		if value.IsStaleNaN(s.V) {
 			continue
 		}
-		switch s.Labels.Get(labels.MetricName) {
-		case replayName + c.out.ForecastSuffix:
+		// The outputs' base name is replayName, or replayName:rate.
+		name := strings.TrimPrefix(s.Labels.Get(labels.MetricName), replayName)
+		name = strings.TrimPrefix(name, engine.RateSuffix)
+		switch name {
+		case c.out.ForecastSuffix:
 			p := c.forecast[s.T]
 			if p == nil {
 				np := models.NaNPoint()
@@ -166,9 +174,9 @@ func (c *capture) Append(samples []writeback.Sample) {
 			case "yhat_upper":
 				p.Upper = s.V
 			}
-		case replayName + c.out.AnomalyScoreSuffix:
+		case c.out.AnomalyScoreSuffix:
 			c.score[s.T] = s.V
-		case replayName + c.out.AnomalySuffix:
+		case c.out.AnomalySuffix:
 			c.flag[s.T] = s.V
 		}
 	}

@@ -32,7 +32,23 @@ type ForecastOptions struct {
 	IntervalWidth float64       // 0 = models.DefaultIntervalWidth
 	Period        int           // seasonal period in steps; 0 = each model detects it
 	Workers       int           // 0 = GOMAXPROCS
-	Progress      ProgressFunc
+	// Transform rate forecasts the per-second rate of counters (as the
+	// server does, models.Rates: resets count from zero, and the reset
+	// cells are gaps to the fit) instead of the values.
+	Transform models.Transform
+	Progress  ProgressFunc
+}
+
+// ParseTransform parses the --transform flag of the offline tools: none
+// or rate (auto needs a metric type, which a CSV file does not carry).
+func ParseTransform(s string) (models.Transform, error) {
+	switch s {
+	case "none":
+		return models.TransformNone, nil
+	case "rate":
+		return models.TransformRate, nil
+	}
+	return 0, fmt.Errorf("transform %q is not one of none, rate", s)
 }
 
 // Result is the forecast of one series: Horizon points, or the error of
@@ -71,7 +87,12 @@ func Forecast(ctx context.Context, series []Series, opts ForecastOptions) ([]Res
 	err = parallel(ctx, len(series), opts.Workers, opts.Progress, func(i int) {
 		s := series[i]
 		out[i] = Result{ID: s.ID}
-		out[i].Points, out[i].Err = forecastOne(m, s.Values, step, opts.Horizon)
+		values := s.Values
+		if opts.Transform == models.TransformRate {
+			values = slices.Clone(values)
+			models.Rates(values, math.NaN(), opts.Step.Seconds(), true)
+		}
+		out[i].Points, out[i].Err = forecastOne(m, values, step, opts.Horizon)
 	})
 	return out, err
 }

@@ -25,6 +25,7 @@ type offlineCommands struct {
 
 	input, output               string
 	model, models               string
+	transform                   string
 	step                        string
 	horizon, holdout, period    int
 	modelPeriod, workers        int
@@ -48,6 +49,7 @@ func addOfflineCommands(app *kingpin.Application) *offlineCommands {
 	c.forecast.Flag("bounds", "Also write the band: columns L1..LH and U1..UH after F1..FH.").BoolVar(&c.bounds)
 	c.forecast.Flag("interval-width", "Width of the band, in (0, 1).").Default("0.95").Float64Var(&c.width)
 	c.forecast.Flag("seasonal-period", "Seasonal period in steps given to the model; 0 = detect it, as the server does.").Default("0").IntVar(&c.modelPeriod)
+	c.forecast.Flag("transform", "none, or rate: forecast each series' per-second rate, as the server does for a counter (a drop is a reset).").Default("none").EnumVar(&c.transform, "none", "rate")
 	c.forecast.Flag("workers", "Series fitted in parallel; 0 = one per CPU.").Default("0").IntVar(&c.workers)
 
 	c.detect = app.Command("detect", "Replay a timestamp,value CSV file through the engine and write forecasts and anomaly scores per row.")
@@ -55,6 +57,7 @@ func addOfflineCommands(app *kingpin.Application) *offlineCommands {
 	c.detect.Flag("output", "CSV file to write (- for stdout).").Required().StringVar(&c.output)
 	c.detect.Flag("step", "Grid step, or auto: the median interval between rows.").Default("auto").StringVar(&c.step)
 	c.detect.Flag("model", "Model to fit.").Default(defModel).StringVar(&c.model)
+	c.detect.Flag("transform", "none, or rate: model the rows as a counter's per-second rate, as the server does (yhat, band and scores are rates; a drop is a reset and never scored).").Default("none").EnumVar(&c.transform, "none", "rate")
 	c.detect.Flag("retrain-interval", "Refit cadence (retrain_interval).").Default("15m").SetValue(&c.retrain)
 	c.detect.Flag("window", "History the models see (window).").Default("7d").SetValue(&c.window)
 	c.detect.Flag("min-history", "No model before this much data (min_history).").Default("1h").SetValue(&c.minHistory)
@@ -153,9 +156,13 @@ func (c *offlineCommands) runForecast(ctx context.Context, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
+	tr, err := offline.ParseTransform(c.transform)
+	if err != nil {
+		return err
+	}
 	res, err := offline.Forecast(ctx, series, offline.ForecastOptions{
 		Model: c.model, Step: step, Horizon: c.horizon, IntervalWidth: c.width,
-		Period: c.modelPeriod, Workers: c.workers, Progress: progress(stderr, "forecast"),
+		Period: c.modelPeriod, Workers: c.workers, Transform: tr, Progress: progress(stderr, "forecast"),
 	})
 	if err != nil {
 		return err
@@ -199,8 +206,13 @@ func (c *offlineCommands) runDetect(ctx context.Context, stdout, stderr io.Write
 		}
 		fmt.Fprintf(stderr, "warning: %s: %s %s as the live receiver does\n", c.input, d, verb)
 	}
+	tr, err := offline.ParseTransform(c.transform)
+	if err != nil {
+		return err
+	}
 	ds, step, err := offline.Detect(ctx, rows, offline.DetectOptions{
-		Step: step, Model: c.model, RetrainInterval: time.Duration(c.retrain),
+		Transform: tr,
+		Step:      step, Model: c.model, RetrainInterval: time.Duration(c.retrain),
 		Window: time.Duration(c.window), MinHistory: time.Duration(c.minHistory),
 		IntervalWidth: c.width, Threshold: c.threshold, Progress: progress(stderr, "detect"),
 		FalseAlarmsPerDay: c.falseAlarms, WarmUp: time.Duration(c.warmUp),

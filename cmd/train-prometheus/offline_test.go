@@ -256,3 +256,33 @@ func TestOfflineBadInput(t *testing.T) {
 }
 
 func time0(unix int64) time.Time { return time.Unix(unix, 0).UTC() }
+
+// TestOfflineTransform: detect and forecast take --transform rate and
+// model a counter's rate per second; other values are refused.
+func TestOfflineTransform(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "counter.csv")
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	c := 0.0
+	for i := range 240 {
+		c += 60 * (10 + 5*math.Sin(2*math.Pi*float64(i)/60))
+		fmt.Fprintf(&b, "%d,%.0f\n", 1704067200+60*i, c)
+	}
+	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o600))
+	out := filepath.Join(dir, "out.csv")
+	code, _, stderr := runTool(t, "detect", "--input", in, "--output", out, "--transform", "rate", "--model", "fourier")
+	require.Equal(t, 0, code, stderr)
+	recs := readCSV(t, out)
+	last := recs[len(recs)-1]
+	yhat, err := strconv.ParseFloat(last[2], 64)
+	require.NoError(t, err, last)
+	require.InDelta(t, 10+5*math.Sin(2*math.Pi*239/60), yhat, 1, "yhat is the rate per second: %v", last)
+
+	code, _, stderr = runTool(t, "detect", "--input", in, "--output", out, "--transform", "auto")
+	require.NotZero(t, code)
+	require.Contains(t, stderr, "must be one of none,rate")
+	code, _, stderr = runTool(t, "forecast", "--input", in, "--output", "-", "--horizon", "2", "--transform", "delta")
+	require.NotZero(t, code)
+	require.Contains(t, stderr, "must be one of none,rate")
+}
