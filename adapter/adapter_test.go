@@ -415,8 +415,11 @@ func TestRemoteWriteReceiverErrors(t *testing.T) {
 		{name: "GET", method: http.MethodGet, header: writeHeader(), want: http.StatusMethodNotAllowed},
 		{name: "not snappy", method: http.MethodPost, body: []byte("not snappy"), header: writeHeader(), want: http.StatusBadRequest},
 		{name: "gzip", method: http.MethodPost, body: valid, header: http.Header{"Content-Encoding": {"gzip"}}, want: http.StatusUnsupportedMediaType},
-		{name: "remote-write 2.0", method: http.MethodPost, body: valid, header: http.Header{
+		{name: "1.0 body as remote-write 2.0", method: http.MethodPost, body: valid, header: http.Header{
 			"Content-Encoding": {"snappy"}, "Content-Type": {"application/x-protobuf;proto=io.prometheus.write.v2.Request"},
+		}, want: http.StatusBadRequest},
+		{name: "unknown protobuf message", method: http.MethodPost, body: valid, header: http.Header{
+			"Content-Encoding": {"snappy"}, "Content-Type": {"application/x-protobuf;proto=io.prometheus.write.v3.Request"},
 		}, want: http.StatusUnsupportedMediaType},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
