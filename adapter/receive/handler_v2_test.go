@@ -107,6 +107,24 @@ func TestHandlerV2(t *testing.T) {
 			written:  [3]string{"0", "0", "0"},
 		},
 		{
+			name: "series without samples or histograms (exemplars only)",
+			req: &writev2.Request{Symbols: symbols, Timeseries: []writev2.TimeSeries{
+				{LabelsRefs: []uint32{1, 2, 3, 4}, Exemplars: good.Exemplars},
+			}},
+			wantCode: http.StatusBadRequest,
+			wantBody: "neither float samples nor native histograms",
+			written:  [3]string{"0", "0", "0"},
+		},
+		{
+			name: "help reference out of range",
+			req: &writev2.Request{Symbols: symbols, Timeseries: []writev2.TimeSeries{
+				{LabelsRefs: []uint32{1, 2, 3, 4}, Samples: good.Samples, Metadata: writev2.Metadata{HelpRef: 50}},
+			}},
+			wantCode: http.StatusBadRequest,
+			wantBody: "metadata reference 50 out of the 11 symbols",
+			written:  [3]string{"0", "0", "0"},
+		},
+		{
 			name:     "symbols not starting with the empty string",
 			req:      &writev2.Request{Symbols: symbols[1:], Timeseries: []writev2.TimeSeries{{LabelsRefs: []uint32{0, 1}, Samples: good.Samples}}},
 			wantCode: http.StatusBadRequest,

@@ -58,6 +58,7 @@ type wireSeries struct {
 	histograms           int32
 	exemplars            int32
 	typ                  ring.MetricType // declared by 2.0 metadata
+	helpRef, unitRef     uint32          // 2.0 metadata, checked against the symbols
 }
 
 // wireLabel is one label; name and value alias the request's buffer.

@@ -103,7 +103,7 @@ func (req *writeRequest) unmarshalSeriesV2(b []byte) error {
 			s.exemplars++
 		case 5:
 			// A repeated message field merges: the last type wins.
-			if err := unmarshalMetadataV2(b[lo:hi], &s.typ); err != nil {
+			if err := unmarshalMetadataV2(b[lo:hi], &s); err != nil {
 				return err
 			}
 		}
@@ -191,9 +191,8 @@ func unmarshalSampleV2(b []byte) (wireSample, error) {
 	return s, nil
 }
 
-// unmarshalMetadataV2 decodes an io.prometheus.write.v2.Metadata into typ;
-// help and unit references are read and ignored.
-func unmarshalMetadataV2(b []byte, typ *ring.MetricType) error {
+// unmarshalMetadataV2 decodes an io.prometheus.write.v2.Metadata into s.
+func unmarshalMetadataV2(b []byte, s *wireSeries) error {
 	for i := 0; i < len(b); {
 		field, wire, next, err := tag(b, i, "Metadata")
 		if err != nil {
@@ -208,8 +207,13 @@ func unmarshalMetadataV2(b []byte, typ *ring.MetricType) error {
 			if v, i, err = uvarint(b, next); err != nil {
 				return err
 			}
-			if field == 1 {
-				*typ = typeV2(int32(v))
+			switch field {
+			case 1:
+				s.typ = typeV2(int32(v))
+			case 3:
+				s.helpRef = uint32(v)
+			case 4:
+				s.unitRef = uint32(v)
 			}
 		default:
 			if i, err = skipField(b, i); err != nil {
@@ -234,6 +238,7 @@ var (
 	errSymbolsStart = errors.New(`symbols[0] must be the empty string`)
 	errOddRefs      = errors.New("labels_refs has an odd number of references")
 	errBothKinds    = errors.New("series has both float samples and native histograms")
+	errNoSamples    = errors.New("series has neither float samples nor native histograms")
 )
 
 // resolveV2 checks the symbols and resolves every series' label references
@@ -262,8 +267,8 @@ func (req *writeRequest) resolveV2(bad []error) ([]error, error) {
 		}
 		if err != nil {
 			req.labels = req.labels[:s.labelsLo]
-		} else if s.samplesHi > s.samplesLo && s.histograms > 0 {
-			err = errBothKinds
+		} else {
+			err = checkSeriesV2(s, len(req.symbols))
 		}
 		if err != nil {
 			bad = markBad(bad, len(req.series), si, err)
@@ -281,4 +286,20 @@ func markBad(bad []error, n, i int, err error) []error {
 	}
 	bad[i] = err
 	return bad
+}
+
+// checkSeriesV2 checks what the 2.0 specification requires of a series
+// besides its labels, as Prometheus' receiver does: samples or histograms,
+// not both, and metadata references within the symbols.
+func checkSeriesV2(s *wireSeries, symbols int) error {
+	samples := s.samplesHi > s.samplesLo
+	switch {
+	case samples && s.histograms > 0:
+		return errBothKinds
+	case !samples && s.histograms == 0:
+		return errNoSamples
+	case (s.helpRef != 0 && int(s.helpRef) >= symbols) || (s.unitRef != 0 && int(s.unitRef) >= symbols):
+		return fmt.Errorf("metadata reference %d out of the %d symbols", max(s.helpRef, s.unitRef), symbols)
+	}
+	return nil
 }
