@@ -65,7 +65,10 @@ bench: ## Go benchmarks of the hot paths (see BENCHMARKS.md).
 
 fuzz: ## Run each fuzzer briefly.
 	$(GO) test -run=NONE -fuzz=FuzzDecodeWriteRequest -fuzztime=$(FUZZTIME) ./adapter/receive/
-	$(GO) test -run=NONE -fuzz=FuzzHandler -fuzztime=$(FUZZTIME) ./adapter/receive/
+	$(GO) test -run=NONE -fuzz=^FuzzHandler$$ -fuzztime=$(FUZZTIME) ./adapter/receive/
+	$(GO) test -run=NONE -fuzz=FuzzHandlerV2 -fuzztime=$(FUZZTIME) ./adapter/receive/
+	$(GO) test -run=NONE -fuzz=FuzzUnmarshalV1 -fuzztime=$(FUZZTIME) ./adapter/receive/
+	$(GO) test -run=NONE -fuzz=FuzzUnmarshalV2 -fuzztime=$(FUZZTIME) ./adapter/receive/
 	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapter/config/
 	$(GO) test -run=NONE -fuzz=FuzzReadWide -fuzztime=$(FUZZTIME) ./adapter/offline/
 	$(GO) test -run=NONE -fuzz=FuzzReadRows -fuzztime=$(FUZZTIME) ./adapter/offline/

@@ -3,6 +3,7 @@ package receive_test
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
@@ -63,6 +65,36 @@ func realBodies(b *testing.B, name string, start int64) [][]byte {
 	return bodies
 }
 
+// realBodiesV2 is realBodies in remote-write 2.0, as Prometheus 3 sends it
+// with protobuf_message: io.prometheus.write.v2.Request (a symbols table
+// per request, counter metadata on every series).
+func realBodiesV2(b *testing.B, name string, start int64) [][]byte {
+	var bodies [][]byte
+	for r := range realRounds {
+		for lo := 0; lo < realSeries; lo += realPerRequest {
+			st := writev2.NewSymbolTable()
+			req := &writev2.Request{Timeseries: make([]writev2.TimeSeries, 0, realPerRequest)}
+			var refs []uint32
+			for i := lo; i < lo+realPerRequest; i++ {
+				refs = refs[:0]
+				for _, l := range realLabels(name, i) {
+					refs = append(refs, st.Symbolize(l.Name), st.Symbolize(l.Value))
+				}
+				req.Timeseries = append(req.Timeseries, writev2.TimeSeries{
+					LabelsRefs: append([]uint32(nil), refs...),
+					Samples:    []writev2.Sample{{Timestamp: start + int64(r)*15_000 + int64(i%1000), Value: float64(r*i%977) + 0.5}},
+					Metadata:   writev2.Metadata{Type: writev2.Metadata_METRIC_TYPE_COUNTER},
+				})
+			}
+			req.Symbols = st.Symbols()
+			raw, err := proto.Marshal(req)
+			require.NoError(b, err)
+			bodies = append(bodies, snappy.Encode(nil, raw))
+		}
+	}
+	return bodies
+}
+
 // realEngine returns an engine routing by the configuration's selectors,
 // the receiver's router in the adapter.
 func realEngine(b *testing.B, store *ring.Store, match string) *engine.Engine {
@@ -87,20 +119,28 @@ forecasts:
 //   - selected: every series is selected and appended to its ring.
 //   - unselected: the selectors match none of the series (the common case
 //     of a Prometheus that sends everything).
+//   - v2-selected: selected, sent in remote-write 2.0.
 func BenchmarkHandlerRealShape(b *testing.B) {
 	start := time.Now().Add(-time.Hour).UnixMilli() / 60_000 * 60_000
-	for _, c := range []struct{ name, match string }{
-		{"selected", `{job="api-server"}`},
-		{"unselected", `{job="other"}`},
+	for _, c := range []struct {
+		name, match string
+		v2          bool
+	}{
+		{"selected", `{job="api-server"}`, false},
+		{"unselected", `{job="other"}`, false},
+		{"v2-selected", `{job="api-server"}`, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			bodies := realBodies(b, "http_requests_total", start)
+			bodies, contentType := realBodies(b, "http_requests_total", start), "application/x-protobuf"
+			if c.v2 {
+				bodies, contentType = realBodiesV2(b, "http_requests_total", start), "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+			}
 			store := ring.NewStore(0, nil)
 			h := receive.NewHandler(nil, nil, store, realEngine(b, store, c.match), 0)
 			post := func(body []byte) {
 				r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
 				r.Header.Set("Content-Encoding", "snappy")
-				r.Header.Set("Content-Type", "application/x-protobuf")
+				r.Header.Set("Content-Type", contentType)
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, r)
 				if w.Code != http.StatusNoContent {
@@ -111,6 +151,13 @@ func BenchmarkHandlerRealShape(b *testing.B) {
 			perRound := realSeries / realPerRequest
 			for _, body := range bodies[:perRound] {
 				post(body)
+			}
+			if c.match != `{job="other"}` {
+				require.Equal(b, realSeries, store.Len())
+				store.Range(func(s *ring.Series) bool {
+					require.Equal(b, 1, s.Count(math.MaxInt64), s.Labels())
+					return true
+				})
 			}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bodies[perRound])))
