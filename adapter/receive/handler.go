@@ -218,20 +218,22 @@ func (h *Handler) handle(r *http.Request, st *stats) (v2 bool, err error) {
 	if pressure == memRefuse {
 		return v2, httpErrorf(http.StatusTooManyRequests, "memory ceiling: live heap %d bytes is over %.0f%% of limits.max_memory_bytes=%d, retry later", h.mem.bytes(time.Now()), requestShare*100, lim.MaxMemoryBytes)
 	}
-	if !lim.sem.acquire(inflightWait) {
-		return v2, httpErrorf(http.StatusTooManyRequests, "overloaded: %d requests in flight (limits.max_inflight_requests), retry later", lim.MaxInflightRequests)
-	}
-	defer lim.sem.release()
-
 	body := r.Body
 	if body == nil {
 		body = http.NoBody
 	}
 	req := h.pool.get()
 	defer h.pool.put(req)
+	// The body is read before a decode slot is taken, so that slow or
+	// stalled senders cannot hold the slots (the server's read timeout and
+	// connection limit bound them); the slots bound decoding and storing.
 	if err := readBody(body, r.ContentLength, lim.MaxRequestBytes, req); err != nil {
 		return v2, err
 	}
+	if !lim.sem.acquire(inflightWait) {
+		return v2, httpErrorf(http.StatusTooManyRequests, "overloaded: %d requests in flight (limits.max_inflight_requests), retry later", lim.MaxInflightRequests)
+	}
+	defer lim.sem.release()
 	var bad []error
 	if v2 {
 		if err := req.unmarshalV2(req.buf); err != nil {
@@ -282,9 +284,20 @@ func (h *Handler) handle(r *http.Request, st *stats) (v2 bool, err error) {
 		// answer 204 but make the failure visible.
 		level.Warn(h.logger).Log("msg", "Failed to store samples", "samples", st.dropped[reasonError], "err", st.storeErr)
 	}
-	if st.invalidSeries > 0 {
+	switch {
+	case st.invalidSeries > 0:
 		return v2, httpErrorf(http.StatusBadRequest, "rejected %d of %d series (%d samples) as invalid, kept the valid ones (%d samples accepted); first: %w",
 			st.invalidSeries, len(req.series), st.dropped[reasonInvalid], st.accepted, st.firstInvalid)
+	case st.dropped[reasonMaxSeries] > 0:
+		// Waiting does not make room (series leave only when their data
+		// ages out of the window): a 4xx, which senders do not retry.
+		return v2, httpErrorf(http.StatusBadRequest, "refused %d samples of new series: the store holds limits.max_series series; kept the known ones (%d samples accepted)",
+			st.dropped[reasonMaxSeries], st.accepted)
+	case st.dropped[reasonMemory] > 0:
+		// Memory comes back: a 429 asks to send again later; the known
+		// series' samples, kept now, are then resends and ignored.
+		return v2, httpErrorf(http.StatusTooManyRequests, "refused %d samples of new series near limits.max_memory_bytes=%d; kept the known ones (%d samples accepted), retry later",
+			st.dropped[reasonMemory], lim.MaxMemoryBytes, st.accepted)
 	}
 	return v2, nil
 }

@@ -39,6 +39,7 @@ func TestHandlerMetricsPreinitialised(t *testing.T) {
 train_prometheus_dropped_samples_total{reason="duplicate"} 0
 train_prometheus_dropped_samples_total{reason="error"} 0
 train_prometheus_dropped_samples_total{reason="histogram"} 0
+train_prometheus_dropped_samples_total{reason="inf"} 0
 train_prometheus_dropped_samples_total{reason="invalid"} 0
 train_prometheus_dropped_samples_total{reason="max_series"} 0
 train_prometheus_dropped_samples_total{reason="memory"} 0

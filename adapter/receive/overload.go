@@ -61,7 +61,14 @@ const (
 // memGauge reads the live heap at most every memSampleEvery and caches it.
 // It is safe for concurrent use.
 type memGauge struct {
-	read func() uint64 // liveHeapBytes, replaced in tests
+	read   func() uint64 // liveHeapBytes, replaced in tests
+	cycles func() uint64 // gcCycles, replaced in tests
+
+	// pending is the memory admitted to new series since the live heap
+	// figure was last brought up to date by a garbage collection: the
+	// figure does not include it yet.
+	pending   atomic.Int64
+	lastCycle atomic.Uint64
 
 	mu     sync.Mutex
 	last   atomic.Int64 // unix nanos of the last read
@@ -71,9 +78,19 @@ type memGauge struct {
 
 func newMemGauge() *memGauge {
 	g := &memGauge{}
-	g.sample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	g.sample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
 	g.read = g.liveHeapBytes
+	g.cycles = g.gcCycles
 	return g
+}
+
+// gcCycles is the number of completed garbage collections; it reads the
+// sample liveHeapBytes read last.
+func (g *memGauge) gcCycles() uint64 {
+	if g.sample[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return g.sample[1].Value.Uint64()
 }
 
 // liveHeapBytes is the heap memory occupied by live objects as of the last
@@ -98,8 +115,30 @@ func (g *memGauge) bytes(now time.Time) uint64 {
 	}
 	defer g.mu.Unlock()
 	g.value.Store(g.read())
+	if c := g.cycles(); c != g.lastCycle.Load() {
+		// A collection has measured the series admitted before it.
+		g.lastCycle.Store(c)
+		g.pending.Store(0)
+	}
 	g.last.Store(now.UnixNano())
 	return g.value.Load()
+}
+
+// admit reserves cost bytes for a new series unless that would take the
+// live heap, plus what was admitted since it was measured, past
+// seriesAdmissionShare of limit (0: no ceiling). Checking each new series
+// before it is allocated keeps one request of many new series from
+// overshooting the ceiling between two measurements.
+func (g *memGauge) admit(cost, limit int64, now time.Time) bool {
+	if limit <= 0 {
+		return true
+	}
+	used := int64(g.bytes(now)) + g.pending.Load()
+	if float64(used+cost) > seriesAdmissionShare*float64(limit) {
+		return false
+	}
+	g.pending.Add(cost)
+	return true
 }
 
 // pressure returns the memory pressure against limit (0: no ceiling).

@@ -1,6 +1,7 @@
 package receive
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -33,22 +34,32 @@ func (b *blockingBody) Read(p []byte) (int, error) {
 	return b.r.Read(p)
 }
 
+// blockingRouter selects every series, blocking in Route until release is
+// closed; started is closed on the first call.
+type blockingRouter struct {
+	started, release chan struct{}
+	once             *sync.Once
+}
+
+func (b blockingRouter) Route(labels.Labels) (ring.Options, bool) {
+	b.once.Do(func() { close(b.started) })
+	<-b.release
+	return testOpts, true
+}
+
 func TestHandlerInflightLimit(t *testing.T) {
 	st := ring.NewStore(0, nil)
 	h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
-	h.Configure(nameRouter{}, Limits{MaxInflightRequests: 1})
+	blk := blockingRouter{started: make(chan struct{}), release: make(chan struct{}), once: new(sync.Once)}
+	h.Configure(blk, Limits{MaxInflightRequests: 1})
 	body := encode(t, writeReq(series(lbls("__name__", "sel_a"), samples(0, 3, 1)...)))
 
-	// One request holds the only slot while it reads its body.
-	blk := &blockingBody{started: make(chan struct{}), release: make(chan struct{}), r: strings.NewReader(string(body))}
-	first := newPost(nil)
-	first.Body = io.NopCloser(blk)
-	first.ContentLength = -1
+	// One request holds the only slot while it is stored.
 	done := make(chan int)
-	go func() { done <- serve(h, first).Code }()
+	go func() { done <- serve(h, newPost(body)).Code }()
 	<-blk.started
 
-	w := serve(h, newPost(body))
+	w := serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_b"), samples(0, 1, 1)...)))))
 	require.Equal(t, http.StatusTooManyRequests, w.Code, w.Body.String())
 	require.Equal(t, "1", w.Header().Get("Retry-After"))
 	require.Contains(t, w.Body.String(), "limits.max_inflight_requests")
@@ -60,8 +71,38 @@ func TestHandlerInflightLimit(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_b"), samples(0, 1, 1)...))))).Code)
 }
 
+// TestHandlerSlowBodiesHoldNoSlot: senders that stall while sending their
+// bodies do not take the decode slots, so a healthy writer is served at
+// once (they used to hold every slot and make every writer get 429).
+func TestHandlerSlowBodiesHoldNoSlot(t *testing.T) {
+	st := ring.NewStore(0, nil)
+	h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
+	h.Configure(nameRouter{}, Limits{MaxInflightRequests: 2})
+	body := encode(t, writeReq(series(lbls("__name__", "sel_a"), samples(0, 3, 1)...)))
+
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 5 {
+		blk := &blockingBody{started: make(chan struct{}), release: release, r: strings.NewReader(string(body))}
+		r := newPost(nil)
+		r.Body = io.NopCloser(blk)
+		r.ContentLength = -1
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			serve(h, r)
+		}()
+		<-blk.started
+	}
+
+	w := serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_b"), samples(0, 1, 1)...)))))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	close(release)
+	wg.Wait()
+}
+
 func TestHandlerMemoryCeiling(t *testing.T) {
-	const limit = 1000
+	const limit = 100_000 // a series of testOpts costs about 2.6 kB
 	for _, tc := range []struct {
 		name     string
 		live     uint64
@@ -69,9 +110,9 @@ func TestHandlerMemoryCeiling(t *testing.T) {
 		wantNew  bool // the new series is admitted
 		wantOld  bool // the known series gets its sample
 	}{
-		{"under", 600, http.StatusNoContent, true, true},
-		{"no new series", 750, http.StatusNoContent, false, true},
-		{"refuse requests", 900, http.StatusTooManyRequests, false, false},
+		{"under", 60_000, http.StatusNoContent, true, true},
+		{"no new series", 75_000, http.StatusTooManyRequests, false, true},
+		{"refuse requests", 90_000, http.StatusTooManyRequests, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := ring.NewStore(0, nil)
@@ -79,11 +120,13 @@ func TestHandlerMemoryCeiling(t *testing.T) {
 			h.Configure(nameRouter{}, Limits{MaxMemoryBytes: limit})
 			live := uint64(0)
 			h.mem.read = func() uint64 { return live }
+			h.mem.cycles = func() uint64 { return 0 }
 			known := series(lbls("__name__", "sel_known"), samples(0, 1, 1)...)
 			require.Equal(t, http.StatusNoContent, serve(h, newPost(encode(t, writeReq(known)))).Code)
 
 			live = tc.live
 			h.mem.last.Store(0) // read anew
+			h.mem.pending.Store(0)
 			body := encode(t, writeReq(
 				series(lbls("__name__", "sel_known"), samples(15_000, 1, 2)...),
 				series(lbls("__name__", "sel_new"), samples(0, 2, 1)...),
@@ -99,9 +142,48 @@ func TestHandlerMemoryCeiling(t *testing.T) {
 			require.Equal(t, tc.wantOld, len(got) == 2, "%v", got)
 			if tc.name == "no new series" {
 				require.Equal(t, 2.0, testutil.ToFloat64(h.dropped[reasonMemory]))
+				require.Contains(t, w.Body.String(), "kept the known ones (1 samples accepted)")
 			}
 		})
 	}
+}
+
+// TestHandlerMemoryAdmissionPerSeries: one request of many new series
+// cannot take the process past the admission share of the ceiling between
+// two measurements of the heap (the probe's 25,000 new series in one
+// request took 64 MiB of ceiling to 96 MB). Each new series is admitted
+// against its estimated cost; the rest are refused with a 429, and the
+// known series keep being served.
+func TestHandlerMemoryAdmissionPerSeries(t *testing.T) {
+	const limit = 100_000
+	st := ring.NewStore(0, nil)
+	h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
+	h.Configure(nameRouter{}, Limits{MaxMemoryBytes: limit})
+	h.mem.read = func() uint64 { return 0 } // the heap is never measured again
+	h.mem.cycles = func() uint64 { return 0 }
+
+	var many []prompb.TimeSeries
+	for i := range 100 {
+		many = append(many, series(lbls("__name__", fmt.Sprintf("sel_%03d", i)), samples(0, 1, 1)...))
+	}
+	w := serve(h, newPost(encode(t, writeReq(many...))))
+	require.Equal(t, http.StatusTooManyRequests, w.Code, w.Body.String())
+	cost := seriesCost(labels.FromStrings("__name__", "sel_000"), testOpts)
+	admitted := int(seriesAdmissionShare * limit / float64(cost))
+	require.InDelta(t, admitted, st.Len(), 1)
+	require.LessOrEqual(t, float64(h.mem.pending.Load()), seriesAdmissionShare*limit)
+	require.Equal(t, float64(100-st.Len()), testutil.ToFloat64(h.dropped[reasonMemory]))
+
+	// Known series are still served.
+	w = serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_000"), samples(15_000, 1, 2)...)))))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	require.Equal(t, []float64{1, 2}, storedValues(t, st, "__name__", "sel_000"))
+
+	// A garbage collection measures what was admitted: room is counted anew.
+	h.mem.cycles = func() uint64 { return 1 }
+	h.mem.last.Store(0)
+	w = serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_new"), samples(0, 1, 1)...)))))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
 }
 
 func TestHandlerRequestLimits(t *testing.T) {

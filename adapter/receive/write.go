@@ -51,6 +51,8 @@ const (
 	// reasonMemory: the series was new and the process near its memory
 	// ceiling (limits.max_memory_bytes): known series are served first.
 	reasonMemory
+	// reasonInf: +Inf or -Inf, which no model can learn from: a gap.
+	reasonInf
 	numReasons
 )
 
@@ -79,6 +81,8 @@ func (r reason) String() string {
 		return "error"
 	case reasonMemory:
 		return "memory"
+	case reasonInf:
+		return "inf"
 	}
 	return "reason(" + strconv.Itoa(int(r)) + ")"
 }
@@ -209,7 +213,7 @@ func (h *Handler) write(st *stats, req *writeRequest, bad []error, lim *limits) 
 			// series is not created for them.
 			continue
 		}
-		ser, err := h.getSeries(lset, opts, st.noNewSeries)
+		ser, err := h.getSeries(lset, opts, st.noNewSeries, lim.MaxMemoryBytes)
 		if err != nil {
 			st.samplesWritten -= len(ss)
 			st.dropFailed(err, len(ss))
@@ -229,14 +233,17 @@ func (h *Handler) write(st *stats, req *writeRequest, bad []error, lim *limits) 
 // not NaN and in bounds. When none is, the samples are counted as dropped.
 func (st *stats) anyStorable(ss []wireSample) bool {
 	for _, s := range ss {
-		if !math.IsNaN(s.v) && s.t >= 0 && s.t <= st.maxT {
+		if !math.IsNaN(s.v) && !math.IsInf(s.v, 0) && s.t >= 0 && s.t <= st.maxT {
 			return true
 		}
 	}
 	for _, s := range ss {
-		if math.IsNaN(s.v) {
+		switch {
+		case math.IsNaN(s.v):
 			st.dropped[reasonNaN]++
-		} else {
+		case math.IsInf(s.v, 0):
+			st.dropped[reasonInf]++
+		default:
 			st.dropped[reasonOutOfBounds]++
 		}
 	}
@@ -279,6 +286,10 @@ func (h *Handler) appendSamples(st *stats, ser *ring.Series, ss []wireSample) bo
 			st.dropped[reasonNaN]++
 			continue
 		}
+		if math.IsInf(s.v, 0) {
+			st.dropped[reasonInf]++
+			continue
+		}
 		// Timestamps before the epoch are not those of a live stream; the
 		// bound also keeps the ring's cell arithmetic far from overflow.
 		if s.t < 0 || s.t > st.maxT {
@@ -311,12 +322,13 @@ func (h *Handler) appendSamples(st *stats, ser *ring.Series, ss []wireSample) bo
 var errMemory = errors.New("new series refused near limits.max_memory_bytes")
 
 // getSeries returns the series of lset, creating it with opts if needed
-// unless noNew is set (memory pressure).
-func (h *Handler) getSeries(lset labels.Labels, opts ring.Options, noNew bool) (*ring.Series, error) {
-	if noNew {
-		if ser := h.store.Get(lset); ser != nil {
-			return ser, nil
-		}
+// unless noNew is set (memory pressure) or the memory ceiling has no room
+// left for its buffer.
+func (h *Handler) getSeries(lset labels.Labels, opts ring.Options, noNew bool, maxMemory int64) (*ring.Series, error) {
+	if ser := h.store.Get(lset); ser != nil {
+		return ser, nil
+	}
+	if noNew || !h.mem.admit(seriesCost(lset, opts), maxMemory, time.Now()) {
 		return nil, errMemory
 	}
 	ser, _, err := h.store.GetOrCreate(lset, opts)
@@ -324,6 +336,12 @@ func (h *Handler) getSeries(lset labels.Labels, opts ring.Options, noNew bool) (
 		return nil, fmt.Errorf("get or create series: %w", err)
 	}
 	return ser, nil
+}
+
+// seriesCost estimates the memory of a new series: its ring buffer, its
+// labels (kept by the store and by the engine's outputs) and bookkeeping.
+func seriesCost(lset labels.Labels, opts ring.Options) int64 {
+	return int64(opts.Capacity())*8 + 4*int64(lset.ByteSize()) + 512
 }
 
 // dropFailed counts n samples refused by the store with err: when a

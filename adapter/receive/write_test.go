@@ -54,7 +54,11 @@ func TestCachedSeriesRemoved(t *testing.T) {
 				require.NoError(t, err)
 			}
 
-			require.Equal(t, http.StatusNoContent, serve(h, newPost(body(1))).Code)
+			code := http.StatusNoContent
+			if tc.dropped != "" {
+				code = http.StatusBadRequest
+			}
+			require.Equal(t, code, serve(h, newPost(body(1))).Code)
 			require.Equal(t, tc.want, storedValues(t, st, "__name__", "sel_a"))
 			if tc.want != nil {
 				require.NotSame(t, old, st.Get(lset))

@@ -14,7 +14,8 @@
 //
 // Series.Append applies these rules, in this order:
 //
-//   - NaN values, including Prometheus stale markers, are ignored (nil).
+//   - NaN values, including Prometheus stale markers, and +Inf and -Inf are
+//     ignored (nil): only finite values reach the buffers.
 //   - A sample in a cell newer than the head advances the head. Every cell
 //     skipped over is cleared to NaN (an advance by capacity cells or more
 //     clears the whole ring) and the new head cell starts with the value.

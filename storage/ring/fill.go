@@ -4,7 +4,8 @@ import "math"
 
 // Fill writes whole cells of history in one call, for a backfill: vals[i]
 // is the complete, already aggregated value of the cell with grid time
-// start + i*step (start is rounded down to the grid); NaN means no data.
+// start + i*step (start is rounded down to the grid); NaN means no data,
+// and so do +Inf and -Inf, which no model can learn from.
 // It returns how many cells it filled.
 //
 // The merge rule is that live data wins: a cell that already holds data
@@ -18,7 +19,7 @@ func (s *Series) Fill(start int64, vals []float64) (int, error) {
 	lo := s.cell(start)
 	hi := int64(-1)
 	for i := len(vals) - 1; i >= 0; i-- {
-		if !math.IsNaN(vals[i]) {
+		if !gap(vals[i]) {
 			hi = lo + int64(i)
 			break
 		}
@@ -52,7 +53,7 @@ func (s *Series) Fill(start int64, vals []float64) (int, error) {
 	oldest := s.head - s.capacity + 1
 	for i, v := range vals {
 		k := lo + int64(i)
-		if k < oldest || k > s.head || math.IsNaN(v) {
+		if k < oldest || k > s.head || gap(v) {
 			continue
 		}
 		// Cells in the window before the first cell that ever held data

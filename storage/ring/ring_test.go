@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"testing"
@@ -186,19 +187,19 @@ func TestAppend(t *testing.T) {
 			wantStart: -2 * sec, wantVals: []float64{1, 2}, wantLast: -1,
 		},
 		{
-			name:      "infinities aggregate",
+			name:      "infinities are gaps",
 			agg:       AggMax,
 			samples:   []sample{{t: 10 * sec, v: math.Inf(-1)}, {t: 10*sec + 1, v: 3}, {t: 11 * sec, v: math.Inf(1)}},
-			wantStart: 10 * sec, wantVals: []float64{3, math.Inf(1)}, wantLast: 11 * sec,
+			wantStart: 10 * sec, wantVals: []float64{3}, wantLast: 10*sec + 1,
 		},
 		{
-			name: "a head cell summed to NaN still holds data",
+			name: "a head cell summed past the largest float still holds data",
 			agg:  AggSum,
 			samples: []sample{
-				{t: 10 * sec, v: math.Inf(1)}, {t: 10*sec + 1, v: math.Inf(-1)},
+				{t: 10 * sec, v: math.MaxFloat64}, {t: 10*sec + 1, v: math.MaxFloat64},
 				{t: 10 * sec, v: 1, err: ErrOutOfOrder}, {t: 11 * sec, v: 2},
 			},
-			wantStart: 10 * sec, wantVals: []float64{nan, 2}, wantLast: 11 * sec,
+			wantStart: 10 * sec, wantVals: []float64{math.Inf(1), 2}, wantLast: 11 * sec,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -421,4 +422,19 @@ func TestAt(t *testing.T) {
 		}
 		require.Equal(t, tc.want, got, "At(%d)", tc.t)
 	}
+}
+
+// TestInfiniteIsGap: +Inf and -Inf never reach a buffer, by Append or Fill.
+func TestInfiniteIsGap(t *testing.T) {
+	st := NewStore(0, nil)
+	s, _, err := st.GetOrCreate(labels.FromStrings("__name__", "m"), Options{Step: time.Second, Window: time.Minute})
+	require.NoError(t, err)
+	require.NoError(t, s.Append(1000, 1))
+	require.NoError(t, s.Append(2000, math.Inf(1)))
+	require.NoError(t, s.Append(3000, math.Inf(-1)))
+	n, err := s.Fill(4000, []float64{math.Inf(1), 2, math.Inf(-1)})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, vals := s.Values(math.MaxInt64, nil)
+	require.Equal(t, "[1 NaN NaN NaN 2]", fmt.Sprint(vals))
 }

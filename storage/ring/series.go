@@ -133,10 +133,11 @@ func (s *Series) slot(k int64) int64 {
 
 // Append adds the sample (t, v), t in ms since the epoch, following the
 // rules in the package documentation. NaN values, including Prometheus
-// stale markers, are ignored and return nil. A refused sample returns
+// stale markers, and infinite values are ignored and return nil: the cell
+// stays a gap. A refused sample returns
 // ErrTooOld, ErrOutOfOrder or ErrSeriesRemoved.
 func (s *Series) Append(t int64, v float64) error {
-	if math.IsNaN(v) {
+	if gap(v) {
 		return nil
 	}
 	k := s.cell(t)
@@ -303,4 +304,10 @@ func fillNaN(vs []float64) {
 	for i := range vs {
 		vs[i] = nan
 	}
+}
+
+// gap reports whether v leaves its cell empty: NaN (stale markers
+// included), +Inf and -Inf. Only finite values reach the buffers.
+func gap(v float64) bool {
+	return math.IsNaN(v) || math.IsInf(v, 0)
 }
