@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"slices"
 
 	"github.com/gogo/protobuf/proto"
@@ -100,6 +101,10 @@ func readBody(r io.Reader, sizeHint int64, maxBytes int, req *writeRequest) erro
 	}
 	body, err := readAll(io.LimitReader(r, limit), req.body[:0])
 	req.body = body
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read timeout (--web.read-timeout) cut a sender off.
+		return httpErrorf(http.StatusRequestTimeout, "read request body: %w (--web.read-timeout)", err)
+	}
 	if err != nil {
 		return httpErrorf(http.StatusBadRequest, "read request body: %w", err)
 	}

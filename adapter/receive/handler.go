@@ -103,7 +103,7 @@ func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 			Help: "Total number of metric-family metadata entries received in remote-write 1.0 requests (their metric types are kept).",
 		}),
 	}
-	for _, code := range []int{http.StatusNoContent, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests} {
+	for _, code := range []int{http.StatusNoContent, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests} {
 		h.requests.WithLabelValues(strconv.Itoa(code))
 	}
 	dropped := f.NewCounterVec(prometheus.CounterOpts{

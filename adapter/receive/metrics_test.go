@@ -53,6 +53,7 @@ train_prometheus_dropped_samples_total{reason="unselected"} 0
 train_prometheus_received_requests_total{code="204"} 0
 train_prometheus_received_requests_total{code="400"} 0
 train_prometheus_received_requests_total{code="405"} 0
+train_prometheus_received_requests_total{code="408"} 0
 train_prometheus_received_requests_total{code="413"} 0
 train_prometheus_received_requests_total{code="415"} 0
 train_prometheus_received_requests_total{code="429"} 0

@@ -53,6 +53,10 @@ type flags struct {
 	shardTotal  int
 	shardBy     string
 	enablePprof bool
+	// readTimeout bounds reading a whole request, body included (0: none);
+	// maxConnections bounds open connections per address (0: none).
+	readTimeout    time.Duration
+	maxConnections int
 }
 
 func main() {
@@ -80,6 +84,10 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		StringVar(&f.shardBy)
 	f.web = kingpinflag.AddFlags(app, ":9201")
 	app.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ (off by default).").BoolVar(&f.enablePprof)
+	app.Flag("web.read-timeout", "Maximum duration before timing out read of the request, body included (as Prometheus; 0: none). A remote-write sender that stalls is cut off after it.").
+		Default("5m").DurationVar(&f.readTimeout)
+	app.Flag("web.max-connections", "Maximum number of simultaneous connections per listen address (as Prometheus; 0: no limit).").
+		Default("512").IntVar(&f.maxConnections)
 
 	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
 	checkCmd := app.Command("check", "Check resources for validity.")
@@ -235,9 +243,9 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 		if f.enablePprof {
 			handler = withPprof(handler)
 		}
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: headerTimeout(f.readTimeout), ReadTimeout: f.readTimeout}
 		g.Add(func() error {
-			if err := web.ListenAndServe(srv, f.web, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := listenAndServe(srv, f, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve HTTP: %w", err)
 			}
 			return nil
@@ -252,6 +260,15 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 		level.Error(logger).Log("msg", "Final snapshot failed", "err", serr)
 	}
 	return err
+}
+
+// headerTimeout is how long a client may take to send its request headers:
+// 30 s, or the whole read timeout when that is shorter.
+func headerTimeout(read time.Duration) time.Duration {
+	if read > 0 && read < 30*time.Second {
+		return read
+	}
+	return 30 * time.Second
 }
 
 // newShard builds the replica's shard from the flags and the hostname.
