@@ -56,6 +56,7 @@ type Handler struct {
 	pool   requestPool
 
 	requests  *prometheus.CounterVec
+	versions  [2]prometheus.Counter // requests by protocol version: 1.0, 2.0
 	duration  prometheus.Histogram
 	samples   prometheus.Counter
 	exemplars prometheus.Counter
@@ -103,6 +104,11 @@ func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 			Help: "Total number of metric-family metadata entries received in remote-write 1.0 requests (their metric types are kept).",
 		}),
 	}
+	versions := f.NewCounterVec(prometheus.CounterOpts{
+		Name: "train_prometheus_received_requests_by_version_total",
+		Help: "Total number of remote-write requests received, by protocol version (from the content type): 1.0 or 2.0.",
+	}, []string{"version"})
+	h.versions = [2]prometheus.Counter{versions.WithLabelValues("1.0"), versions.WithLabelValues("2.0")}
 	for _, code := range []int{http.StatusNoContent, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests} {
 		h.requests.WithLabelValues(strconv.Itoa(code))
 	}
@@ -187,6 +193,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 	}
 	h.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	if code != http.StatusUnsupportedMediaType && code != http.StatusMethodNotAllowed {
+		h.versions[b2i(v2)].Inc()
+	}
 	h.duration.Observe(time.Since(start).Seconds())
 }
 
@@ -348,4 +357,12 @@ func checkHeaders(hdr http.Header) (v2 bool, err error) {
 		return v2, httpErrorf(http.StatusUnsupportedMediaType, "check content encoding: %q is not supported, only snappy is", enc)
 	}
 	return v2, nil
+}
+
+// b2i returns 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -146,6 +146,8 @@ func TestHandlerV2(t *testing.T) {
 			require.Equal(t, tc.wantCode, w.Code, "body: %s", w.Body)
 			require.Contains(t, w.Body.String(), tc.wantBody)
 			require.Equal(t, tc.written, written(w.Header()))
+			require.Equal(t, 1.0, testutil.ToFloat64(h.versions[1]))
+			require.Zero(t, testutil.ToFloat64(h.versions[0]))
 			require.Equal(t, tc.stored, storedValues(t, st, "__name__", "sel_a", "job", "x"))
 			if ser := st.Get(selA); ser != nil && tc.name != "unsorted label references are sorted" {
 				typ, src := ser.Type()
