@@ -45,7 +45,7 @@ $(PROM3_BIN):
 		github.com/prometheus/prometheus/cmd/prometheus@$(PROM3_VERSION)
 
 test-prometheus3: $(PROM3_BIN) ## Opt-in: the Prometheus tests against Prometheus 3 built from source (10-25 min cold).
-	PROMETHEUS_BINARY=$(PROM3_BIN) $(GO) test -race -count=1 -run 'TestEndToEnd|TestPrometheusHarness|TestRemoteReadBothWays' ./cmd/train-prometheus/
+	PROMETHEUS_BINARY=$(PROM3_BIN) $(GO) test -race -count=1 -run 'TestEndToEnd|TestPrometheusHarness|TestRemoteReadBothWays|TestPrometheus3RemoteWrite2' ./cmd/train-prometheus/
 
 lint: vet ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
