@@ -54,6 +54,8 @@ type Handler struct {
 	owns   func(labels.Labels) bool
 	mem    *memGauge
 	pool   requestPool
+	// lastEvict is when makeRoom last ran (unix nanos).
+	lastEvict atomic.Int64
 
 	requests  *prometheus.CounterVec
 	versions  [2]prometheus.Counter // requests by protocol version: 1.0, 2.0

@@ -394,6 +394,8 @@ func TestHandler(t *testing.T) {
 				router = tc.router
 			}
 			h := NewHandler(nil, prometheus.NewRegistry(), st, router, tc.maxBytes)
+			// The test data is years old: idle series must not be evicted.
+			h.Configure(router, Limits{MaxRequestBytes: tc.maxBytes, EvictIdleAfter: -1})
 			for _, body := range tc.pre {
 				require.Equal(t, http.StatusNoContent, serve(h, newPost(body)).Code)
 			}

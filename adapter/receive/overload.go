@@ -30,7 +30,25 @@ type Limits struct {
 	// TenantHeader, when set, names the request header whose value is
 	// kept with every series of the request as config.TenantLabel.
 	TenantHeader string
+	// EvictIdleAfter is how long a series must have received no sample
+	// before it may be evicted to make room for a new one (max_series
+	// reached, or the memory ceiling); zero means DefaultEvictIdleAfter,
+	// negative never evicts.
+	EvictIdleAfter time.Duration
 }
+
+// DefaultEvictIdleAfter is the default Limits.EvictIdleAfter: a series
+// silent for an hour has stopped (Prometheus marks series stale after 5
+// minutes); one that comes back later starts anew.
+const DefaultEvictIdleAfter = time.Hour
+
+// Eviction runs at most every evictEvery, removing at most evictShare of
+// the series (at least one) each time: a flood of new series turns the
+// idle ones over gradually, not all at once.
+const (
+	evictEvery = time.Second
+	evictShare = 0.01
+)
 
 const (
 	// inflightWait is how long a request waits for a free slot before it

@@ -117,7 +117,7 @@ func TestHandlerMemoryCeiling(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := ring.NewStore(0, nil)
 			h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
-			h.Configure(nameRouter{}, Limits{MaxMemoryBytes: limit})
+			h.Configure(nameRouter{}, Limits{MaxMemoryBytes: limit, EvictIdleAfter: -1})
 			live := uint64(0)
 			h.mem.read = func() uint64 { return live }
 			h.mem.cycles = func() uint64 { return 0 }
@@ -158,7 +158,7 @@ func TestHandlerMemoryAdmissionPerSeries(t *testing.T) {
 	const limit = 100_000
 	st := ring.NewStore(0, nil)
 	h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
-	h.Configure(nameRouter{}, Limits{MaxMemoryBytes: limit})
+	h.Configure(nameRouter{}, Limits{MaxMemoryBytes: limit, EvictIdleAfter: -1})
 	h.mem.read = func() uint64 { return 0 } // the heap is never measured again
 	h.mem.cycles = func() uint64 { return 0 }
 
@@ -287,4 +287,73 @@ func TestHandlerMemoryCeilingReal(t *testing.T) {
 	time.Sleep(memSampleEvery)
 	w = serve(h, newPost(body))
 	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+}
+
+// TestHandlerEvictsIdleSeries: when max_series is reached, a new series
+// takes the place of the least recently written series that has been idle
+// for EvictIdleAfter; series still written are never evicted, and eviction
+// runs at most once per evictEvery.
+func TestHandlerEvictsIdleSeries(t *testing.T) {
+	now := time.Now()
+	at := func(d time.Duration) []prompb.Sample {
+		return []prompb.Sample{{Timestamp: now.Add(d).UnixMilli(), Value: 1}}
+	}
+	st := ring.NewStore(3, nil)
+	h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
+	h.Configure(nameRouter{}, Limits{EvictIdleAfter: time.Hour})
+	require.Equal(t, http.StatusNoContent, serve(h, newPost(encode(t, writeReq(
+		series(lbls("__name__", "sel_idle_old"), at(-3*time.Hour)...),
+		series(lbls("__name__", "sel_idle"), at(-2*time.Hour)...),
+		series(lbls("__name__", "sel_live"), at(-time.Minute)...),
+	)))).Code)
+
+	w := serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_new"), at(0)...)))))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	require.Nil(t, st.Get(labels.FromStrings("__name__", "sel_idle_old")), "the least recently written idle series goes")
+	require.NotNil(t, st.Get(labels.FromStrings("__name__", "sel_idle")))
+	require.NotNil(t, st.Get(labels.FromStrings("__name__", "sel_new")))
+
+	// Within evictEvery, no second eviction: the next new series is refused.
+	w = serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_new2"), at(0)...)))))
+	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	require.Equal(t, 1.0, testutil.ToFloat64(h.dropped[reasonMaxSeries]))
+
+	// Later, the remaining idle series makes room; then only live series
+	// are left, and a new one is refused.
+	h.lastEvict.Store(0)
+	w = serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_new2"), at(0)...)))))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	require.Nil(t, st.Get(labels.FromStrings("__name__", "sel_idle")))
+	h.lastEvict.Store(0)
+	w = serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_new3"), at(0)...)))))
+	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	require.Equal(t, 3, st.Len())
+	require.NotNil(t, st.Get(labels.FromStrings("__name__", "sel_live")))
+}
+
+// TestHandlerEvictionFreesMemory: near the memory ceiling, evicting idle
+// series makes room for new ones at once (their buffers count as freed).
+func TestHandlerEvictionFreesMemory(t *testing.T) {
+	now := time.Now()
+	cost := seriesCost(labels.FromStrings("__name__", "sel_000"), testOpts)
+	limit := int64(float64(10*cost+cost/2) / seriesAdmissionShare) // room for 10 series
+	st := ring.NewStore(0, nil)
+	h := NewHandler(nil, prometheus.NewRegistry(), st, nameRouter{}, 0)
+	h.Configure(nameRouter{}, Limits{MaxMemoryBytes: limit})
+	h.mem.read = func() uint64 { return 0 }
+	h.mem.cycles = func() uint64 { return 0 }
+
+	var idle []prompb.TimeSeries
+	for i := range 10 {
+		idle = append(idle, series(lbls("__name__", fmt.Sprintf("sel_%03d", i)),
+			prompb.Sample{Timestamp: now.Add(-2 * time.Hour).UnixMilli(), Value: 1}))
+	}
+	require.Equal(t, http.StatusNoContent, serve(h, newPost(encode(t, writeReq(idle...)))).Code)
+	require.Equal(t, 10, st.Len())
+
+	w := serve(h, newPost(encode(t, writeReq(series(lbls("__name__", "sel_new"),
+		prompb.Sample{Timestamp: now.UnixMilli(), Value: 1})))))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	require.NotNil(t, st.Get(labels.FromStrings("__name__", "sel_new")))
+	require.Equal(t, 10, st.Len(), "one idle series made room")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -213,7 +214,7 @@ func (h *Handler) write(st *stats, req *writeRequest, bad []error, lim *limits) 
 			// series is not created for them.
 			continue
 		}
-		ser, err := h.getSeries(lset, opts, st.noNewSeries, lim.MaxMemoryBytes)
+		ser, err := h.getSeries(lset, opts, st.noNewSeries, lim)
 		if err != nil {
 			st.samplesWritten -= len(ss)
 			st.dropFailed(err, len(ss))
@@ -322,20 +323,49 @@ func (h *Handler) appendSamples(st *stats, ser *ring.Series, ss []wireSample) bo
 var errMemory = errors.New("new series refused near limits.max_memory_bytes")
 
 // getSeries returns the series of lset, creating it with opts if needed
-// unless noNew is set (memory pressure) or the memory ceiling has no room
-// left for its buffer.
-func (h *Handler) getSeries(lset labels.Labels, opts ring.Options, noNew bool, maxMemory int64) (*ring.Series, error) {
+// unless noNew is set (memory pressure) or there is no room for it: then
+// it evicts idle series once (see makeRoom) and tries again.
+func (h *Handler) getSeries(lset labels.Labels, opts ring.Options, noNew bool, lim *limits) (*ring.Series, error) {
 	if ser := h.store.Get(lset); ser != nil {
 		return ser, nil
 	}
-	if noNew || !h.mem.admit(seriesCost(lset, opts), maxMemory, time.Now()) {
-		return nil, errMemory
+	cost, now := seriesCost(lset, opts), time.Now()
+	if noNew || !h.mem.admit(cost, lim.MaxMemoryBytes, now) {
+		if !h.makeRoom(lim, now) || !h.mem.admit(cost, lim.MaxMemoryBytes, now) {
+			return nil, errMemory
+		}
 	}
 	ser, _, err := h.store.GetOrCreate(lset, opts)
+	if errors.Is(err, ring.ErrTooManySeries) && h.makeRoom(lim, now) {
+		ser, _, err = h.store.GetOrCreate(lset, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get or create series: %w", err)
 	}
 	return ser, nil
+}
+
+// makeRoom evicts the least recently written of the series idle for
+// lim.EvictIdleAfter, at most evictShare of them, at most every
+// evictEvery, and reports whether it evicted any. Their estimated cost
+// counts as freed for the memory admission at once.
+func (h *Handler) makeRoom(lim *limits, now time.Time) bool {
+	idle := lim.EvictIdleAfter
+	if idle == 0 {
+		idle = DefaultEvictIdleAfter
+	}
+	last := h.lastEvict.Load()
+	if idle < 0 || now.UnixNano()-last < int64(evictEvery) || !h.lastEvict.CompareAndSwap(last, now.UnixNano()) {
+		return false
+	}
+	evicted := h.store.EvictIdle(max(1, int(evictShare*float64(h.store.Len()))), now.Add(-idle).UnixMilli())
+	for _, ser := range evicted {
+		h.mem.pending.Add(-seriesCost(ser.Labels(), ser.Options()))
+	}
+	if len(evicted) > 0 {
+		level.Info(h.logger).Log("msg", "Evicted idle series to make room for new ones", "series", len(evicted), "idle_for_at_least", idle)
+	}
+	return len(evicted) > 0
 }
 
 // seriesCost estimates the memory of a new series: its ring buffer, its

@@ -45,6 +45,7 @@ func TestCachedSeriesRemoved(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
 			st := ring.NewStore(tc.maxSeries, nil)
 			h := NewHandler(nil, reg, st, nameRouter{}, 0)
+			h.Configure(nameRouter{}, Limits{EvictIdleAfter: -1}) // the test data is years old
 			require.Equal(t, http.StatusNoContent, serve(h, newPost(body(0))).Code)
 			old := st.Get(lset)
 			require.NotNil(t, old)

@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -104,6 +105,7 @@ type Store struct {
 
 	created prometheus.Counter
 	removed prometheus.Counter
+	evicted prometheus.Counter
 }
 
 // NewStore returns an empty store that holds at most maxSeries series
@@ -131,7 +133,11 @@ func NewStore(maxSeries int, reg prometheus.Registerer) *Store {
 	})
 	s.removed = f.NewCounter(prometheus.CounterOpts{
 		Name: "train_prometheus_ring_series_removed_total",
-		Help: "Total number of series removed from the ring buffers by deletion or garbage collection.",
+		Help: "Total number of series removed from the ring buffers by deletion, garbage collection or eviction.",
+	})
+	s.evicted = f.NewCounter(prometheus.CounterOpts{
+		Name: "train_prometheus_ring_series_evicted_total",
+		Help: "Total number of idle series evicted to make room for new ones (limits.max_series or the memory ceiling).",
 	})
 	return s
 }
@@ -295,4 +301,45 @@ func (s *Store) removedOne() {
 	s.changes.Add(1)
 	s.numSeries.Add(-1)
 	s.removed.Inc()
+}
+
+// EvictIdle makes room: it removes up to limit series whose newest sample
+// is older than idleBefore (ms since the epoch), the least recently written
+// first, and returns them. Removed series behave as after Delete.
+func (s *Store) EvictIdle(limit int, idleBefore int64) (removed []*Series) {
+	type candidate struct {
+		ser   *Series
+		lastT int64
+	}
+	var (
+		cands []candidate
+		buf   []*Series
+	)
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mtx.RLock()
+		buf = sh.appendAll(buf[:0])
+		sh.mtx.RUnlock()
+		for _, ser := range buf {
+			if t := ser.LastSampleTime(); t < idleBefore {
+				cands = append(cands, candidate{ser, t})
+			}
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(a.lastT, b.lastT) })
+	for _, c := range cands[:min(limit, len(cands))] {
+		sh := s.shardFor(c.ser.hash)
+		sh.mtx.Lock()
+		c.ser.mtx.Lock()
+		// Still idle, and still in the store?
+		if c.ser.lastT < idleBefore && !c.ser.removed && sh.remove(c.ser) {
+			c.ser.detach()
+			s.removedOne()
+			s.evicted.Inc()
+			removed = append(removed, c.ser)
+		}
+		c.ser.mtx.Unlock()
+		sh.mtx.Unlock()
+	}
+	return removed
 }

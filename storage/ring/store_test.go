@@ -3,6 +3,7 @@ package ring
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -287,7 +288,7 @@ train_prometheus_ring_series 2
 	require.Empty(t, problems)
 	n, err := testutil.GatherAndCount(reg)
 	require.NoError(t, err)
-	require.Equal(t, 4, n)
+	require.Equal(t, 5, n)
 }
 
 func TestStoreChanges(t *testing.T) {
@@ -305,4 +306,31 @@ func TestStoreChanges(t *testing.T) {
 	require.Equal(t, c1, st.Changes(), "lookups and appends do not")
 	require.True(t, st.Delete(a))
 	require.NotEqual(t, c1, st.Changes(), "removal changes the count")
+}
+
+func TestEvictIdle(t *testing.T) {
+	st := NewStore(0, nil)
+	opts := Options{Step: time.Second, Window: time.Minute}
+	var all []*Series
+	for i := range 6 {
+		s, _, err := st.GetOrCreate(labels.FromStrings("__name__", "m", "i", strconv.Itoa(i)), opts)
+		require.NoError(t, err)
+		require.NoError(t, s.Append(int64(1000*(10-i)), 1)) // series 5 is the least recently written
+		all = append(all, s)
+	}
+	before := st.BufferBytes()
+
+	// Idle: newest sample before 8s, i.e. series 3, 4 and 5; two are evicted,
+	// the oldest first.
+	evicted := st.EvictIdle(2, 8000)
+	require.Equal(t, []*Series{all[5], all[4]}, evicted)
+	require.Equal(t, before-2*60*8, st.BufferBytes())
+	require.Equal(t, 4, st.Len())
+	require.Nil(t, st.Get(all[5].Labels()))
+	require.Nil(t, st.Get(all[4].Labels()))
+	require.NotNil(t, st.Get(all[3].Labels()))
+	require.ErrorIs(t, all[5].Append(20_000, 1), ErrSeriesRemoved)
+
+	// Nothing else is idle enough.
+	require.Empty(t, st.EvictIdle(10, 7000))
 }
