@@ -110,22 +110,27 @@ func (q *Queue) send(ctx context.Context, body []byte, tenant string) error {
 	}
 }
 
+// maxRetryAfter is the longest Retry-After honoured; a longer one, in
+// either form, is ignored and the backoff used instead.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads a Retry-After header, in seconds or as an HTTP date
 // relative to now. It returns 0 (use the backoff) when the header is
-// absent, invalid, in the past or over a day away.
+// absent, invalid, in the past or more than maxRetryAfter away.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
 	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 || s > int64(24*time.Hour/time.Second) {
+		if s <= 0 || s > int64(maxRetryAfter/time.Second) {
 			return 0
 		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
+		// t.Sub saturates, so a date centuries away cannot overflow.
+		if d := t.Sub(now); d > 0 && d <= maxRetryAfter {
 			return d
 		}
 	}
