@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -87,6 +88,9 @@ type Queue struct {
 	started  bool
 	stopped  bool
 	stopping chan struct{} // closed by Stop
+	// noWait makes Append drop the oldest samples of a full shard instead
+	// of waiting for room (set by stopWaiting).
+	noWait   atomic.Bool
 	ctx      context.Context
 	cancel   context.CancelFunc // ends sends and retries: the flush deadline
 	stopOnce sync.Once
@@ -188,7 +192,8 @@ func (q *Queue) Start() {
 // larger than the capacity is not lost); while the target fails, before
 // Start and after Stop begins, it drops the shard's oldest samples instead
 // (counted), so an outage never blocks the caller. After Stop, Append does
-// nothing.
+// nothing. A Manager calls it from each target's inbox (see inbox.go), so
+// that the wait delays that target's later samples only.
 func (q *Queue) Append(samples []Sample) {
 	if len(samples) == 0 {
 		return
@@ -214,7 +219,7 @@ func (q *Queue) Append(samples []Sample) {
 		// shard to make room rather than drop. While the target fails, or
 		// before the queue runs, the oldest samples are dropped instead, so
 		// an outage never blocks the caller and memory stays bounded.
-		for !s.hasRoom(size) && !s.failing && q.started && !q.isStopping() {
+		for !s.hasRoom(size) && !s.failing && q.started && !q.isStopping() && !q.noWait.Load() {
 			s.space.Wait()
 		}
 		d := s.push(samples[i], size, wall)
@@ -251,6 +256,18 @@ func (q *Queue) Len() int {
 		n += s.len()
 	}
 	return n
+}
+
+// stopWaiting makes Append, from now on and in the calls waiting now, drop
+// the oldest samples of a full shard instead of waiting for room, so that
+// what is handed over before Stop is queued at once.
+func (q *Queue) stopWaiting() {
+	q.noWait.Store(true)
+	for _, s := range q.shards {
+		s.mu.Lock()
+		s.space.Broadcast()
+		s.mu.Unlock()
+	}
 }
 
 // isStopping reports whether Stop was called.

@@ -13,7 +13,8 @@ import (
 type TargetStatus struct {
 	Name string
 	URL  string // credentials redacted
-	// Queued samples out of Capacity.
+	// Queued samples out of Capacity; samples handed over while the
+	// queue was full count too, so Queued can exceed Capacity.
 	Queued, Capacity int
 	// Counters since start: accepted, rejected, dropped before sending and
 	// sent again after an error.
@@ -25,14 +26,16 @@ type TargetStatus struct {
 // Status returns the health of every target, sorted by name.
 func (m *Manager) Status() []TargetStatus {
 	m.mu.RLock()
-	queues := make([]*Queue, 0, len(m.queues))
+	queues := make([]*managedQueue, 0, len(m.queues))
 	for _, mq := range m.queues {
-		queues = append(queues, mq.q)
+		queues = append(queues, mq)
 	}
 	m.mu.RUnlock()
 	out := make([]TargetStatus, 0, len(queues))
-	for _, q := range queues {
-		out = append(out, q.status())
+	for _, mq := range queues {
+		s := mq.q.status()
+		s.Queued += mq.in.len()
+		out = append(out, s)
 	}
 	slices.SortFunc(out, func(a, b TargetStatus) int { return strings.Compare(a.Name, b.Name) })
 	return out
