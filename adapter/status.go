@@ -295,6 +295,7 @@ type targetRow struct {
 	FillPx                         int
 	Sent, Failed, Dropped, Retried string
 	LastSuccess                    string
+	NewestSent                     string
 }
 
 // serveConfig shows the write-back targets' health and the loaded
@@ -323,13 +324,17 @@ func (a *Adapter) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		row := targetRow{
 			Name: t.Name, URL: t.URL, Queued: t.Queued, Capacity: t.Capacity,
 			Sent: formatValue(t.Sent), Failed: formatValue(t.Failed), Dropped: formatValue(t.Dropped), Retried: formatValue(t.Retried),
-			LastSuccess: "never",
+			LastSuccess: "never", NewestSent: "none",
 		}
 		if t.Capacity > 0 {
 			row.FillPx = min(80, 80*t.Queued/t.Capacity)
 		}
 		if !t.LastSuccess.IsZero() {
 			row.LastSuccess = formatAge(now.Sub(t.LastSuccess)) + " ago"
+		}
+		if !t.HighestSent.IsZero() {
+			// The lag: samples are stamped within minutes of now.
+			row.NewestSent = formatAge(now.Sub(t.HighestSent)) + " ago"
 		}
 		// The counters tell about the past; health is about now.
 		switch {

@@ -110,6 +110,8 @@ func TestStatusConfig(t *testing.T) {
 	require.Contains(t, body, "step: 1m")
 	// The fit's evaluation was queued for the unreachable target.
 	require.Contains(t, body, "no request accepted yet")
+	require.Contains(t, body, "<th title=\"timestamp of the newest sample the target accepted: the write-back lag\">newest sent</th>")
+	require.Contains(t, body, "<td>never</td><td>none</td>")
 
 	f = newFixture(t, baseConfig, Options{})
 	require.Contains(t, f.get(t, "/config", http.StatusOK), "no configuration loaded yet")

@@ -36,6 +36,7 @@ type metrics struct {
 	requestDuration  *prometheus.HistogramVec
 	lastSuccessStamp *prometheus.GaugeVec
 	splitTotal       *prometheus.CounterVec
+	highestSent      *prometheus.GaugeVec
 
 	mu   sync.Mutex
 	refs map[[2]string]int
@@ -94,6 +95,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "batches_split_total",
 			Help: "Batches refused with 400 and split in halves to send the samples the target accepts.",
 		}, target),
+		highestSent: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: subsystem,
+			Name: "queue_highest_sent_timestamp_seconds",
+			Help: "Highest sample timestamp the remote-write target accepted, in seconds since the epoch; time() minus it is the write-back's lag.",
+		}, target),
 		refs: map[[2]string]int{},
 	}
 }
@@ -115,6 +121,7 @@ type targetMetrics struct {
 	droppedShutdown prometheus.Counter
 	droppedAge      prometheus.Counter
 	split           prometheus.Counter
+	highestSent     prometheus.Gauge
 }
 
 // forTarget returns the children of the target name at url and takes a
@@ -138,6 +145,7 @@ func (m *metrics) forTarget(name, url string) *targetMetrics {
 		droppedShutdown: m.droppedTotal.WithLabelValues(name, url, reasonShutdown),
 		droppedAge:      m.droppedTotal.WithLabelValues(name, url, reasonMaxAge),
 		split:           m.splitTotal.WithLabelValues(name, url),
+		highestSent:     m.highestSent.WithLabelValues(name, url),
 	}
 }
 
@@ -168,4 +176,5 @@ func (t *targetMetrics) release() {
 	m.requestDuration.DeletePartialMatch(match)
 	m.lastSuccessStamp.DeletePartialMatch(match)
 	m.splitTotal.DeletePartialMatch(match)
+	m.highestSent.DeletePartialMatch(match)
 }

@@ -88,13 +88,17 @@ type Queue struct {
 	started  bool
 	stopped  bool
 	stopping chan struct{} // closed by Stop
-	// noWait makes Append drop the oldest samples of a full shard instead
-	// of waiting for room (set by stopWaiting).
-	noWait   atomic.Bool
 	ctx      context.Context
 	cancel   context.CancelFunc // ends sends and retries: the flush deadline
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+
+	// noWait makes Append drop the oldest samples of a full shard instead
+	// of waiting for room (set by stopWaiting).
+	noWait atomic.Bool
+
+	sentMu      sync.Mutex
+	highestSent int64 // highest timestamp (ms) the target accepted
 }
 
 // NewQueue returns a queue for the target cfg, not yet started; cfg must
@@ -157,6 +161,7 @@ func newQueue(cfg *config.RemoteWriteConfig, logger log.Logger, m *metrics, opts
 		cancel:           cancel,
 	}
 	q.maxAge = time.Duration(qc.MaxSampleAge)
+	q.highestSent = math.MinInt64
 	q.tenantHeader = tenantHeader
 	q.rejects = newRejectLog(q.logger, rejectLogInterval)
 	n := min(qc.MaxShards, qc.Capacity)
@@ -236,6 +241,17 @@ func (q *Queue) Append(samples []Sample) {
 	}
 	if full > 0 {
 		q.m.droppedFull.Add(float64(full))
+	}
+}
+
+// accepted records that the target accepted a batch whose highest sample
+// timestamp is maxT (ms).
+func (q *Queue) accepted(maxT int64) {
+	q.sentMu.Lock()
+	defer q.sentMu.Unlock()
+	if maxT > q.highestSent {
+		q.highestSent = maxT
+		q.m.highestSent.Set(float64(maxT) / 1000)
 	}
 }
 

@@ -3,6 +3,7 @@ package writeback
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -247,6 +248,7 @@ func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string,
 		s.setFailing(recoverable)
 		if err == nil {
 			q.m.samples.Add(float64(n))
+			q.accepted(maxTime(*batch))
 			q.m.lastSuccess.Set(float64(q.now().UnixNano()) / 1e9)
 			return
 		}
@@ -339,4 +341,13 @@ func (s *shard) splitRejected(ctx context.Context, batch []Sample, tenant string
 	}
 	s.sendSamples(ctx, &second, tenant, depth+1)
 	return true
+}
+
+// maxTime returns the highest timestamp of batch (math.MinInt64 when empty).
+func maxTime(batch []Sample) int64 {
+	m := int64(math.MinInt64)
+	for i := range batch {
+		m = max(m, batch[i].T)
+	}
+	return m
 }

@@ -1,6 +1,7 @@
 package writeback
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ type TargetStatus struct {
 	Sent, Failed, Dropped, Retried float64
 	// LastSuccess is when the target last accepted a request (zero: never).
 	LastSuccess time.Time
+	// HighestSent is the newest sample timestamp the target accepted
+	// (zero: none): now minus it is the write-back's lag.
+	HighestSent time.Time
 }
 
 // Status returns the health of every target, sorted by name.
@@ -56,6 +60,11 @@ func (q *Queue) status() TargetStatus {
 	if ts := metricValue(t.lastSuccess); ts > 0 {
 		s.LastSuccess = time.Unix(0, int64(ts*1e9))
 	}
+	q.sentMu.Lock()
+	if q.highestSent != math.MinInt64 {
+		s.HighestSent = time.UnixMilli(q.highestSent)
+	}
+	q.sentMu.Unlock()
 	return s
 }
 
