@@ -77,7 +77,8 @@ func NewManager(logger log.Logger, reg prometheus.Registerer, opts Options) *Man
 // ApplyConfig makes the targets those of cfgs, matched by name: new targets
 // get a started queue, removed ones are stopped (flushing within the flush
 // deadline), changed ones are stopped and then replaced, and unchanged ones
-// keep their queue and its content. On error nothing changes.
+// keep their queue and its content, and try remote-write 2.0 again if they
+// fell back to 1.0. On error nothing changes.
 func (m *Manager) ApplyConfig(cfgs []*config.RemoteWriteConfig) error {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
@@ -122,6 +123,13 @@ func (m *Manager) ApplyConfig(cfgs []*config.RemoteWriteConfig) error {
 	m.mu.Lock()
 	m.queues = next
 	m.mu.Unlock()
+
+	// A reload tries 2.0 again on targets that fell back to 1.0.
+	for name, mq := range next {
+		if current[name] == mq {
+			mq.q.resetProtocol()
+		}
+	}
 
 	// Old queues flush before their replacements start, so that a series'
 	// samples reach a target in order.

@@ -1,6 +1,7 @@
 // Package writeback sends forecasts and anomaly scores to Prometheus, Grafana
-// Mimir or Thanos Receive with remote-write 1.0: one Queue per target, and a
-// Manager that fans samples out to the queues of the configured targets.
+// Mimir or Thanos Receive with remote-write 1.0 or 2.0 (protobuf_message):
+// one Queue per target, and a Manager that fans samples out to the queues of
+// the configured targets.
 package writeback
 
 import (
@@ -96,6 +97,8 @@ type Queue struct {
 	// noWait makes Append drop the oldest samples of a full shard instead
 	// of waiting for room (set by stopWaiting).
 	noWait atomic.Bool
+	// fellBack is set when a 2.0 target answered 415: it is sent 1.0.
+	fellBack atomic.Bool
 
 	sentMu      sync.Mutex
 	highestSent int64 // highest timestamp (ms) the target accepted
@@ -123,6 +126,9 @@ func checkConfig(cfg *config.RemoteWriteConfig) error {
 		return fmt.Errorf("remote_write %s: url must be set", cfg.Name)
 	case cfg.RemoteTimeout <= 0:
 		return fmt.Errorf("remote_write %s: remote_timeout must be positive", cfg.Name)
+	}
+	if err := cfg.ProtobufMessage.Validate(); err != nil {
+		return fmt.Errorf("remote_write %s: %w", cfg.Name, err)
 	}
 	if err := cfg.QueueConfig.Validate(); err != nil {
 		return fmt.Errorf("remote_write %s: queue_config: %w", cfg.Name, err)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 )
 
 // TargetStatus is the health of one write-back target, for the status page.
@@ -22,6 +24,10 @@ type TargetStatus struct {
 	Sent, Failed, Dropped, Retried float64
 	// LastSuccess is when the target last accepted a request (zero: never).
 	LastSuccess time.Time
+	// ProtobufMessage is the message the target is sent now; FellBack
+	// is set when it is 1.0 because the target refused 2.0 with 415.
+	ProtobufMessage config.ProtobufMessage
+	FellBack        bool
 	// HighestSent is the newest sample timestamp the target accepted
 	// (zero: none): now minus it is the write-back's lag.
 	HighestSent time.Time
@@ -56,6 +62,9 @@ func (q *Queue) status() TargetStatus {
 		Retried:  metricValue(t.retried),
 		Dropped:  metricValue(t.droppedFull) + metricValue(t.droppedFuture) + metricValue(t.droppedShutdown),
 		Failed:   sumChildren(t.parent.failedTotal, t.name, t.url),
+
+		ProtobufMessage: q.protoMsg(),
+		FellBack:        q.fellBack.Load(),
 	}
 	if ts := metricValue(t.lastSuccess); ts > 0 {
 		s.LastSuccess = time.Unix(0, int64(ts*1e9))
