@@ -142,7 +142,9 @@ func (e *encoder) marshalV2() ([]byte, error) {
 	if cap(e.pb) < size {
 		e.pb = make([]byte, size)
 	}
-	n, err := req.MarshalToSizedBuffer(e.pb[:size])
+	// The optimized marshaller writes the packed label refs in place; the
+	// generated one allocates a buffer per series for them.
+	n, err := req.OptimizedMarshalToSizedBuffer(e.pb[:size])
 	if err != nil {
 		return nil, fmt.Errorf("marshal v2 write request: %w", err)
 	}
