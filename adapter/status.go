@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v2"
 
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/models"
 )
@@ -320,6 +321,20 @@ type targetRow struct {
 	FillPx                         int
 	Sent, Failed, Dropped, Retried string
 	LastSuccess                    string
+	NewestSent                     string
+	Protocol                       string
+}
+
+// protocolName is how the config page names the remote-write protocol a
+// target is sent.
+func protocolName(msg config.ProtobufMessage, fellBack bool) string {
+	switch {
+	case fellBack:
+		return "1.0 (refused 2.0 with 415)"
+	case msg == config.ProtobufMessageV2:
+		return "2.0"
+	}
+	return "1.0"
 }
 
 // serveConfig shows the write-back targets' health and the loaded
@@ -348,13 +363,18 @@ func (a *Adapter) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		row := targetRow{
 			Name: t.Name, URL: t.URL, Queued: t.Queued, Capacity: t.Capacity,
 			Sent: formatValue(t.Sent), Failed: formatValue(t.Failed), Dropped: formatValue(t.Dropped), Retried: formatValue(t.Retried),
-			LastSuccess: "never",
+			LastSuccess: "never", NewestSent: "none",
+			Protocol: protocolName(t.ProtobufMessage, t.FellBack),
 		}
 		if t.Capacity > 0 {
 			row.FillPx = min(80, 80*t.Queued/t.Capacity)
 		}
 		if !t.LastSuccess.IsZero() {
 			row.LastSuccess = formatAge(now.Sub(t.LastSuccess)) + " ago"
+		}
+		if !t.HighestSent.IsZero() {
+			// The lag: samples are stamped within minutes of now.
+			row.NewestSent = formatAge(now.Sub(t.HighestSent)) + " ago"
 		}
 		// The counters tell about the past; health is about now.
 		switch {

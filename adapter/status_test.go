@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -110,6 +111,10 @@ func TestStatusConfig(t *testing.T) {
 	require.Contains(t, body, "step: 1m")
 	// The fit's evaluation was queued for the unreachable target.
 	require.Contains(t, body, "no request accepted yet")
+	require.Contains(t, body, "<th title=\"timestamp of the newest sample the target accepted: the write-back lag\">newest sent</th>")
+	require.Contains(t, body, "<td>never</td><td>none</td>")
+	require.Contains(t, body, "<th>protocol</th>")
+	require.Contains(t, body, "</td><td>1.0</td>")
 
 	f = newFixture(t, baseConfig, Options{})
 	require.Contains(t, f.get(t, "/config", http.StatusOK), "no configuration loaded yet")
@@ -202,4 +207,11 @@ func TestStatusSeriesExplainsFlags(t *testing.T) {
 	require.Contains(t, row, "<td>1e&#43;04</td>", "the actual value")
 	require.Contains(t, row, time.UnixMilli(end+2*60_000).UTC().Format(time.RFC3339))
 	require.Equal(t, 2, strings.Count(row, "<tr><td>"), "one row per model: %s", row)
+}
+
+func TestProtocolName(t *testing.T) {
+	require.Equal(t, "1.0", protocolName(config.ProtobufMessageV1, false))
+	require.Equal(t, "1.0", protocolName("", false))
+	require.Equal(t, "2.0", protocolName(config.ProtobufMessageV2, false))
+	require.Equal(t, "1.0 (refused 2.0 with 415)", protocolName(config.ProtobufMessageV1, true))
 }

@@ -125,6 +125,8 @@ var expectedErrors = []struct {
 	{"remote_write_header_reserved_case.bad.yml", "remote_write[0]: headers: x-PROMETHEUS-remote-write-version is a reserved header"},
 	{"remote_write_header_authorization.bad.yml", "remote_write[0]: headers: authorization must be set with basic_auth, authorization or oauth2"},
 	{"remote_write_remote_timeout_zero.bad.yml", "remote_write[0]: remote_timeout must be positive"},
+	{"remote_write_protobuf_message.bad.yml", `remote_write[0]: protobuf_message "io.prometheus.writet.v2.Request" is unknown (supported: prometheus.WriteRequest, io.prometheus.write.v2.Request)`},
+	{"remote_write_protobuf_message_version.bad.yml", `remote_write[0]: protobuf_message "2.0" is unknown`},
 	{"remote_write_queue_capacity.bad.yml", "remote_write[0]: queue_config: capacity must be positive"},
 	{"remote_write_queue_max_samples_per_send.bad.yml", "remote_write[0]: queue_config: max_samples_per_send must be positive"},
 	{"remote_write_queue_max_shards.bad.yml", "remote_write[0]: queue_config: max_shards must be positive"},
@@ -297,6 +299,7 @@ func TestDefaultValues(t *testing.T) {
 		MaxBytes:          64 << 20,
 	}, DefaultQueueConfig)
 	require.Equal(t, model.Duration(30*time.Second), DefaultRemoteWriteConfig.RemoteTimeout)
+	require.Equal(t, ProtobufMessage("prometheus.WriteRequest"), DefaultRemoteWriteConfig.ProtobufMessage)
 	require.Equal(t, DefaultQueueConfig, DefaultRemoteWriteConfig.QueueConfig)
 
 	// The defaults themselves are valid.
@@ -562,6 +565,9 @@ func TestRemoteWriteNames(t *testing.T) {
 	}
 	// Unnamed entries are named after their index.
 	require.Equal(t, []string{"0", "primary", "2"}, names)
+	require.Equal(t, ProtobufMessageV1, cfg.RemoteWrite[0].ProtobufMessage, "the default")
+	require.Equal(t, ProtobufMessageV2, cfg.RemoteWrite[1].ProtobufMessage)
+	require.Equal(t, ProtobufMessageV1, cfg.RemoteWrite[2].ProtobufMessage)
 
 	rw := cfg.RemoteWrite[2]
 	require.Equal(t, model.Duration(time.Minute), rw.RemoteTimeout)

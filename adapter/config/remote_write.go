@@ -18,6 +18,9 @@ type RemoteWriteConfig struct {
 	Name          string            `yaml:"name,omitempty"`
 	RemoteTimeout model.Duration    `yaml:"remote_timeout,omitempty"`
 	Headers       map[string]string `yaml:"headers,omitempty"`
+	// ProtobufMessage picks remote-write 1.0 or 2.0 (Prometheus' field and
+	// values); empty means 1.0.
+	ProtobufMessage ProtobufMessage `yaml:"protobuf_message,omitempty"`
 
 	// HTTPClientConfig carries basic_auth, authorization, oauth2, tls_config,
 	// proxy_url and the rest. It cannot be embedded: the YAML parser would
@@ -29,6 +32,7 @@ type RemoteWriteConfig struct {
 // DefaultRemoteWriteConfig holds the defaults of a remote_write entry.
 var DefaultRemoteWriteConfig = RemoteWriteConfig{
 	RemoteTimeout:    model.Duration(30 * time.Second),
+	ProtobufMessage:  ProtobufMessageV1,
 	QueueConfig:      DefaultQueueConfig,
 	HTTPClientConfig: config.DefaultHTTPClientConfig,
 }
@@ -50,6 +54,26 @@ func (c *RemoteWriteConfig) UnmarshalYAML(unmarshal func(any) error) error {
 		c.QueueConfig = DefaultQueueConfig
 	}
 	return nil
+}
+
+// ProtobufMessage names the protobuf message a write-back target is sent,
+// with the values of Prometheus' protobuf_message.
+type ProtobufMessage string
+
+const (
+	// ProtobufMessageV1 is remote-write 1.0, the default.
+	ProtobufMessageV1 ProtobufMessage = "prometheus.WriteRequest"
+	// ProtobufMessageV2 is remote-write 2.0.
+	ProtobufMessageV2 ProtobufMessage = "io.prometheus.write.v2.Request"
+)
+
+// Validate checks that m is known; empty means ProtobufMessageV1.
+func (m ProtobufMessage) Validate() error {
+	switch m {
+	case "", ProtobufMessageV1, ProtobufMessageV2:
+		return nil
+	}
+	return fmt.Errorf("protobuf_message %q is unknown (supported: %s, %s)", string(m), ProtobufMessageV1, ProtobufMessageV2)
 }
 
 // reservedHeaders are set by the sender and may not be configured (the
@@ -83,6 +107,9 @@ func (c *RemoteWriteConfig) Validate() error {
 	}
 	if c.RemoteTimeout <= 0 {
 		return errors.New("remote_timeout must be positive")
+	}
+	if err := c.ProtobufMessage.Validate(); err != nil {
+		return err
 	}
 	for h, v := range c.Headers {
 		if !validHeaderName(h) {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 )
 
 const (
@@ -54,21 +56,27 @@ func failureReason(err error) string {
 	if se, ok := errors.AsType[*statusError](err); ok {
 		return "http_" + strconv.Itoa(se.code)
 	}
+	if _, ok := errors.AsType[*notWrittenError](err); ok {
+		return reasonNotWritten
+	}
+	if _, ok := errors.AsType[*partialWriteError](err); ok {
+		return reasonNotWritten
+	}
 	return "request"
 }
 
-// send makes one attempt to deliver the encoded request body for tenant
-// ("" for none); see sendSamples.
-//
-// send makes one attempt to deliver the encoded request body. It returns
-// nil when the target accepted it, a recoverableError when the attempt may
-// be repeated, and any other error when the batch must be given up.
-func (q *Queue) send(ctx context.Context, body []byte, tenant string) error {
+// send makes one attempt to deliver body, the encoded request of n samples
+// in message msg, for tenant ("" for none); see sendSamples. It returns
+// how many samples the target wrote (n for 1.0, what the response headers
+// say for 2.0) and nil when the target accepted the request, a
+// recoverableError when the attempt may be repeated, and any other error
+// when the batch must be given up.
+func (q *Queue) send(ctx context.Context, body []byte, n int, tenant string, msg config.ProtobufMessage) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, q.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, q.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("create request: %w", err)
+		return 0, fmt.Errorf("create request: %w", err)
 	}
 	// Configured headers first, so they can never replace the required ones.
 	for k, v := range q.cfg.Headers {
@@ -78,15 +86,20 @@ func (q *Queue) send(ctx context.Context, body []byte, tenant string) error {
 		req.Header.Set(q.tenantHeaderName(), tenant)
 	}
 	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	if msg == config.ProtobufMessageV2 {
+		req.Header.Set("Content-Type", contentTypeV2)
+		req.Header.Set("X-Prometheus-Remote-Write-Version", versionV2)
+	} else {
+		req.Header.Set("Content-Type", contentTypeV1)
+		req.Header.Set("X-Prometheus-Remote-Write-Version", versionV1)
+	}
 	req.Header.Set("User-Agent", q.userAgent)
 
 	start := time.Now()
 	resp, err := q.client.Do(req)
 	q.m.requestDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return recoverableError{err: fmt.Errorf("send request: %w", err)}
+		return 0, recoverableError{err: fmt.Errorf("send request: %w", err)}
 	}
 	q.m.sentBytes.Add(float64(len(body)))
 	defer func() {
@@ -96,36 +109,44 @@ func (q *Queue) send(ctx context.Context, body []byte, tenant string) error {
 
 	switch code := resp.StatusCode; {
 	case code/100 == 2:
-		return nil
+		if msg == config.ProtobufMessageV2 {
+			return writtenV2(resp, n)
+		}
+		return n, nil
 	case code/100 == 5:
-		return recoverableError{err: fmt.Errorf("server returned HTTP status %s", resp.Status)}
+		return 0, recoverableError{err: fmt.Errorf("server returned HTTP status %s", resp.Status)}
 	case code == http.StatusTooManyRequests && q.retryOnRateLimit:
-		return recoverableError{
+		return 0, recoverableError{
 			err:        fmt.Errorf("server returned HTTP status %s", resp.Status),
 			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), q.now()),
 		}
 	default:
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return &statusError{code: code, status: resp.Status, body: strings.TrimSpace(string(b))}
+		return 0, &statusError{code: code, status: resp.Status, body: strings.TrimSpace(string(b))}
 	}
 }
 
+// maxRetryAfter is the longest Retry-After honoured; a longer one, in
+// either form, is ignored and the backoff used instead.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads a Retry-After header, in seconds or as an HTTP date
 // relative to now. It returns 0 (use the backoff) when the header is
-// absent, invalid, in the past or over a day away.
+// absent, invalid, in the past or more than maxRetryAfter away.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
 	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 || s > int64(24*time.Hour/time.Second) {
+		if s <= 0 || s > int64(maxRetryAfter/time.Second) {
 			return 0
 		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
+		// t.Sub saturates, so a date centuries away cannot overflow.
+		if d := t.Sub(now); d > 0 && d <= maxRetryAfter {
 			return d
 		}
 	}

@@ -81,6 +81,22 @@ func TestQueueResponses(t *testing.T) {
 			minGap:      time.Second,
 		},
 		{
+			name:        "429 with Retry-After a date in 2100 backs off",
+			retry429:    true,
+			responses:   []response{{status: 429, header: map[string]string{"Retry-After": "Fri, 01 Jan 2100 00:00:00 GMT"}}, {status: 204}},
+			wantReqs:    2,
+			wantDeliver: true,
+			wantRetried: n,
+		},
+		{
+			name:        "429 with Retry-After over a day in seconds backs off",
+			retry429:    true,
+			responses:   []response{{status: 429, header: map[string]string{"Retry-After": "2000000000"}}, {status: 204}},
+			wantReqs:    2,
+			wantDeliver: true,
+			wantRetried: n,
+		},
+		{
 			name:        "429 without Retry-After backs off",
 			retry429:    true,
 			responses:   []response{{status: 429}, {status: 204}},
@@ -146,6 +162,14 @@ func TestParseRetryAfter(t *testing.T) {
 		{"999999999999", 0},
 		{now.Add(7 * time.Second).Format(http.TimeFormat), 7 * time.Second},
 		{now.Add(-7 * time.Second).Format(http.TimeFormat), 0},
+		// Both forms are capped at a day alike (issue 13: a date in 2100
+		// made a target wait 640,599 hours).
+		{"86400", 24 * time.Hour},
+		{"86401", 0},
+		{now.Add(24 * time.Hour).Format(http.TimeFormat), 24 * time.Hour},
+		{now.Add(24*time.Hour + time.Second).Format(http.TimeFormat), 0},
+		{"Fri, 01 Jan 2100 00:00:00 GMT", 0},
+		{"Sat, 01 Jan 9999 00:00:00 GMT", 0},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			require.Equal(t, tc.want, parseRetryAfter(tc.in, now))

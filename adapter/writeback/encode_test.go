@@ -62,14 +62,14 @@ func TestEncodeGroupsBySeries(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body, err := e.encode(tc.batch)
+			body, err := e.encode(tc.batch, config.ProtobufMessageV1)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, decode(t, body).Timeseries)
 		})
 	}
 
 	t.Run("stale marker keeps its bits", func(t *testing.T) {
-		body, err := e.encode([]Sample{{Labels: a, T: 9, V: stale}})
+		body, err := e.encode([]Sample{{Labels: a, T: 9, V: stale}}, config.ProtobufMessageV1)
 		require.NoError(t, err)
 		got := decode(t, body).Timeseries
 		require.Len(t, got, 1)
@@ -113,18 +113,22 @@ func benchBatch(n, nSeries int) []Sample {
 }
 
 func BenchmarkEncodeBatch(b *testing.B) {
-	batch := benchBatch(2000, 200)
-	e := newEncoder()
-	var size int
-	b.ReportAllocs()
-	for b.Loop() {
-		body, err := e.encode(batch)
-		if err != nil {
-			b.Fatal(err)
-		}
-		size = len(body)
+	for _, msg := range []config.ProtobufMessage{config.ProtobufMessageV1, config.ProtobufMessageV2} {
+		b.Run(string(msg), func(b *testing.B) {
+			batch := benchBatch(2000, 200)
+			e := newEncoder()
+			var size int
+			b.ReportAllocs()
+			for b.Loop() {
+				body, err := e.encode(batch, msg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(body)
+			}
+			b.ReportMetric(float64(size), "bytes/req")
+		})
 	}
-	b.ReportMetric(float64(size), "bytes/req")
 }
 
 func BenchmarkAppend(b *testing.B) {

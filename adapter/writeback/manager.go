@@ -21,7 +21,9 @@ import (
 )
 
 // Manager owns one Queue per configured target and fans samples out to all
-// of them. Its queues share one set of metric vectors.
+// of them without waiting for any: each queue is fed from its own inbox, so
+// a slow or hanging target never delays the others, the caller, a reload or
+// Status. Its queues share one set of metric vectors.
 type Manager struct {
 	logger  log.Logger
 	metrics *metrics
@@ -36,10 +38,27 @@ type Manager struct {
 	stopped bool
 }
 
-// managedQueue is a queue and the hash of the config it was built from.
+// managedQueue is a queue, the inbox that feeds it and the hash of the
+// config it was built from.
 type managedQueue struct {
 	q    *Queue
+	in   *inbox
 	hash string
+}
+
+// newManagedQueue wraps q, starting its inbox.
+func newManagedQueue(q *Queue, hash string) *managedQueue {
+	return &managedQueue{q: q, in: newInbox(q), hash: hash}
+}
+
+// stop closes the inbox, queues what it holds without waiting for room
+// (dropping the oldest past capacity), and stops the queue, which flushes
+// within the flush deadline.
+func (mq *managedQueue) stop() {
+	mq.in.close()
+	mq.q.stopWaiting()
+	<-mq.in.done
+	mq.q.Stop()
 }
 
 // NewManager returns a manager without targets; ApplyConfig gives it some.
@@ -58,7 +77,8 @@ func NewManager(logger log.Logger, reg prometheus.Registerer, opts Options) *Man
 // ApplyConfig makes the targets those of cfgs, matched by name: new targets
 // get a started queue, removed ones are stopped (flushing within the flush
 // deadline), changed ones are stopped and then replaced, and unchanged ones
-// keep their queue and its content. On error nothing changes.
+// keep their queue and its content, and try remote-write 2.0 again if they
+// fell back to 1.0. On error nothing changes.
 func (m *Manager) ApplyConfig(cfgs []*config.RemoteWriteConfig) error {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
@@ -71,10 +91,10 @@ func (m *Manager) ApplyConfig(cfgs []*config.RemoteWriteConfig) error {
 	}
 
 	next := make(map[string]*managedQueue, len(cfgs))
-	var created []*Queue
+	var created []*managedQueue
 	fail := func(err error) error {
-		for _, q := range created {
-			q.Stop()
+		for _, mq := range created {
+			mq.stop()
 		}
 		return fmt.Errorf("apply remote_write config: %w", err)
 	}
@@ -94,8 +114,9 @@ func (m *Manager) ApplyConfig(cfgs []*config.RemoteWriteConfig) error {
 		if err != nil {
 			return fail(err)
 		}
-		created = append(created, q)
-		next[cfg.Name] = &managedQueue{q: q, hash: h}
+		mq := newManagedQueue(q, h)
+		created = append(created, mq)
+		next[cfg.Name] = mq
 	}
 
 	// New queues take samples from now on and hold them until started.
@@ -103,17 +124,24 @@ func (m *Manager) ApplyConfig(cfgs []*config.RemoteWriteConfig) error {
 	m.queues = next
 	m.mu.Unlock()
 
+	// A reload tries 2.0 again on targets that fell back to 1.0.
+	for name, mq := range next {
+		if current[name] == mq {
+			mq.q.resetProtocol()
+		}
+	}
+
 	// Old queues flush before their replacements start, so that a series'
 	// samples reach a target in order.
-	var old []*Queue
+	var old []*managedQueue
 	for name, mq := range current {
 		if n, ok := next[name]; !ok || n != mq {
-			old = append(old, mq.q)
+			old = append(old, mq)
 		}
 	}
 	stopAll(old)
-	for _, q := range created {
-		q.Start()
+	for _, mq := range created {
+		mq.q.Start()
 	}
 	if len(old) > 0 || len(created) > 0 {
 		level.Info(m.logger).Log("msg", "Applied remote_write config", "component", "writeback",
@@ -122,12 +150,18 @@ func (m *Manager) ApplyConfig(cfgs []*config.RemoteWriteConfig) error {
 	return nil
 }
 
-// Append hands samples to every queue. It does not block.
+// Append hands samples to the inbox of every queue and returns without
+// waiting for any target. It takes ownership of samples, which the queues
+// share and only read.
 func (m *Manager) Append(samples []Sample) {
+	if len(samples) == 0 {
+		return
+	}
+	size := batchBytes(samples)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, mq := range m.queues {
-		mq.q.Append(samples)
+		mq.in.put(samples, size)
 	}
 }
 
@@ -141,18 +175,18 @@ func (m *Manager) Stop() {
 	m.queues = map[string]*managedQueue{}
 	m.stopped = true
 	m.mu.Unlock()
-	qs := make([]*Queue, 0, len(current))
+	qs := make([]*managedQueue, 0, len(current))
 	for _, mq := range current {
-		qs = append(qs, mq.q)
+		qs = append(qs, mq)
 	}
 	stopAll(qs)
 }
 
 // stopAll stops the queues in parallel.
-func stopAll(qs []*Queue) {
+func stopAll(qs []*managedQueue) {
 	var wg sync.WaitGroup
-	for _, q := range qs {
-		wg.Go(q.Stop)
+	for _, mq := range qs {
+		wg.Go(mq.stop)
 	}
 	wg.Wait()
 }

@@ -14,6 +14,13 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 )
 
+// waitLen waits until q holds n samples: Manager.Append hands samples to
+// the queues' inboxes, which feed them to the queues a moment later.
+func waitLen(t *testing.T, q *Queue, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return q.Len() == n }, 5*time.Second, time.Millisecond, "queue length %d, want %d", q.Len(), n)
+}
+
 // queueOf returns the queue of target name, nil when there is none.
 func queueOf(m *Manager, name string) *Queue {
 	m.mu.RLock()
@@ -48,8 +55,8 @@ func TestManagerApplyConfig(t *testing.T) {
 	require.NotNil(t, qb)
 
 	m.Append(samplesOf(0, 4, 1000))
-	require.Equal(t, 4, qa.Len())
-	require.Equal(t, 4, qb.Len())
+	waitLen(t, qa, 4)
+	waitLen(t, qb, 4)
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
 	require.Empty(t, problems)
@@ -65,8 +72,8 @@ func TestManagerApplyConfig(t *testing.T) {
 		require.Zero(t, queueOf(m, "c").Len())
 
 		m.Append(samplesOf(1, 2, 1000))
-		require.Equal(t, 6, qa.Len())
-		require.Equal(t, 2, queueOf(m, "c").Len())
+		waitLen(t, qa, 6)
+		waitLen(t, queueOf(m, "c"), 2)
 	})
 
 	t.Run("changed target is restarted", func(t *testing.T) {

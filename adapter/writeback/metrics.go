@@ -19,6 +19,9 @@ const (
 	reasonFuture    = "future"
 	reasonShutdown  = "shutdown"
 	reasonMaxAge    = "max_sample_age"
+	// reasonNotWritten: a 2.0 target answered 2xx and reported the
+	// samples not written.
+	reasonNotWritten = "not_written"
 )
 
 // metrics holds the vectors shared by every queue of one Manager (or of one
@@ -36,6 +39,8 @@ type metrics struct {
 	requestDuration  *prometheus.HistogramVec
 	lastSuccessStamp *prometheus.GaugeVec
 	splitTotal       *prometheus.CounterVec
+	highestSent      *prometheus.GaugeVec
+	protocolFallback *prometheus.CounterVec
 
 	mu   sync.Mutex
 	refs map[[2]string]int
@@ -94,6 +99,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "batches_split_total",
 			Help: "Batches refused with 400 and split in halves to send the samples the target accepts.",
 		}, target),
+		highestSent: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: subsystem,
+			Name: "queue_highest_sent_timestamp_seconds",
+			Help: "Highest sample timestamp the remote-write target accepted, in seconds since the epoch; time() minus it is the write-back's lag.",
+		}, target),
+		protocolFallback: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: subsystem,
+			Name: "protocol_fallbacks_total",
+			Help: "Times a target configured for remote-write 2.0 answered 415 and was sent 1.0 instead, until the next config reload.",
+		}, target),
 		refs: map[[2]string]int{},
 	}
 }
@@ -104,17 +119,19 @@ type targetMetrics struct {
 	name   string
 	url    string
 
-	samples         prometheus.Counter
-	retried         prometheus.Counter
-	queueLength     prometheus.Gauge
-	sentBytes       prometheus.Counter
-	requestDuration prometheus.Observer
-	lastSuccess     prometheus.Gauge
-	droppedFull     prometheus.Counter
-	droppedFuture   prometheus.Counter
-	droppedShutdown prometheus.Counter
-	droppedAge      prometheus.Counter
-	split           prometheus.Counter
+	samples           prometheus.Counter
+	retried           prometheus.Counter
+	queueLength       prometheus.Gauge
+	sentBytes         prometheus.Counter
+	requestDuration   prometheus.Observer
+	lastSuccess       prometheus.Gauge
+	droppedFull       prometheus.Counter
+	droppedFuture     prometheus.Counter
+	droppedShutdown   prometheus.Counter
+	droppedAge        prometheus.Counter
+	split             prometheus.Counter
+	highestSent       prometheus.Gauge
+	protocolFallbacks prometheus.Counter
 }
 
 // forTarget returns the children of the target name at url and takes a
@@ -124,20 +141,22 @@ func (m *metrics) forTarget(name, url string) *targetMetrics {
 	defer m.mu.Unlock()
 	m.refs[[2]string{name, url}]++
 	return &targetMetrics{
-		parent:          m,
-		name:            name,
-		url:             url,
-		samples:         m.samplesTotal.WithLabelValues(name, url),
-		retried:         m.retriedTotal.WithLabelValues(name, url),
-		queueLength:     m.queueLength.WithLabelValues(name, url),
-		sentBytes:       m.sentBytesTotal.WithLabelValues(name, url),
-		requestDuration: m.requestDuration.WithLabelValues(name, url),
-		lastSuccess:     m.lastSuccessStamp.WithLabelValues(name, url),
-		droppedFull:     m.droppedTotal.WithLabelValues(name, url, reasonQueueFull),
-		droppedFuture:   m.droppedTotal.WithLabelValues(name, url, reasonFuture),
-		droppedShutdown: m.droppedTotal.WithLabelValues(name, url, reasonShutdown),
-		droppedAge:      m.droppedTotal.WithLabelValues(name, url, reasonMaxAge),
-		split:           m.splitTotal.WithLabelValues(name, url),
+		parent:            m,
+		name:              name,
+		url:               url,
+		samples:           m.samplesTotal.WithLabelValues(name, url),
+		retried:           m.retriedTotal.WithLabelValues(name, url),
+		queueLength:       m.queueLength.WithLabelValues(name, url),
+		sentBytes:         m.sentBytesTotal.WithLabelValues(name, url),
+		requestDuration:   m.requestDuration.WithLabelValues(name, url),
+		lastSuccess:       m.lastSuccessStamp.WithLabelValues(name, url),
+		droppedFull:       m.droppedTotal.WithLabelValues(name, url, reasonQueueFull),
+		droppedFuture:     m.droppedTotal.WithLabelValues(name, url, reasonFuture),
+		droppedShutdown:   m.droppedTotal.WithLabelValues(name, url, reasonShutdown),
+		droppedAge:        m.droppedTotal.WithLabelValues(name, url, reasonMaxAge),
+		split:             m.splitTotal.WithLabelValues(name, url),
+		highestSent:       m.highestSent.WithLabelValues(name, url),
+		protocolFallbacks: m.protocolFallback.WithLabelValues(name, url),
 	}
 }
 
@@ -168,4 +187,6 @@ func (t *targetMetrics) release() {
 	m.requestDuration.DeletePartialMatch(match)
 	m.lastSuccessStamp.DeletePartialMatch(match)
 	m.splitTotal.DeletePartialMatch(match)
+	m.highestSent.DeletePartialMatch(match)
+	m.protocolFallback.DeletePartialMatch(match)
 }

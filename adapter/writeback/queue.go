@@ -1,6 +1,7 @@
 // Package writeback sends forecasts and anomaly scores to Prometheus, Grafana
-// Mimir or Thanos Receive with remote-write 1.0: one Queue per target, and a
-// Manager that fans samples out to the queues of the configured targets.
+// Mimir or Thanos Receive with remote-write 1.0 or 2.0 (protobuf_message):
+// one Queue per target, and a Manager that fans samples out to the queues of
+// the configured targets.
 package writeback
 
 import (
@@ -10,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -91,6 +93,15 @@ type Queue struct {
 	cancel   context.CancelFunc // ends sends and retries: the flush deadline
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+
+	// noWait makes Append drop the oldest samples of a full shard instead
+	// of waiting for room (set by stopWaiting).
+	noWait atomic.Bool
+	// fellBack is set when a 2.0 target answered 415: it is sent 1.0.
+	fellBack atomic.Bool
+
+	sentMu      sync.Mutex
+	highestSent int64 // highest timestamp (ms) the target accepted
 }
 
 // NewQueue returns a queue for the target cfg, not yet started; cfg must
@@ -115,6 +126,9 @@ func checkConfig(cfg *config.RemoteWriteConfig) error {
 		return fmt.Errorf("remote_write %s: url must be set", cfg.Name)
 	case cfg.RemoteTimeout <= 0:
 		return fmt.Errorf("remote_write %s: remote_timeout must be positive", cfg.Name)
+	}
+	if err := cfg.ProtobufMessage.Validate(); err != nil {
+		return fmt.Errorf("remote_write %s: %w", cfg.Name, err)
 	}
 	if err := cfg.QueueConfig.Validate(); err != nil {
 		return fmt.Errorf("remote_write %s: queue_config: %w", cfg.Name, err)
@@ -153,6 +167,7 @@ func newQueue(cfg *config.RemoteWriteConfig, logger log.Logger, m *metrics, opts
 		cancel:           cancel,
 	}
 	q.maxAge = time.Duration(qc.MaxSampleAge)
+	q.highestSent = math.MinInt64
 	q.tenantHeader = tenantHeader
 	q.rejects = newRejectLog(q.logger, rejectLogInterval)
 	n := min(qc.MaxShards, qc.Capacity)
@@ -188,7 +203,8 @@ func (q *Queue) Start() {
 // larger than the capacity is not lost); while the target fails, before
 // Start and after Stop begins, it drops the shard's oldest samples instead
 // (counted), so an outage never blocks the caller. After Stop, Append does
-// nothing.
+// nothing. A Manager calls it from each target's inbox (see inbox.go), so
+// that the wait delays that target's later samples only.
 func (q *Queue) Append(samples []Sample) {
 	if len(samples) == 0 {
 		return
@@ -214,7 +230,7 @@ func (q *Queue) Append(samples []Sample) {
 		// shard to make room rather than drop. While the target fails, or
 		// before the queue runs, the oldest samples are dropped instead, so
 		// an outage never blocks the caller and memory stays bounded.
-		for !s.hasRoom(size) && !s.failing && q.started && !q.isStopping() {
+		for !s.hasRoom(size) && !s.failing && q.started && !q.isStopping() && !q.noWait.Load() {
 			s.space.Wait()
 		}
 		d := s.push(samples[i], size, wall)
@@ -231,6 +247,17 @@ func (q *Queue) Append(samples []Sample) {
 	}
 	if full > 0 {
 		q.m.droppedFull.Add(float64(full))
+	}
+}
+
+// accepted records that the target accepted a batch whose highest sample
+// timestamp is maxT (ms).
+func (q *Queue) accepted(maxT int64) {
+	q.sentMu.Lock()
+	defer q.sentMu.Unlock()
+	if maxT > q.highestSent {
+		q.highestSent = maxT
+		q.m.highestSent.Set(float64(maxT) / 1000)
 	}
 }
 
@@ -251,6 +278,18 @@ func (q *Queue) Len() int {
 		n += s.len()
 	}
 	return n
+}
+
+// stopWaiting makes Append, from now on and in the calls waiting now, drop
+// the oldest samples of a full shard instead of waiting for room, so that
+// what is handed over before Stop is queued at once.
+func (q *Queue) stopWaiting() {
+	q.noWait.Store(true)
+	for _, s := range q.shards {
+		s.mu.Lock()
+		s.space.Broadcast()
+		s.mu.Unlock()
+	}
 }
 
 // isStopping reports whether Stop was called.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -30,19 +32,31 @@ type response struct {
 	header map[string]string
 	body   string
 	hangUp bool // close the connection without answering
+	// omitWritten leaves out the written-samples header a 2.0 receiver
+	// sets on a 2xx by default (to the number of samples received).
+	omitWritten bool
 }
 
 // request is what the test receiver got.
 type request struct {
 	at     time.Time
 	header http.Header
-	series []prompb.TimeSeries
+	series []prompb.TimeSeries // a 2.0 request's too, its symbols resolved
+	v2     *writev2.Request    // nil for 1.0
 	status int
 }
 
-// receiver is a remote-write 1.0 endpoint that records the requests it
-// decodes. respond picks the answer to the n-th request (from 0); nil
-// answers 204.
+// Content types of remote-write 1.0 and 2.0, spelled out here rather than
+// taken from the code under test.
+const (
+	testContentTypeV1 = "application/x-protobuf"
+	testContentTypeV2 = "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+)
+
+// receiver is a remote-write 1.0 and 2.0 endpoint that records the
+// requests it decodes, telling them apart by content type as Prometheus
+// does (other types: 415). respond picks the answer to the n-th request
+// (from 0); nil answers 204.
 type receiver struct {
 	t       testing.TB
 	srv     *httptest.Server
@@ -50,6 +64,8 @@ type receiver struct {
 	// respondTo, when set, picks the answer from the request's series
 	// instead of respond.
 	respondTo func(series []prompb.TimeSeries) response
+	// only1 makes it a 1.0-only receiver that refuses 2.0 with 415.
+	only1 bool
 
 	mu   sync.Mutex
 	reqs []request
@@ -74,9 +90,41 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var wr prompb.WriteRequest
-	if err := wr.Unmarshal(raw); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	rec := request{at: at, header: req.Header.Clone()}
+	switch ct := req.Header.Get("Content-Type"); {
+	case ct == testContentTypeV1:
+		var wr prompb.WriteRequest
+		if err := wr.Unmarshal(raw); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rec.series = wr.Timeseries
+	case ct == testContentTypeV2 && !r.only1:
+		var wr writev2.Request
+		if err := wr.Unmarshal(raw); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rec.v2 = &wr
+		b := labels.NewScratchBuilder(0)
+		for _, ts := range wr.Timeseries {
+			ls, err := ts.ToLabels(&b, wr.Symbols)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			pts := prompb.TimeSeries{Labels: prompb.FromLabels(ls, nil)}
+			for _, smp := range ts.Samples {
+				pts.Samples = append(pts.Samples, prompb.Sample{Value: smp.Value, Timestamp: smp.Timestamp})
+			}
+			rec.series = append(rec.series, pts)
+		}
+	default:
+		r.mu.Lock()
+		rec.status = http.StatusUnsupportedMediaType
+		r.reqs = append(r.reqs, rec)
+		r.mu.Unlock()
+		http.Error(w, "unsupported content type "+ct, http.StatusUnsupportedMediaType)
 		return
 	}
 
@@ -86,10 +134,16 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		resp = r.respond(len(r.reqs))
 	}
 	if r.respondTo != nil {
-		resp = r.respondTo(wr.Timeseries)
+		resp = r.respondTo(rec.series)
 	}
-	r.reqs = append(r.reqs, request{at: at, header: req.Header.Clone(), series: wr.Timeseries, status: resp.status})
+	rec.status = resp.status
+	r.reqs = append(r.reqs, rec)
 	r.mu.Unlock()
+	if rec.v2 != nil && resp.status/100 == 2 && !resp.omitWritten {
+		w.Header().Set("X-Prometheus-Remote-Write-Samples-Written", strconv.Itoa(sampleCount(rec)))
+		w.Header().Set("X-Prometheus-Remote-Write-Histograms-Written", "0")
+		w.Header().Set("X-Prometheus-Remote-Write-Exemplars-Written", "0")
+	}
 
 	if resp.hangUp {
 		conn, _, err := w.(http.Hijacker).Hijack()

@@ -14,7 +14,8 @@ import (
 const rejectLogInterval = time.Minute
 
 // rejected counts n samples of a batch that the target refused for good
-// (a 4xx other than a retried 429) and logs the rejection at most once per
+// (a 4xx other than a retried 429, or a 2.0 answer that reports them not
+// written) and logs the rejection at most once per
 // interval and kind. The batch is dropped: the queue goes on with the next
 // one, so a target that refuses some samples never blocks the others.
 func (q *Queue) rejected(n int, err error) {
@@ -25,9 +26,12 @@ func (q *Queue) rejected(n int, err error) {
 // rejectKind names why the target refused a batch, from the answer's
 // status and text (Prometheus, Mimir and Thanos word them alike).
 func rejectKind(err error) string {
+	if _, ok := errors.AsType[*partialWriteError](err); ok {
+		return "partially_written"
+	}
 	se, ok := errors.AsType[*statusError](err)
 	if !ok {
-		return "request"
+		return failureReason(err)
 	}
 	body := strings.ToLower(se.body)
 	switch {

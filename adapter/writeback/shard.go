@@ -3,11 +3,14 @@ package writeback
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
+
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 )
 
 // shard is one sender of a queue: a bounded FIFO of samples and the
@@ -232,7 +235,8 @@ func (s *shard) sendBatch(ctx context.Context) {
 func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string, depth int) {
 	q := s.q
 	n := len(*batch)
-	body, err := s.enc.encode(*batch)
+	msg := q.protoMsg()
+	body, err := s.enc.encode(*batch, msg)
 	if err != nil {
 		level.Error(q.logger).Log("msg", "Cannot encode batch, dropping it", "samples", n, "err", err)
 		q.m.failed("encode").Add(float64(n))
@@ -242,17 +246,35 @@ func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string,
 	backoff := time.Duration(q.cfg.QueueConfig.MinBackoff)
 	maxBackoff := time.Duration(q.cfg.QueueConfig.MaxBackoff)
 	for {
-		err := q.send(ctx, body, tenant)
+		written, err := q.send(ctx, body, n, tenant, msg)
 		_, recoverable := errors.AsType[recoverableError](err)
 		s.setFailing(recoverable)
 		if err == nil {
-			q.m.samples.Add(float64(n))
+			q.m.samples.Add(float64(written))
+			if written < n {
+				// A 2.0 receiver wrote part of the request: as
+				// Prometheus does, count the rest as failed and log.
+				q.rejected(n-written, &partialWriteError{sent: n, written: written})
+			}
+			q.accepted(maxTime(*batch))
 			q.m.lastSuccess.Set(float64(q.now().UnixNano()) / 1e9)
 			return
 		}
 		if ctx.Err() != nil {
 			q.m.droppedShutdown.Add(float64(n))
 			return
+		}
+		if msg == config.ProtobufMessageV2 && isUnsupportedMediaType(err) {
+			// The target does not take 2.0: send the batch again as 1.0
+			// at once, and every later one (see protocol.go).
+			q.fallBack(err)
+			msg = config.ProtobufMessageV1
+			if body, err = s.enc.encode(*batch, msg); err != nil {
+				level.Error(q.logger).Log("msg", "Cannot encode batch, dropping it", "samples", n, "err", err)
+				q.m.failed("encode").Add(float64(n))
+				return
+			}
+			continue
 		}
 		re, ok := errors.AsType[recoverableError](err)
 		if !ok {
@@ -282,7 +304,7 @@ func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string,
 			if n == 0 {
 				return
 			}
-			if body, err = s.enc.encode(*batch); err != nil {
+			if body, err = s.enc.encode(*batch, msg); err != nil {
 				level.Error(q.logger).Log("msg", "Cannot encode batch, dropping it", "samples", n, "err", err)
 				q.m.failed("encode").Add(float64(n))
 				return
@@ -339,4 +361,13 @@ func (s *shard) splitRejected(ctx context.Context, batch []Sample, tenant string
 	}
 	s.sendSamples(ctx, &second, tenant, depth+1)
 	return true
+}
+
+// maxTime returns the highest timestamp of batch (math.MinInt64 when empty).
+func maxTime(batch []Sample) int64 {
+	m := int64(math.MinInt64)
+	for i := range batch {
+		m = max(m, batch[i].T)
+	}
+	return m
 }

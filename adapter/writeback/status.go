@@ -1,38 +1,51 @@
 package writeback
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/train-prometheus/train-prometheus/adapter/config"
 )
 
 // TargetStatus is the health of one write-back target, for the status page.
 type TargetStatus struct {
 	Name string
 	URL  string // credentials redacted
-	// Queued samples out of Capacity.
+	// Queued samples out of Capacity; samples handed over while the
+	// queue was full count too, so Queued can exceed Capacity.
 	Queued, Capacity int
 	// Counters since start: accepted, rejected, dropped before sending and
 	// sent again after an error.
 	Sent, Failed, Dropped, Retried float64
 	// LastSuccess is when the target last accepted a request (zero: never).
 	LastSuccess time.Time
+	// ProtobufMessage is the message the target is sent now; FellBack
+	// is set when it is 1.0 because the target refused 2.0 with 415.
+	ProtobufMessage config.ProtobufMessage
+	FellBack        bool
+	// HighestSent is the newest sample timestamp the target accepted
+	// (zero: none): now minus it is the write-back's lag.
+	HighestSent time.Time
 }
 
 // Status returns the health of every target, sorted by name.
 func (m *Manager) Status() []TargetStatus {
 	m.mu.RLock()
-	queues := make([]*Queue, 0, len(m.queues))
+	queues := make([]*managedQueue, 0, len(m.queues))
 	for _, mq := range m.queues {
-		queues = append(queues, mq.q)
+		queues = append(queues, mq)
 	}
 	m.mu.RUnlock()
 	out := make([]TargetStatus, 0, len(queues))
-	for _, q := range queues {
-		out = append(out, q.status())
+	for _, mq := range queues {
+		s := mq.q.status()
+		s.Queued += mq.in.len()
+		out = append(out, s)
 	}
 	slices.SortFunc(out, func(a, b TargetStatus) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -49,10 +62,18 @@ func (q *Queue) status() TargetStatus {
 		Retried:  metricValue(t.retried),
 		Dropped:  metricValue(t.droppedFull) + metricValue(t.droppedFuture) + metricValue(t.droppedShutdown),
 		Failed:   sumChildren(t.parent.failedTotal, t.name, t.url),
+
+		ProtobufMessage: q.protoMsg(),
+		FellBack:        q.fellBack.Load(),
 	}
 	if ts := metricValue(t.lastSuccess); ts > 0 {
 		s.LastSuccess = time.Unix(0, int64(ts*1e9))
 	}
+	q.sentMu.Lock()
+	if q.highestSent != math.MinInt64 {
+		s.HighestSent = time.UnixMilli(q.highestSent)
+	}
+	q.sentMu.Unlock()
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
@@ -33,6 +34,7 @@ func TestManagerStatus(t *testing.T) {
 	require.Equal(t, 4.0, st[0].Failed)
 	require.Zero(t, st[0].Sent)
 	require.True(t, st[0].LastSuccess.IsZero())
+	require.True(t, st[0].HighestSent.IsZero(), "nothing accepted")
 
 	require.Equal(t, "b-good", st[1].Name)
 	require.NotContains(t, st[1].URL, "hunter2")
@@ -42,4 +44,13 @@ func TestManagerStatus(t *testing.T) {
 	require.Zero(t, st[1].Queued)
 	require.Equal(t, 1000, st[1].Capacity)
 	require.False(t, st[1].LastSuccess.Before(before.Truncate(time.Second)), "last success %v", st[1].LastSuccess)
+	require.Equal(t, time.UnixMilli(1003), st[1].HighestSent)
+	require.Equal(t, 1.003, testutil.ToFloat64(m.metrics.highestSent.WithLabelValues("b-good", st[1].URL)))
+
+	// An older batch accepted later does not lower it.
+	m.Append(samplesOf(1, 2, 500))
+	good.waitAccepted(t, 6)
+	require.Eventually(t, func() bool { return m.Status()[1].Sent == 6 }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, time.UnixMilli(1003), m.Status()[1].HighestSent)
+	require.Equal(t, 1.003, testutil.ToFloat64(m.metrics.highestSent.WithLabelValues("b-good", st[1].URL)))
 }
