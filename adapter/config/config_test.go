@@ -133,6 +133,10 @@ var expectedErrors = []struct {
 	{"remote_write_auth_conflict.bad.yml", "remote_write[0]: at most one of basic_auth, oauth2 & authorization must be configured"},
 	{"remote_write_second_entry.bad.yml", "remote_write[1]: remote_timeout must be positive"},
 
+	// remote_read_server.
+	{"remote_read_server_max_queries.bad.yml", "remote_read_server: max_queries 20000 must be between 1 and 10000"},
+	{"remote_read_server_max_concurrent_zero.bad.yml", "remote_read_server: max_concurrent_requests 0 must be between 1 and 1000"},
+
 	// limits.
 	{"limits_max_series_zero.bad.yml", "limits: max_series must be positive"},
 	{"limits_max_request_bytes_small.bad.yml", "limits: max_request_bytes must be at least 1024"},
