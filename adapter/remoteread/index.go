@@ -42,8 +42,8 @@ type indexed struct {
 type index struct {
 	built   time.Time // monotonic
 	took    time.Duration
-	changes uint64    // ring.Store.Changes() when built
-	gen     uint64    // Server.gen when built
+	changes uint64 // ring.Store.Changes() when built
+	gen     uint64 // Server.gen when built
 
 	forecasts map[string][]indexed
 	nForecast int
