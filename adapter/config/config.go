@@ -101,12 +101,21 @@ func nullKeys(unmarshal func(any) error) (map[string]bool, error) {
 
 // Load parses and validates a configuration from YAML text.
 func Load(s string) (*Config, error) {
+	// A file with no document at all (0 bytes, only comments or blank
+	// lines, or a lone null) is refused: it is far more often a file
+	// truncated by an editor, a failed template or a half-written
+	// ConfigMap than a wish to drop every forecast. "{}" asks for the
+	// defaults explicitly.
+	var doc any
+	if err := yaml.Unmarshal([]byte(s), &doc); err == nil && doc == nil {
+		return nil, ErrEmptyConfig
+	}
 	cfg := &Config{}
 	*cfg = DefaultConfig
 	if err := yaml.UnmarshalStrict([]byte(s), cfg); err != nil {
 		return nil, locateError(s, err)
 	}
-	// A document that is only "null" or "~" zeroes cfg without calling
+	// A document whose sections are all null zeroes cfg without calling
 	// UnmarshalYAML; it means the same as an empty one.
 	if reflect.DeepEqual(*cfg, Config{}) {
 		*cfg = DefaultConfig
@@ -120,6 +129,10 @@ func Load(s string) (*Config, error) {
 	cfg.original = s
 	return cfg, nil
 }
+
+// ErrEmptyConfig is returned for a configuration with no YAML document in
+// it: empty, only comments, or a lone null.
+var ErrEmptyConfig = errors.New(`the configuration is empty (no YAML document, only comments, or null); write "{}" to run with the defaults and no forecasts`)
 
 // LoadFile parses and validates the configuration file filename. Relative
 // paths in it (TLS files, password files) are resolved against its directory.

@@ -37,6 +37,7 @@ var expectedErrors = []struct {
 	{"unknown_limits_key.bad.yml", "field max_samples not found"},
 	{"unknown_output_key.bad.yml", "field suffix not found"},
 	{"duplicate_key.bad.yml", "field step already set"},
+	{"empty.bad.yml", "the configuration is empty"},
 	{"not_a_mapping.bad.yml", "cannot unmarshal !!seq"},
 	{"global_step_not_duration.bad.yml", `global.step: not a valid duration string: "fast"`},
 	{"forecast_window_not_duration.bad.yml", `forecasts[0].window: not a valid duration string: "long"`},
@@ -313,16 +314,36 @@ func TestDefaultValues(t *testing.T) {
 	}
 }
 
+// TestEmptyConfigRefused: a configuration without a document is an error
+// for check config, start and reload alike (they all load through
+// LoadFile); "{}" asks for the defaults.
+func TestEmptyConfigRefused(t *testing.T) {
+	for _, tc := range []struct{ name, text string }{
+		{"zero bytes", ""},
+		{"blank lines", "\n  \n\n"},
+		{"comments only", "# forecasts:\n#   - name: x\n"},
+		{"null document", "null\n"},
+		{"tilde document", "~\n"},
+		{"document marker only", "---\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.text)
+			require.ErrorIs(t, err, ErrEmptyConfig)
+			filename := filepath.Join(t.TempDir(), "config.yml")
+			require.NoError(t, os.WriteFile(filename, []byte(tc.text), 0o600))
+			_, err = LoadFile(filename)
+			require.ErrorIs(t, err, ErrEmptyConfig)
+			require.ErrorContains(t, err, "parse config file "+filename)
+		})
+	}
+}
+
 func TestDefaultsFilled(t *testing.T) {
 	for _, tc := range []struct {
 		name, text string
 		forecasts  int
 	}{
-		{name: "empty text", text: ""},
-		{name: "null document", text: "null\n"},
-		{name: "tilde document", text: "~\n"},
 		{name: "empty mapping", text: "{}\n"},
-		{name: "comment only", text: readTestdata(t, "empty.good.yml")},
 		{name: "required fields only", text: readTestdata(t, "defaults.good.yml"), forecasts: 1},
 		// Regression: "global:" with every key commented out used to zero
 		// the section and fail with "global: step must be positive".
@@ -566,7 +587,7 @@ func TestHash(t *testing.T) {
 	}{
 		{name: "same text", a: example, b: example, equal: true},
 		{name: "different files", a: example, b: other, equal: false},
-		{name: "empty and example", a: "", b: example, equal: false},
+		{name: "empty and example", a: "{}", b: example, equal: false},
 		// The hash is of the text: a comment is a change a reload reports.
 		{name: "added comment", a: example, b: example + "# comment\n", equal: false},
 	} {
@@ -806,7 +827,7 @@ forecasts:
 	require.NoError(t, err)
 	// Entry a holds 1d/1m = 1440 cells, entry b 7d/5m = 2016: b is the largest.
 	require.Equal(t, int64(1000*2016*8), cfg.MaxBufferBytes())
-	empty, err := Load("")
+	empty, err := Load("{}")
 	require.NoError(t, err)
 	require.Zero(t, empty.MaxBufferBytes())
 }

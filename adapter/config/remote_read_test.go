@@ -49,7 +49,7 @@ remote_read_server:
 	cfg.SetDirectory("/etc/tp")
 	require.Equal(t, filepath.Join("/etc/tp", "ca.pem"), cfg.RemoteRead[0].HTTPClientConfig.TLSConfig.CAFile)
 
-	for _, doc := range []string{"", "remote_read_server:\n"} {
+	for _, doc := range []string{"{}", "remote_read_server:\n"} {
 		cfg, err := Load(doc)
 		require.NoError(t, err)
 		require.Equal(t, DefaultRemoteReadServerConfig, cfg.RemoteReadServer, "%q", doc)
