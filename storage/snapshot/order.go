@@ -34,7 +34,9 @@ type head struct {
 func readHead(ctx context.Context, b Backend, name string) (head, error) {
 	open := b.Open
 	if ho, ok := b.(headOpener); ok {
-		open = func(ctx context.Context, name string) (io.ReadCloser, error) { return ho.OpenHead(ctx, name, maxHeaderBytes) }
+		open = func(ctx context.Context, name string) (io.ReadCloser, error) {
+			return ho.OpenHead(ctx, name, maxHeaderBytes)
+		}
 	}
 	rc, err := open(ctx, name)
 	if err != nil {
