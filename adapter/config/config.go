@@ -120,6 +120,7 @@ func Load(s string) (*Config, error) {
 	if reflect.DeepEqual(*cfg, Config{}) {
 		*cfg = DefaultConfig
 	}
+	markSetKeys(s, cfg.Forecasts)
 	// The defaults' slices must not be shared with a loaded config.
 	cfg.Global.Models = slices.Clone(cfg.Global.Models)
 	cfg.Global.Horizons = slices.Clone(cfg.Global.Horizons)
@@ -128,6 +129,27 @@ func Load(s string) (*Config, error) {
 	}
 	cfg.original = s
 	return cfg, nil
+}
+
+// markSetKeys records in each forecasts entry which keys the text wrote,
+// so that an explicit zero is not mistaken for "inherit" (see
+// ForecastConfig.inherits). The text has already been parsed strictly.
+func markSetKeys(s string, forecasts []*ForecastConfig) {
+	var raw struct {
+		Forecasts []map[string]any `yaml:"forecasts"`
+	}
+	if yaml.Unmarshal([]byte(s), &raw) != nil {
+		return
+	}
+	for i, f := range forecasts {
+		if f == nil || i >= len(raw.Forecasts) {
+			continue
+		}
+		f.set = make(map[string]bool, len(raw.Forecasts[i]))
+		for k := range raw.Forecasts[i] {
+			f.set[k] = true
+		}
+	}
 }
 
 // ErrEmptyConfig is returned for a configuration with no YAML document in
@@ -318,6 +340,13 @@ func (c *LimitsConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(c))
 }
 
+// Upper bounds of sizes and concurrency: beyond them one request or its
+// buffers could take the process' memory.
+const (
+	maxBodyBytes        = 1 << 30
+	maxInflightRequests = 10000
+)
+
 // Validate checks the limits section.
 func (c *LimitsConfig) Validate() error {
 	if c.MaxSeries <= 0 {
@@ -325,6 +354,12 @@ func (c *LimitsConfig) Validate() error {
 	}
 	if c.MaxRequestBytes < 1024 {
 		return errors.New("max_request_bytes must be at least 1024")
+	}
+	if c.MaxRequestBytes > maxBodyBytes {
+		return fmt.Errorf("max_request_bytes %d must be at most %d (1GiB)", c.MaxRequestBytes, maxBodyBytes)
+	}
+	if c.MaxInflightRequests > maxInflightRequests {
+		return fmt.Errorf("max_inflight_requests %d must be at most %d", c.MaxInflightRequests, maxInflightRequests)
 	}
 	for _, f := range []struct {
 		name string

@@ -99,6 +99,11 @@ var expectedErrors = []struct {
 	{"forecast_anomaly_direction_unknown.bad.yml", `forecasts[0] (node): anomaly_direction "Up" is not one of [both up down]`},
 	{"forecast_models_unknown.bad.yml", `forecasts[0] (node): models: unknown model "crystal_ball" (known: [`},
 	{"forecast_models_duplicate.bad.yml", `forecasts[0] (node): models: "seasonal_naive" listed twice`},
+	{"forecast_interval_width_zero.bad.yml", "forecasts[0] (node): interval_width 0 must be between 0 and 1"},
+	{"forecast_step_zero.bad.yml", "forecasts[0] (node): step must be positive"},
+	{"forecast_anomaly_threshold_zero.bad.yml", "forecasts[0] (node): anomaly_threshold 0 must be positive"},
+	{"forecast_step_too_short.bad.yml", "forecasts[0] (node): step 500ms must be at least 1s"},
+	{"forecast_retrain_interval_too_short.bad.yml", "forecasts[0] (node): retrain_interval 10ms must be at least 1s"},
 	{"forecast_interval_width_one.bad.yml", "forecasts[0] (node): interval_width 1 must be between 0 and 1"},
 	{"forecast_interval_width_nan.bad.yml", "forecasts[0] (node): interval_width NaN must be between 0 and 1"},
 	{"forecast_interval_width_negative.bad.yml", "forecasts[0] (node): interval_width -0.1 must be between 0 and 1"},
@@ -128,6 +133,13 @@ var expectedErrors = []struct {
 	{"remote_write_queue_max_samples_per_send.bad.yml", "remote_write[0]: queue_config: max_samples_per_send must be positive"},
 	{"remote_write_queue_max_shards.bad.yml", "remote_write[0]: queue_config: max_shards must be positive"},
 	{"remote_write_queue_batch_send_deadline.bad.yml", "remote_write[0]: queue_config: batch_send_deadline must be positive"},
+	{"remote_write_queue_max_shards_huge.bad.yml", "remote_write[0]: queue_config: max_shards 1000000 must be at most 1000"},
+	{"remote_write_queue_capacity_huge.bad.yml", "remote_write[0]: queue_config: capacity 1000000000 must be at most 10000000"},
+	{"remote_write_queue_max_samples_per_send_huge.bad.yml", "remote_write[0]: queue_config: max_samples_per_send 5000000 must be at most 100000"},
+	{"remote_write_queue_batch_send_deadline_short.bad.yml", "remote_write[0]: queue_config: batch_send_deadline 1ms must be at least 10ms"},
+	{"remote_write_queue_max_backoff_long.bad.yml", "remote_write[0]: queue_config: max_backoff 1d must be at most 1h0m0s"},
+	{"storage_snapshot_interval_short.bad.yml", "storage: snapshot_interval 1ms must be 0s (off) or at least 100ms"},
+	{"global_step_too_short.bad.yml", "global: step 10ms must be at least 1s"},
 	{"remote_write_queue_min_backoff.bad.yml", "remote_write[0]: queue_config: min_backoff must be positive"},
 	{"remote_write_queue_max_backoff.bad.yml", "remote_write[0]: queue_config: max_backoff must not be less than min_backoff"},
 	{"remote_write_name_duplicate.bad.yml", `remote_write[1]: duplicate name "a"`},
@@ -140,6 +152,8 @@ var expectedErrors = []struct {
 
 	// limits.
 	{"limits_max_series_zero.bad.yml", "limits: max_series must be positive"},
+	{"limits_max_request_bytes_huge.bad.yml", "limits: max_request_bytes 4294967296 must be at most 1073741824"},
+	{"limits_max_inflight_requests_huge.bad.yml", "limits: max_inflight_requests 1000000 must be at most 10000"},
 	{"limits_max_request_bytes_small.bad.yml", "limits: max_request_bytes must be at least 1024"},
 	{"limits_negative.bad.yml", "limits: max_label_value_length must not be negative"},
 	{"tenancy_header_invalid.bad.yml", `tenancy: header "X Scope" is not a valid HTTP header name`},
@@ -437,13 +451,14 @@ func TestForecastOverrides(t *testing.T) {
 			},
 		},
 		{
-			// Zero values (min_history: 0s, interval_width: 0) inherit.
+			// Fields not written inherit; the explicit min_history: 0s
+			// is honoured (it used to inherit 2h).
 			name: "partial",
 			want: ForecastConfig{
 				Step:             model.Duration(time.Minute),
 				Window:           global.Window,
 				RetrainInterval:  global.RetrainInterval,
-				MinHistory:       global.MinHistory,
+				MinHistory:       0,
 				Aggregate:        global.Aggregate,
 				Models:           []string{"seasonal_naive"},
 				IntervalWidth:    global.IntervalWidth,
@@ -458,7 +473,7 @@ func TestForecastOverrides(t *testing.T) {
 			require.GreaterOrEqual(t, i, 0)
 			got := *cfg.Forecasts[i]
 			require.Len(t, got.Matchers, 1)
-			got.Name, got.Match, got.Matchers = "", nil, nil
+			got.Name, got.Match, got.Matchers, got.set = "", nil, nil, nil
 			require.Equal(t, tc.want, got)
 		})
 	}

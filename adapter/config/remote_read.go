@@ -85,12 +85,18 @@ func (c *RemoteReadConfig) Validate() error {
 		return errors.New("backfill_history must not be negative")
 	case c.MaxConcurrentRequests <= 0:
 		return errors.New("max_concurrent_requests must be positive")
+	case c.MaxConcurrentRequests > maxReadConcurrency:
+		return fmt.Errorf("max_concurrent_requests %d must be at most %d", c.MaxConcurrentRequests, maxReadConcurrency)
 	case c.MaxResponseBytes < 1024:
 		return errors.New("max_response_bytes must be at least 1024")
+	case c.MaxResponseBytes > maxBodyBytes:
+		return fmt.Errorf("max_response_bytes %d must be at most %d (1GiB)", c.MaxResponseBytes, maxBodyBytes)
 	case c.MinBackoff <= 0:
 		return errors.New("min_backoff must be positive")
 	case c.MaxBackoff < c.MinBackoff:
 		return errors.New("max_backoff must not be less than min_backoff")
+	case time.Duration(c.MaxBackoff) > maxBackoff:
+		return fmt.Errorf("max_backoff %s must be at most %s", c.MaxBackoff, maxBackoff)
 	}
 	return c.HTTPClientConfig.Validate()
 }
