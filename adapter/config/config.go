@@ -101,6 +101,13 @@ func nullKeys(unmarshal func(any) error) (map[string]bool, error) {
 
 // Load parses and validates a configuration from YAML text.
 func Load(s string) (*Config, error) {
+	cfg, err := load(s)
+	// Errors reach logs and the /-/reload answer: a URL that does not
+	// parse is quoted whole, password included.
+	return cfg, RedactError(err)
+}
+
+func load(s string) (*Config, error) {
 	// A file with no document at all (0 bytes, only comments or blank
 	// lines, or a lone null) is refused: it is far more often a file
 	// truncated by an editor, a failed template or a half-written
@@ -163,9 +170,9 @@ func LoadFile(filename string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
-	cfg, err := Load(string(content))
+	cfg, err := load(string(content))
 	if err != nil {
-		return nil, fmt.Errorf("parse config file %s: %w", filename, err)
+		return nil, RedactError(fmt.Errorf("parse config file %s: %w", filename, err))
 	}
 	cfg.SetDirectory(filepath.Dir(filename))
 	return cfg, nil
