@@ -53,6 +53,8 @@ type flags struct {
 	shardTotal  int
 	shardBy     string
 	enablePprof bool
+	// enableLifecycle serves POST /-/reload (off by default, as Prometheus).
+	enableLifecycle bool
 }
 
 func main() {
@@ -80,6 +82,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		StringVar(&f.shardBy)
 	f.web = kingpinflag.AddFlags(app, ":9201")
 	app.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ (off by default).").BoolVar(&f.enablePprof)
+	app.Flag("web.enable-lifecycle", "Enable reload via HTTP request (POST or PUT /-/reload), as Prometheus' flag of that name. SIGHUP reloads either way.").
+		BoolVar(&f.enableLifecycle)
 
 	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
 	checkCmd := app.Command("check", "Check resources for validity.")
@@ -171,10 +175,11 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 		level.Info(logger).Log("msg", "Keeping only this replica's shard of the series", "shard", sh.String())
 	}
 	a := adapter.New(logger, reg, adapter.Options{
-		LoadConfig:  func() (*config.Config, error) { return loadConfig(f.configFile) },
-		UserAgent:   appName + "/" + version.Version,
-		StoragePath: f.storagePath,
-		Shard:       sh,
+		LoadConfig:      func() (*config.Config, error) { return loadConfig(f.configFile) },
+		UserAgent:       appName + "/" + version.Version,
+		StoragePath:     f.storagePath,
+		EnableLifecycle: f.enableLifecycle,
+		Shard:           sh,
 	})
 	// The first load goes through Reload too, so that the reload gauges
 	// describe it.
