@@ -164,12 +164,11 @@ func (c *ForecastConfig) Capacity() int {
 	return int(time.Duration(c.Window) / time.Duration(c.Step))
 }
 
-// Lower bounds of the timings: below them the engine would spend its time
-// evaluating and refitting, not forecasting.
-const (
-	minStep            = time.Second
-	minRetrainInterval = time.Second
-)
+// minRetrainInterval bounds retrain_interval from below: below it the
+// engine would spend its time refitting. (step has no such bound: the
+// offline tools replay sub-second data; the 4194304 cells of a window
+// bound it.)
+const minRetrainInterval = time.Second
 
 func validateTiming(step, window, retrain, minHistory time.Duration) error {
 	switch {
@@ -177,8 +176,6 @@ func validateTiming(step, window, retrain, minHistory time.Duration) error {
 		return errors.New("step must be positive")
 	case step%time.Millisecond != 0:
 		return fmt.Errorf("step %s must be a whole number of milliseconds", step)
-	case step < minStep:
-		return fmt.Errorf("step %s must be at least %s", step, minStep)
 	case window/step < 2: // Not window < 2*step: that overflows for steps over 146 years.
 		return fmt.Errorf("window %s must hold at least two steps of %s", window, step)
 	case window/step > 1<<22:
