@@ -43,6 +43,9 @@ type Options struct {
 	// StoragePath is the directory of local snapshots; empty disables
 	// them unless storage.s3 is configured.
 	StoragePath string
+	// EnableLifecycle serves POST /-/reload, as Prometheus'
+	// --web.enable-lifecycle; off, it answers 403 (SIGHUP still reloads).
+	EnableLifecycle bool
 }
 
 // Adapter wires the parts together.
@@ -175,6 +178,9 @@ func (a *Adapter) Reload() (err error) {
 	defer a.reloadMu.Unlock()
 	defer func() {
 		if err != nil {
+			// The answer of /-/reload and the log show it: no URL
+			// passwords (a URL that does not parse is quoted whole).
+			err = config.RedactError(err)
 			a.reloadSuccess.Set(0)
 			level.Error(a.logger).Log("msg", "Reloading configuration failed", "err", err)
 			return

@@ -99,6 +99,7 @@ func newFixture(t *testing.T, cfgYAML string, opts Options) *fixture {
 	if opts.LoadConfig == nil {
 		opts.LoadConfig = f.src.load
 	}
+	opts.EnableLifecycle = true // the tests reload through /-/reload
 	f.a = New(nil, f.reg, opts)
 	t.Cleanup(f.a.Stop)
 	f.h = f.a.Handler(f.reg)
@@ -199,13 +200,13 @@ func TestReload(t *testing.T) {
 		{
 			name: "GET is not allowed", method: http.MethodGet,
 			prepare: func(*testing.T, *fixture) {},
-			want:    http.StatusMethodNotAllowed, body: "reload requires POST or PUT",
+			want:    http.StatusMethodNotAllowed, body: "Only POST or PUT requests allowed",
 			wantGauge: 1, wantLoads: 1,
 		},
 		{
 			name: "DELETE is not allowed", method: http.MethodDelete,
 			prepare: func(*testing.T, *fixture) {},
-			want:    http.StatusMethodNotAllowed, body: "reload requires POST or PUT",
+			want:    http.StatusMethodNotAllowed, body: "Only POST or PUT requests allowed",
 			wantGauge: 1, wantLoads: 1,
 		},
 		{
@@ -290,7 +291,7 @@ func TestReload(t *testing.T) {
 
 func TestReloadWithoutSource(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	a := New(nil, reg, Options{}) // no LoadConfig
+	a := New(nil, reg, Options{EnableLifecycle: true}) // no LoadConfig
 	t.Cleanup(a.Stop)
 	f := &fixture{a: a, reg: reg, h: a.Handler(reg)}
 

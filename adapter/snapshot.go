@@ -133,6 +133,9 @@ func (a *Adapter) Snapshot(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("write snapshot: %w", err)
 	}
+	if info.Name == "" {
+		return nil // no series holds data: the stored snapshots are kept (logged by the manager)
+	}
 	level.Info(a.logger).Log("msg", "Snapshot written", "name", info.Name, "series", info.Series, "bytes", info.Bytes, "took", info.Took)
 	return nil
 }

@@ -117,3 +117,33 @@ storage: {s3: {bucket: tp, endpoint: "http://127.0.0.1:1", force_path_style: tru
 		require.Equal(t, 1.0, failures)
 	})
 }
+
+// TestReloadDroppingEverythingKeepsSnapshots: a reload to a configuration
+// that selects nothing drops every buffered series, and the snapshots
+// written after it do not replace the one that holds them; an empty file is
+// refused and drops nothing.
+func TestReloadDroppingEverythingKeepsSnapshots(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := baseConfig + "storage: {snapshot_interval: 1h}\n"
+	a := applied(t, cfg, Options{StoragePath: dir})
+	pushSine(t, a, 100)
+	want := sineValues(t, a)
+	require.NoError(t, a.a.Snapshot(ctx))
+
+	a.src.set("", nil)
+	require.ErrorContains(t, a.a.Reload(), "the configuration is empty")
+	require.Equal(t, 1, a.a.Store().Len(), "an empty file drops nothing")
+
+	a.src.set("storage: {snapshot_interval: 1h}\n", nil) // no forecasts entries
+	require.NoError(t, a.a.Reload())
+	require.Zero(t, a.a.Store().Len(), "the reload dropped every series")
+	for range 2 {
+		require.NoError(t, a.a.Snapshot(ctx))
+	}
+
+	b := applied(t, cfg, Options{StoragePath: dir})
+	info := b.a.Restore(ctx)
+	require.Equal(t, 1, info.Series)
+	require.Equal(t, want, sineValues(t, b))
+}

@@ -105,7 +105,9 @@ func TestStatusConfig(t *testing.T) {
 	require.NotContains(t, body, "hunter2")
 	require.NotContains(t, body, "urlpass")
 	require.Contains(t, body, "password: &lt;secret&gt;")
-	require.Contains(t, body, "X-Scope-OrgID: team-a")
+	// Header values are hidden too: custom headers carry API keys.
+	require.Contains(t, body, "X-Scope-OrgID: &lt;secret&gt;")
+	require.NotContains(t, body, "team-a")
 	require.Contains(t, body, "<td>mimir</td>")
 	require.Contains(t, body, "user:xxxxx@127.0.0.1:1")
 	require.Contains(t, body, "step: 1m")

@@ -25,20 +25,38 @@ func (a *Adapter) Handler(gatherer prometheus.Gatherer) http.Handler {
 		}
 		fmt.Fprintln(w, "train-prometheus is Ready.")
 	})
-	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost && r.Method != http.MethodPut {
-			w.Header().Set("Allow", "POST, PUT")
-			http.Error(w, "reload requires POST or PUT", http.StatusMethodNotAllowed)
-			return
-		}
+	mux.Handle("/-/reload", a.lifecycle(func(w http.ResponseWriter, _ *http.Request) {
 		if err := a.Reload(); err != nil {
 			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
 			return
 		}
 		fmt.Fprintln(w, "Configuration reloaded.")
-	})
+	}))
 	mux.HandleFunc("GET /{$}", a.serveIndex)
 	mux.HandleFunc("GET /series", a.serveSeries)
 	mux.HandleFunc("GET /config", a.serveConfig)
 	return mux
+}
+
+// lifecycle guards a lifecycle endpoint (POST or PUT) as Prometheus does:
+// other methods get 405, and with Options.EnableLifecycle off every POST
+// or PUT gets 403 "Lifecycle API is not enabled.". Browsers' cross-origin
+// requests are refused with 403 (http.CrossOriginProtection: the
+// Sec-Fetch-Site header, else Origin against Host), so that a web page a
+// user opens cannot trigger a reload; curl and other non-browser clients
+// send neither header and pass.
+func (a *Adapter) lifecycle(h http.HandlerFunc) http.Handler {
+	guarded := http.NewCrossOriginProtection().Handler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "Only POST or PUT requests allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if !a.opts.EnableLifecycle {
+			http.Error(w, "Lifecycle API is not enabled.", http.StatusForbidden)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
 }

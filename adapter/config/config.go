@@ -101,16 +101,33 @@ func nullKeys(unmarshal func(any) error) (map[string]bool, error) {
 
 // Load parses and validates a configuration from YAML text.
 func Load(s string) (*Config, error) {
+	cfg, err := load(s)
+	// Errors reach logs and the /-/reload answer: a URL that does not
+	// parse is quoted whole, password included.
+	return cfg, RedactError(err)
+}
+
+func load(s string) (*Config, error) {
+	// A file with no document at all (0 bytes, only comments or blank
+	// lines, or a lone null) is refused: it is far more often a file
+	// truncated by an editor, a failed template or a half-written
+	// ConfigMap than a wish to drop every forecast. "{}" asks for the
+	// defaults explicitly.
+	var doc any
+	if err := yaml.Unmarshal([]byte(s), &doc); err == nil && doc == nil {
+		return nil, ErrEmptyConfig
+	}
 	cfg := &Config{}
 	*cfg = DefaultConfig
 	if err := yaml.UnmarshalStrict([]byte(s), cfg); err != nil {
 		return nil, locateError(s, err)
 	}
-	// A document that is only "null" or "~" zeroes cfg without calling
+	// A document whose sections are all null zeroes cfg without calling
 	// UnmarshalYAML; it means the same as an empty one.
 	if reflect.DeepEqual(*cfg, Config{}) {
 		*cfg = DefaultConfig
 	}
+	markSetKeys(s, cfg.Forecasts)
 	// The defaults' slices must not be shared with a loaded config.
 	cfg.Global.Models = slices.Clone(cfg.Global.Models)
 	cfg.Global.Horizons = slices.Clone(cfg.Global.Horizons)
@@ -121,6 +138,31 @@ func Load(s string) (*Config, error) {
 	return cfg, nil
 }
 
+// markSetKeys records in each forecasts entry which keys the text wrote,
+// so that an explicit zero is not mistaken for "inherit" (see
+// ForecastConfig.inherits). The text has already been parsed strictly.
+func markSetKeys(s string, forecasts []*ForecastConfig) {
+	var raw struct {
+		Forecasts []map[string]any `yaml:"forecasts"`
+	}
+	if yaml.Unmarshal([]byte(s), &raw) != nil {
+		return
+	}
+	for i, f := range forecasts {
+		if f == nil || i >= len(raw.Forecasts) {
+			continue
+		}
+		f.set = make(map[string]bool, len(raw.Forecasts[i]))
+		for k := range raw.Forecasts[i] {
+			f.set[k] = true
+		}
+	}
+}
+
+// ErrEmptyConfig is returned for a configuration with no YAML document in
+// it: empty, only comments, or a lone null.
+var ErrEmptyConfig = errors.New(`the configuration is empty (no YAML document, only comments, or null); write "{}" to run with the defaults and no forecasts`)
+
 // LoadFile parses and validates the configuration file filename. Relative
 // paths in it (TLS files, password files) are resolved against its directory.
 func LoadFile(filename string) (*Config, error) {
@@ -128,9 +170,9 @@ func LoadFile(filename string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
-	cfg, err := Load(string(content))
+	cfg, err := load(string(content))
 	if err != nil {
-		return nil, fmt.Errorf("parse config file %s: %w", filename, err)
+		return nil, RedactError(fmt.Errorf("parse config file %s: %w", filename, err))
 	}
 	cfg.SetDirectory(filepath.Dir(filename))
 	return cfg, nil
@@ -313,6 +355,13 @@ func (c *LimitsConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(c))
 }
 
+// Upper bounds of sizes and concurrency: beyond them one request or its
+// buffers could take the process' memory.
+const (
+	maxBodyBytes        = 1 << 30
+	maxInflightRequests = 10000
+)
+
 // Validate checks the limits section.
 func (c *LimitsConfig) Validate() error {
 	if c.MaxSeries <= 0 {
@@ -320,6 +369,12 @@ func (c *LimitsConfig) Validate() error {
 	}
 	if c.MaxRequestBytes < 1024 {
 		return errors.New("max_request_bytes must be at least 1024")
+	}
+	if c.MaxRequestBytes > maxBodyBytes {
+		return fmt.Errorf("max_request_bytes %d must be at most %d (1GiB)", c.MaxRequestBytes, maxBodyBytes)
+	}
+	if c.MaxInflightRequests > maxInflightRequests {
+		return fmt.Errorf("max_inflight_requests %d must be at most %d", c.MaxInflightRequests, maxInflightRequests)
 	}
 	for _, f := range []struct {
 		name string

@@ -37,6 +37,7 @@ var expectedErrors = []struct {
 	{"unknown_limits_key.bad.yml", "field max_samples not found"},
 	{"unknown_output_key.bad.yml", "field suffix not found"},
 	{"duplicate_key.bad.yml", "field step already set"},
+	{"empty.bad.yml", "the configuration is empty"},
 	{"not_a_mapping.bad.yml", "cannot unmarshal !!seq"},
 	{"global_step_not_duration.bad.yml", `global.step: not a valid duration string: "fast"`},
 	{"forecast_window_not_duration.bad.yml", `forecasts[0].window: not a valid duration string: "long"`},
@@ -100,6 +101,10 @@ var expectedErrors = []struct {
 	{"forecast_anomaly_direction_unknown.bad.yml", `forecasts[0] (node): anomaly_direction "Up" is not one of [both up down]`},
 	{"forecast_models_unknown.bad.yml", `forecasts[0] (node): models: unknown model "crystal_ball" (known: [`},
 	{"forecast_models_duplicate.bad.yml", `forecasts[0] (node): models: "seasonal_naive" listed twice`},
+	{"forecast_interval_width_zero.bad.yml", "forecasts[0] (node): interval_width 0 must be between 0 and 1"},
+	{"forecast_step_zero.bad.yml", "forecasts[0] (node): step must be positive"},
+	{"forecast_anomaly_threshold_zero.bad.yml", "forecasts[0] (node): anomaly_threshold 0 must be positive"},
+	{"forecast_retrain_interval_too_short.bad.yml", "forecasts[0] (node): retrain_interval 10ms must be at least 1s"},
 	{"forecast_interval_width_one.bad.yml", "forecasts[0] (node): interval_width 1 must be between 0 and 1"},
 	{"forecast_interval_width_nan.bad.yml", "forecasts[0] (node): interval_width NaN must be between 0 and 1"},
 	{"forecast_interval_width_negative.bad.yml", "forecasts[0] (node): interval_width -0.1 must be between 0 and 1"},
@@ -131,14 +136,26 @@ var expectedErrors = []struct {
 	{"remote_write_queue_max_samples_per_send.bad.yml", "remote_write[0]: queue_config: max_samples_per_send must be positive"},
 	{"remote_write_queue_max_shards.bad.yml", "remote_write[0]: queue_config: max_shards must be positive"},
 	{"remote_write_queue_batch_send_deadline.bad.yml", "remote_write[0]: queue_config: batch_send_deadline must be positive"},
+	{"remote_write_queue_max_shards_huge.bad.yml", "remote_write[0]: queue_config: max_shards 1000000 must be at most 1000"},
+	{"remote_write_queue_capacity_huge.bad.yml", "remote_write[0]: queue_config: capacity 1000000000 must be at most 10000000"},
+	{"remote_write_queue_max_samples_per_send_huge.bad.yml", "remote_write[0]: queue_config: max_samples_per_send 5000000 must be at most 100000"},
+	{"remote_write_queue_batch_send_deadline_short.bad.yml", "remote_write[0]: queue_config: batch_send_deadline 1ms must be at least 10ms"},
+	{"remote_write_queue_max_backoff_long.bad.yml", "remote_write[0]: queue_config: max_backoff 1d must be at most 1h0m0s"},
+	{"storage_snapshot_interval_short.bad.yml", "storage: snapshot_interval 1ms must be 0s (off) or at least 100ms"},
 	{"remote_write_queue_min_backoff.bad.yml", "remote_write[0]: queue_config: min_backoff must be positive"},
 	{"remote_write_queue_max_backoff.bad.yml", "remote_write[0]: queue_config: max_backoff must not be less than min_backoff"},
 	{"remote_write_name_duplicate.bad.yml", `remote_write[1]: duplicate name "a"`},
 	{"remote_write_auth_conflict.bad.yml", "remote_write[0]: at most one of basic_auth, oauth2 & authorization must be configured"},
 	{"remote_write_second_entry.bad.yml", "remote_write[1]: remote_timeout must be positive"},
 
+	// remote_read_server.
+	{"remote_read_server_max_queries.bad.yml", "remote_read_server: max_queries 20000 must be between 1 and 10000"},
+	{"remote_read_server_max_concurrent_zero.bad.yml", "remote_read_server: max_concurrent_requests 0 must be between 1 and 1000"},
+
 	// limits.
 	{"limits_max_series_zero.bad.yml", "limits: max_series must be positive"},
+	{"limits_max_request_bytes_huge.bad.yml", "limits: max_request_bytes 4294967296 must be at most 1073741824"},
+	{"limits_max_inflight_requests_huge.bad.yml", "limits: max_inflight_requests 1000000 must be at most 10000"},
 	{"limits_max_request_bytes_small.bad.yml", "limits: max_request_bytes must be at least 1024"},
 	{"limits_negative.bad.yml", "limits: max_label_value_length must not be negative"},
 	{"tenancy_header_invalid.bad.yml", `tenancy: header "X Scope" is not a valid HTTP header name`},
@@ -315,16 +332,36 @@ func TestDefaultValues(t *testing.T) {
 	}
 }
 
+// TestEmptyConfigRefused: a configuration without a document is an error
+// for check config, start and reload alike (they all load through
+// LoadFile); "{}" asks for the defaults.
+func TestEmptyConfigRefused(t *testing.T) {
+	for _, tc := range []struct{ name, text string }{
+		{"zero bytes", ""},
+		{"blank lines", "\n  \n\n"},
+		{"comments only", "# forecasts:\n#   - name: x\n"},
+		{"null document", "null\n"},
+		{"tilde document", "~\n"},
+		{"document marker only", "---\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.text)
+			require.ErrorIs(t, err, ErrEmptyConfig)
+			filename := filepath.Join(t.TempDir(), "config.yml")
+			require.NoError(t, os.WriteFile(filename, []byte(tc.text), 0o600))
+			_, err = LoadFile(filename)
+			require.ErrorIs(t, err, ErrEmptyConfig)
+			require.ErrorContains(t, err, "parse config file "+filename)
+		})
+	}
+}
+
 func TestDefaultsFilled(t *testing.T) {
 	for _, tc := range []struct {
 		name, text string
 		forecasts  int
 	}{
-		{name: "empty text", text: ""},
-		{name: "null document", text: "null\n"},
-		{name: "tilde document", text: "~\n"},
 		{name: "empty mapping", text: "{}\n"},
-		{name: "comment only", text: readTestdata(t, "empty.good.yml")},
 		{name: "required fields only", text: readTestdata(t, "defaults.good.yml"), forecasts: 1},
 		// Regression: "global:" with every key commented out used to zero
 		// the section and fail with "global: step must be positive".
@@ -421,13 +458,14 @@ func TestForecastOverrides(t *testing.T) {
 			},
 		},
 		{
-			// Zero values (min_history: 0s, interval_width: 0) inherit.
+			// Fields not written inherit; the explicit min_history: 0s
+			// is honoured (it used to inherit 2h).
 			name: "partial",
 			want: ForecastConfig{
 				Step:             model.Duration(time.Minute),
 				Window:           global.Window,
 				RetrainInterval:  global.RetrainInterval,
-				MinHistory:       global.MinHistory,
+				MinHistory:       0,
 				Aggregate:        global.Aggregate,
 				Transform:        global.Transform,
 				Models:           []string{"seasonal_naive"},
@@ -443,7 +481,7 @@ func TestForecastOverrides(t *testing.T) {
 			require.GreaterOrEqual(t, i, 0)
 			got := *cfg.Forecasts[i]
 			require.Len(t, got.Matchers, 1)
-			got.Name, got.Match, got.Matchers = "", nil, nil
+			got.Name, got.Match, got.Matchers, got.set = "", nil, nil, nil
 			require.Equal(t, tc.want, got)
 		})
 	}
@@ -588,7 +626,7 @@ func TestHash(t *testing.T) {
 	}{
 		{name: "same text", a: example, b: example, equal: true},
 		{name: "different files", a: example, b: other, equal: false},
-		{name: "empty and example", a: "", b: example, equal: false},
+		{name: "empty and example", a: "{}", b: example, equal: false},
 		// The hash is of the text: a comment is a change a reload reports.
 		{name: "added comment", a: example, b: example + "# comment\n", equal: false},
 	} {
@@ -828,7 +866,7 @@ forecasts:
 	require.NoError(t, err)
 	// Entry a holds 1d/1m = 1440 cells, entry b 7d/5m = 2016: b is the largest.
 	require.Equal(t, int64(1000*2016*8), cfg.MaxBufferBytes())
-	empty, err := Load("")
+	empty, err := Load("{}")
 	require.NoError(t, err)
 	require.Zero(t, empty.MaxBufferBytes())
 }

@@ -63,6 +63,18 @@ type ForecastConfig struct {
 	// Matchers are the parsed Match selectors: a series is selected when it
 	// satisfies every matcher of at least one selector.
 	Matchers [][]*labels.Matcher `yaml:"-"`
+
+	// set holds the keys the entry's YAML wrote (Load fills it), so that
+	// an explicit 0 is validated (or honoured, for min_history) rather
+	// than taken for "inherit from global". An entry built in code has
+	// none: zero inherits.
+	set map[string]bool
+}
+
+// inherits reports whether the field key takes global's value: it was not
+// written, and its value is the zero value.
+func (c *ForecastConfig) inherits(key string, zero bool) bool {
+	return zero && !c.set[key]
 }
 
 // Selects reports whether the series with labels lset belongs to this entry:
@@ -140,15 +152,15 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 		}
 		c.Matchers = append(c.Matchers, ms)
 	}
-	fill := func(v *model.Duration, d model.Duration) {
-		if *v == 0 {
+	fill := func(key string, v *model.Duration, d model.Duration) {
+		if c.inherits(key, *v == 0) {
 			*v = d
 		}
 	}
-	fill(&c.Step, g.Step)
-	fill(&c.Window, g.Window)
-	fill(&c.RetrainInterval, g.RetrainInterval)
-	fill(&c.MinHistory, g.MinHistory)
+	fill("step", &c.Step, g.Step)
+	fill("window", &c.Window, g.Window)
+	fill("retrain_interval", &c.RetrainInterval, g.RetrainInterval)
+	fill("min_history", &c.MinHistory, g.MinHistory) // an explicit 0s: forecast from the first cells
 	if c.Aggregate == "" {
 		c.Aggregate = g.Aggregate
 	}
@@ -158,13 +170,13 @@ func (c *ForecastConfig) resolve(g *GlobalConfig) error {
 	if len(c.Models) == 0 {
 		c.Models = slices.Clone(g.Models)
 	}
-	if c.IntervalWidth == 0 {
+	if c.inherits("interval_width", c.IntervalWidth == 0) {
 		c.IntervalWidth = g.IntervalWidth
 	}
 	if len(c.Horizons) == 0 {
 		c.Horizons = slices.Clone(g.Horizons)
 	}
-	if c.AnomalyThreshold == 0 {
+	if c.inherits("anomaly_threshold", c.AnomalyThreshold == 0) {
 		c.AnomalyThreshold = g.AnomalyThreshold
 	}
 	if err := validateTiming(time.Duration(c.Step), time.Duration(c.Window),
@@ -205,6 +217,12 @@ func (c *ForecastConfig) Capacity() int {
 	return int(time.Duration(c.Window) / time.Duration(c.Step))
 }
 
+// minRetrainInterval bounds retrain_interval from below: below it the
+// engine would spend its time refitting. (step has no such bound: the
+// offline tools replay sub-second data; the 4194304 cells of a window
+// bound it.)
+const minRetrainInterval = time.Second
+
 func validateTiming(step, window, retrain, minHistory time.Duration) error {
 	switch {
 	case step <= 0:
@@ -217,6 +235,8 @@ func validateTiming(step, window, retrain, minHistory time.Duration) error {
 		return fmt.Errorf("window %s holds %d steps of %s; at most %d are allowed", window, window/step, step, 1<<22)
 	case retrain <= 0:
 		return errors.New("retrain_interval must be positive")
+	case retrain < minRetrainInterval:
+		return fmt.Errorf("retrain_interval %s must be at least %s", retrain, minRetrainInterval)
 	case minHistory < 0:
 		return errors.New("min_history must not be negative")
 	case minHistory > window:

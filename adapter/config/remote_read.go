@@ -85,12 +85,18 @@ func (c *RemoteReadConfig) Validate() error {
 		return errors.New("backfill_history must not be negative")
 	case c.MaxConcurrentRequests <= 0:
 		return errors.New("max_concurrent_requests must be positive")
+	case c.MaxConcurrentRequests > maxReadConcurrency:
+		return fmt.Errorf("max_concurrent_requests %d must be at most %d", c.MaxConcurrentRequests, maxReadConcurrency)
 	case c.MaxResponseBytes < 1024:
 		return errors.New("max_response_bytes must be at least 1024")
+	case c.MaxResponseBytes > maxBodyBytes:
+		return fmt.Errorf("max_response_bytes %d must be at most %d (1GiB)", c.MaxResponseBytes, maxBodyBytes)
 	case c.MinBackoff <= 0:
 		return errors.New("min_backoff must be positive")
 	case c.MaxBackoff < c.MinBackoff:
 		return errors.New("max_backoff must not be less than min_backoff")
+	case time.Duration(c.MaxBackoff) > maxBackoff:
+		return fmt.Errorf("max_backoff %s must be at most %s", c.MaxBackoff, maxBackoff)
 	}
 	return c.HTTPClientConfig.Validate()
 }
@@ -106,6 +112,13 @@ type RemoteReadServerConfig struct {
 	MaxSamples int `yaml:"max_samples,omitempty"`
 	// ServeRaw also answers with the buffered input series (for debugging).
 	ServeRaw bool `yaml:"serve_raw,omitempty"`
+	// MaxConcurrentRequests bounds the requests answered at once, as
+	// Prometheus' --storage.remote.read-concurrent-limit; more wait for a
+	// slot (see the README).
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests,omitempty"`
+	// MaxQueries bounds the queries of one request; a request with more is
+	// refused with 400.
+	MaxQueries int `yaml:"max_queries,omitempty"`
 }
 
 // DefaultRemoteReadServerConfig holds the defaults of remote_read_server.
@@ -113,7 +126,16 @@ var DefaultRemoteReadServerConfig = RemoteReadServerConfig{
 	MaxHorizon: model.Duration(24 * time.Hour),
 	MaxSeries:  10000,
 	MaxSamples: 5e6,
+
+	MaxConcurrentRequests: 10,
+	MaxQueries:            100,
 }
+
+// Bounds of remote_read_server's limits.
+const (
+	maxReadConcurrency = 1000
+	maxReadQueries     = 10000
+)
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (c *RemoteReadServerConfig) UnmarshalYAML(unmarshal func(any) error) error {
@@ -131,6 +153,10 @@ func (c *RemoteReadServerConfig) Validate() error {
 		return errors.New("max_series must be positive")
 	case c.MaxSamples <= 0:
 		return errors.New("max_samples must be positive")
+	case c.MaxConcurrentRequests <= 0 || c.MaxConcurrentRequests > maxReadConcurrency:
+		return fmt.Errorf("max_concurrent_requests %d must be between 1 and %d", c.MaxConcurrentRequests, maxReadConcurrency)
+	case c.MaxQueries <= 0 || c.MaxQueries > maxReadQueries:
+		return fmt.Errorf("max_queries %d must be between 1 and %d", c.MaxQueries, maxReadQueries)
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ remote_read_server:
 	cfg.SetDirectory("/etc/tp")
 	require.Equal(t, filepath.Join("/etc/tp", "ca.pem"), cfg.RemoteRead[0].HTTPClientConfig.TLSConfig.CAFile)
 
-	for _, doc := range []string{"", "remote_read_server:\n"} {
+	for _, doc := range []string{"{}", "remote_read_server:\n"} {
 		cfg, err := Load(doc)
 		require.NoError(t, err)
 		require.Equal(t, DefaultRemoteReadServerConfig, cfg.RemoteReadServer, "%q", doc)
@@ -67,6 +67,9 @@ func TestRemoteReadBad(t *testing.T) {
 		{"remote_read: [{url: 'http://a/r', max_concurrent_requests: -1}]", "max_concurrent_requests must be positive"},
 		{"remote_read: [{url: 'http://a/r', max_response_bytes: 10}]", "max_response_bytes must be at least 1024"},
 		{"remote_read: [{url: 'http://a/r', min_backoff: 2s, max_backoff: 1s}]", "max_backoff must not be less than min_backoff"},
+		{"remote_read: [{url: 'http://a/r', max_concurrent_requests: 100000}]", "remote_read[0]: max_concurrent_requests 100000 must be at most 1000"},
+		{"remote_read: [{url: 'http://a/r', max_response_bytes: 4294967296}]", "remote_read[0]: max_response_bytes 4294967296 must be at most 1073741824"},
+		{"remote_read: [{url: 'http://a/r', max_backoff: 30d}]", "remote_read[0]: max_backoff 30d must be at most 1h0m0s"},
 		{"remote_read: [{url: 'http://a/r', basic_auth: {username: u}, authorization: {credentials: c}}]", "remote_read[0]: at most one of basic_auth, oauth2 & authorization"},
 		{"remote_read: [{url: 'http://a/r', name: x}, {url: 'http://b/r', name: x}]", `remote_read[1]: duplicate name "x"`},
 		{"remote_read: [{url: 'http://a/r', name: '1'}, {url: 'http://b/r'}]", `remote_read[0]: name "1" is also the default name of the unnamed remote_read[1]`},

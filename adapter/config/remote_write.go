@@ -175,21 +175,41 @@ func (c *QueueConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(c))
 }
 
+// Bounds of queue_config: each shard is a goroutine with its own buffer
+// and connection, and the buffers are allocated when the queue starts.
+const (
+	maxQueueCapacity     = 10_000_000
+	maxSamplesPerSend    = 100_000
+	maxQueueShards       = 1000
+	minBatchSendDeadline = 10 * time.Millisecond
+	maxBackoff           = time.Hour
+)
+
 // Validate checks the queue settings.
 func (c *QueueConfig) Validate() error {
 	switch {
 	case c.Capacity <= 0:
 		return errors.New("capacity must be positive")
+	case c.Capacity > maxQueueCapacity:
+		return fmt.Errorf("capacity %d must be at most %d (the queue's buffers are allocated up front)", c.Capacity, maxQueueCapacity)
 	case c.MaxSamplesPerSend <= 0:
 		return errors.New("max_samples_per_send must be positive")
+	case c.MaxSamplesPerSend > maxSamplesPerSend:
+		return fmt.Errorf("max_samples_per_send %d must be at most %d", c.MaxSamplesPerSend, maxSamplesPerSend)
 	case c.MaxShards <= 0:
 		return errors.New("max_shards must be positive")
+	case c.MaxShards > maxQueueShards:
+		return fmt.Errorf("max_shards %d must be at most %d", c.MaxShards, maxQueueShards)
 	case c.BatchSendDeadline <= 0:
 		return errors.New("batch_send_deadline must be positive")
+	case time.Duration(c.BatchSendDeadline) < minBatchSendDeadline:
+		return fmt.Errorf("batch_send_deadline %s must be at least %s", c.BatchSendDeadline, minBatchSendDeadline)
 	case c.MinBackoff <= 0:
 		return errors.New("min_backoff must be positive")
 	case c.MaxBackoff < c.MinBackoff:
 		return errors.New("max_backoff must not be less than min_backoff")
+	case time.Duration(c.MaxBackoff) > maxBackoff:
+		return fmt.Errorf("max_backoff %s must be at most %s", c.MaxBackoff, maxBackoff)
 	case c.MaxSampleAge < 0:
 		return errors.New("max_sample_age must not be negative (0: no bound)")
 	case c.MaxBytes < 0:

@@ -49,10 +49,17 @@ func (c *StorageConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(c))
 }
 
+// minSnapshotInterval bounds how often snapshots are written: each one
+// walks every series and lists the backend.
+const minSnapshotInterval = 100 * time.Millisecond
+
 // Validate checks the interval and the S3 settings.
 func (c *StorageConfig) Validate() error {
 	if c.SnapshotInterval < 0 {
 		return fmt.Errorf("snapshot_interval %s must not be negative", c.SnapshotInterval)
+	}
+	if c.SnapshotInterval > 0 && time.Duration(c.SnapshotInterval) < minSnapshotInterval {
+		return fmt.Errorf("snapshot_interval %s must be 0s (off) or at least %s", c.SnapshotInterval, minSnapshotInterval)
 	}
 	if c.S3 == nil {
 		return nil

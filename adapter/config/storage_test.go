@@ -10,7 +10,7 @@ import (
 )
 
 func TestStorageConfig(t *testing.T) {
-	cfg, err := Load("")
+	cfg, err := Load("{}")
 	require.NoError(t, err)
 	require.Equal(t, model.Duration(5*time.Minute), cfg.Storage.SnapshotInterval)
 	require.Nil(t, cfg.Storage.S3)

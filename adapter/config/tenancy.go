@@ -3,7 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
+	"strings"
 )
 
 // TenantLabel is the label under which the tenant of an incoming write is
@@ -50,15 +50,37 @@ func (c *TenancyConfig) Validate() error {
 	return nil
 }
 
-// ValidateTenant checks a tenant ID taken from a request header.
+// ValidateTenant checks a tenant ID taken from a request header (or a
+// remote_read source's headers) by Mimir's rules (dskit's
+// tenant.ValidTenantID): at most MaxTenantLength bytes of letters, digits
+// and ! - _ . * ' ( ) only; not "." nor ".." (they would be path segments
+// in object storage); not "__mimir_cluster" (Mimir's own). An empty ID
+// passes: it means "no tenant header".
 func ValidateTenant(id string) error {
+	for i, r := range id {
+		if !tenantRune(r) {
+			return fmt.Errorf("tenant ID has unsupported character %q at position %d (allowed: letters, digits and !-_.*'())", r, i)
+		}
+	}
 	switch {
 	case len(id) > MaxTenantLength:
 		return fmt.Errorf("tenant ID is %d bytes, more than %d", len(id), MaxTenantLength)
-	case !utf8.ValidString(id) || !validHeaderValue(id):
-		return errors.New("tenant ID holds invalid characters")
 	case id == "." || id == "..":
 		return fmt.Errorf("tenant ID %q is not allowed", id)
+	case id == mimirClusterTenant:
+		return fmt.Errorf("tenant ID %q is reserved by Mimir", id)
 	}
 	return nil
+}
+
+// mimirClusterTenant is the tenant Mimir keeps for itself.
+const mimirClusterTenant = "__mimir_cluster"
+
+// tenantRune reports whether Mimir accepts r in a tenant ID.
+func tenantRune(r rune) bool {
+	switch {
+	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+		return true
+	}
+	return strings.ContainsRune("!-_.*'()", r)
 }

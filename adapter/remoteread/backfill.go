@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/internal/valenc"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -398,33 +399,29 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness
 	}
 }
 
-// read runs one request and fills the ring buffers series by series. A
-// series answered by several queries (overlapping selectors) is filled
-// from the first. A series not buffered yet whose newest sample is before
-// staleBefore is left out: it ended, and would only be buffered until the
-// garbage collection removes it, without a forecast.
+// read runs one request and fills the ring buffers with its answer, all
+// or nothing: the series are staged (their cells compressed) as the answer
+// is decoded, and filled only once the whole answer has been read without
+// error, so that an answer cut short or corrupt midway, which is retried,
+// leaves no part of itself behind (a cell filled from half its samples
+// would not be refilled). A series answered by several queries
+// (overlapping selectors) is filled from the first. A series not buffered
+// yet whose newest sample is before staleBefore is left out: it ended, and
+// would only be buffered until the garbage collection removes it, without
+// a forecast.
 func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, gapOnly bool, staleBefore int64) (series, samples int, _ error) {
 	var (
-		acc      accumulator
-		done     = map[uint64]struct{}{}
-		refused  int
-		firstErr error
+		acc    accumulator
+		seen   seenSeries
+		staged []stagedSeries
 	)
 	flush := func() {
 		if !acc.active {
 			return
 		}
 		acc.active = false
-		filled, err := s.fill(&acc, gapOnly, staleBefore)
-		if err != nil {
-			refused++
-			if firstErr == nil {
-				firstErr = err
-			}
-		}
-		if filled {
-			series++
-			samples += acc.samples
+		if st, ok := acc.stage(); ok {
+			staged = append(staged, st)
 		}
 	}
 	err := s.client.Read(ctx, queries, func(qi int, lset labels.Labels, t int64, v float64) error {
@@ -433,9 +430,7 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, g
 			acc.skip = false
 			acc.src = lset.Copy()
 			lset = s.withTenant(acc.src)
-			h := lset.Hash()
-			_, dup := done[h]
-			done[h] = struct{}{}
+			dup := seen.add(lset)
 			opts, ok := s.b.engine.Route(lset)
 			if dup || !ok || (entry >= 0 && opts.Group != entry) {
 				// Not selected, or owned by an earlier entry, whose own
@@ -452,11 +447,90 @@ func (s *source) read(ctx context.Context, queries []*prompb.Query, entry int, g
 		return nil
 	})
 	flush()
+	if err != nil {
+		return 0, 0, err // nothing of a failed answer is applied
+	}
+	var (
+		refused  int
+		firstErr error
+		vals     []float64
+	)
+	for i := range staged {
+		filled, err := s.fill(&staged[i], gapOnly, staleBefore, &vals)
+		if err != nil {
+			refused++
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+		if filled {
+			series++
+			samples += staged[i].samples
+		}
+		staged[i] = stagedSeries{} // let its cells go
+	}
 	if refused > 0 {
 		s.b.metrics.failures.WithLabelValues(s.cfg.Name).Add(float64(refused))
 		level.Warn(s.b.logger).Log("msg", "Series not backfilled", "remote_name", s.cfg.Name, "series", refused, "first_err", firstErr)
 	}
-	return series, samples, err
+	return series, samples, nil
+}
+
+// seenSeries is the set of series an answer has named. Series are found
+// by their hash and told apart by their labels: two series whose hashes
+// collide are both kept.
+type seenSeries map[uint64][]labels.Labels
+
+// add adds lset and reports whether it was there already.
+func (m *seenSeries) add(lset labels.Labels) bool {
+	if *m == nil {
+		*m = seenSeries{}
+	}
+	h := lset.Hash()
+	for _, l := range (*m)[h] {
+		if labels.Equal(l, lset) {
+			return true
+		}
+	}
+	(*m)[h] = append((*m)[h], lset.Copy())
+	return false
+}
+
+// stagedSeries is one series of an answer being read, waiting for the
+// answer to complete: its cells from start on, compressed with
+// internal/valenc (a staged answer takes about as much memory as it took
+// on the wire).
+type stagedSeries struct {
+	lset    labels.Labels
+	opts    ring.Options
+	start   int64 // grid time of the first cell
+	step    int64
+	n       int // cells
+	cells   []byte
+	samples int
+	lastT   int64
+}
+
+// stage returns the accumulated series ready to wait for the end of its
+// answer; false when it holds no sample.
+func (a *accumulator) stage() (stagedSeries, bool) {
+	if a.samples == 0 {
+		return stagedSeries{}, false
+	}
+	vals := a.values()
+	// Only the span that holds samples: a new series' window is mostly
+	// empty.
+	lo, hi := 0, len(vals)
+	for lo < hi && math.IsNaN(vals[lo]) {
+		lo++
+	}
+	for hi > lo && math.IsNaN(vals[hi-1]) {
+		hi--
+	}
+	return stagedSeries{
+		lset: a.lset, opts: a.opts, start: a.start + int64(lo)*a.step, step: a.step, n: hi - lo,
+		cells: valenc.Append(nil, vals[lo:hi]), samples: a.samples, lastT: a.lastT,
+	}, true
 }
 
 // withTenant returns lset as the series is known here: with the source's
@@ -474,18 +548,23 @@ func (s *source) withTenant(lset labels.Labels) labels.Labels {
 	return b.Labels()
 }
 
-// fill writes one accumulated series into its ring buffer. It fails only
-// when the store refuses the series (max_series). After a gap-only read, a
-// series that was not restored is left for the watch for new series, which
-// reads its whole window.
-func (s *source) fill(acc *accumulator, gapOnly bool, staleBefore int64) (bool, error) {
-	vals := acc.values()
-	if acc.samples == 0 || (acc.lastT < staleBefore && s.b.store.Get(acc.lset) == nil) {
+// fill writes one staged series into its ring buffer; buf is reused for
+// its cells. It fails only when the store refuses the series (max_series)
+// or its staged cells do not decode. After a gap-only read, a series that
+// was not restored is left for the watch for new series, which reads its
+// whole window.
+func (s *source) fill(st *stagedSeries, gapOnly bool, staleBefore int64, buf *[]float64) (bool, error) {
+	if st.samples == 0 || (st.lastT < staleBefore && s.b.store.Get(st.lset) == nil) {
 		return false, nil
 	}
-	ser, _, err := s.b.store.GetOrCreate(acc.lset, acc.opts)
+	vals, _, err := valenc.Decode((*buf)[:0], st.cells, st.n)
 	if err != nil {
-		return false, fmt.Errorf("series %s: %w", acc.lset, err)
+		return false, fmt.Errorf("series %s: decode staged cells: %w", st.lset, err)
+	}
+	*buf = vals
+	ser, _, err := s.b.store.GetOrCreate(st.lset, st.opts)
+	if err != nil {
+		return false, fmt.Errorf("series %s: %w", st.lset, err)
 	}
 	s.mu.Lock()
 	_, wasRestored := s.restored[ser.Ref()]
@@ -496,14 +575,14 @@ func (s *source) fill(acc *accumulator, gapOnly bool, staleBefore int64) (bool, 
 	if oldest, ok := ser.Oldest(); ok && !s.cfg.ReadRecent && !wasRestored {
 		// Only before the live data, as Prometheus reads a remote only
 		// before its local storage without read_recent.
-		vals = vals[:max(0, min(len(vals), int((oldest-acc.start)/acc.step)))]
+		vals = vals[:max(0, min(len(vals), int((oldest-st.start)/st.step)))]
 	}
-	n, err := ser.Fill(acc.start, vals)
+	n, err := ser.Fill(st.start, vals)
 	if err != nil || n == 0 {
 		return false, nil // removed meanwhile, or nothing was missing
 	}
 	s.b.metrics.series.WithLabelValues(s.cfg.Name).Inc()
-	s.b.metrics.samples.WithLabelValues(s.cfg.Name).Add(float64(acc.samples))
+	s.b.metrics.samples.WithLabelValues(s.cfg.Name).Add(float64(st.samples))
 	s.b.metrics.cells.WithLabelValues(s.cfg.Name).Add(float64(n))
 	s.b.engine.Wake(ser.Ref())
 	return true, nil

@@ -98,7 +98,7 @@ func (s *testSource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.streamed && len(req.AcceptedResponseTypes) > 0 {
 		rt = req.AcceptedResponseTypes[0]
 	}
-	_ = (&Server{served: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x"}, []string{"response_type"})}).respond(w, rt, answer)
+	_ = (&Server{served: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x"}, []string{"response_type"})}).respond(r.Context(), w, rt, answer)
 }
 
 func (s *testSource) queries() []*prompb.Query {

@@ -61,13 +61,86 @@ func BenchmarkServeForecast(b *testing.B) {
 			raw, err := proto.Marshal(&prompb.ReadRequest{Queries: []*prompb.Query{q}, AcceptedResponseTypes: []prompb.ReadRequest_ResponseType{rt}})
 			require.NoError(b, err)
 			body := snappy.Encode(nil, raw)
-			b.ReportAllocs()
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				s.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/read", bytes.NewReader(body)))
-				if rec.Code != 200 {
-					b.Fatal(rec.Body.String())
+			for _, rebuild := range []bool{false, true} {
+				b.Run(fmt.Sprintf("rebuild=%d", map[bool]int{false: 0, true: 1}[rebuild]), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if rebuild {
+							s.gen.Add(1)
+						}
+						rec := httptest.NewRecorder()
+						s.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/read", bytes.NewReader(body)))
+						if rec.Code != 200 {
+							b.Fatal(rec.Body.String())
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+const benchIndexConfig = `
+global:
+  step: 1m
+  window: 2h
+  retrain_interval: 15m
+  min_history: 1h
+  evaluation_delay: 10s
+forecasts:
+  - name: many
+    match: ['{__name__=~"m_.+"}']
+    models: [seasonal_naive]
+    seasonal_period: 30m
+remote_read_server:
+  max_horizon: 1h
+`
+
+// BenchmarkServeOneMetric answers a query for one metric (10 series, yhat
+// only, 10 minutes ahead) among n fitted series of 1000 other metrics: the
+// cost should follow the answer, not n. rebuild=1 rebuilds the server's
+// index of forecasts on every request, which happens at most once a second.
+func BenchmarkServeOneMetric(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(fmt.Sprintf("series=%d", n), func(b *testing.B) {
+			now := t0 + 2*60*minute
+			f := newFixture(b, benchIndexConfig, now)
+			f.store.SetMaxSeries(0)
+			for i := range n {
+				name := fmt.Sprintf("m_%d", i%1000)
+				if i < 10 {
+					name = "m_wanted"
 				}
+				lset := labels.FromStrings("__name__", name, "instance", fmt.Sprint(i))
+				opts, ok := f.eng.Route(lset)
+				require.True(b, ok)
+				ser, _, err := f.store.GetOrCreate(lset, opts)
+				require.NoError(b, err)
+				for ts := t0; ts < now; ts += minute {
+					require.NoError(b, ser.Append(ts, sine(ts)))
+				}
+			}
+			require.Equal(b, n, f.eng.RetrainDue(b.Context(), f.clock()))
+			s := NewServer(nil, nil, f.store, f.eng, f.clock)
+			require.NoError(b, s.ApplyConfig(f.cfg))
+			q := query(f.now, f.now+10*minute, eq("__name__", "m_wanted_forecast"), eq("value_type", "yhat"))
+			raw, err := proto.Marshal(&prompb.ReadRequest{Queries: []*prompb.Query{q}})
+			require.NoError(b, err)
+			body := snappy.Encode(nil, raw)
+			for _, rebuild := range []bool{false, true} {
+				b.Run(fmt.Sprintf("rebuild=%d", map[bool]int{false: 0, true: 1}[rebuild]), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if rebuild {
+							s.gen.Add(1)
+						}
+						rec := httptest.NewRecorder()
+						s.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/read", bytes.NewReader(body)))
+						if rec.Code != 200 {
+							b.Fatal(rec.Body.String())
+						}
+					}
+				})
 			}
 		})
 	}

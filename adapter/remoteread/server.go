@@ -1,6 +1,7 @@
 package remoteread
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +47,21 @@ type serverSettings struct {
 	// tenantHeader names the request header that says whose series a read
 	// may see, when tenancy is enabled; "" otherwise.
 	tenantHeader string
+	// gate holds a token per request being answered; it is replaced only
+	// when max_concurrent_requests changes, and a request gives its token
+	// back to the gate it took it from.
+	gate chan struct{}
 }
+
+// statusClientClosed counts requests given up because the client went away
+// (nginx's 499).
+const statusClientClosed = 499
+
+// maxGateWait bounds how long a request waits for a slot in the gate
+// before it is answered 503, so that waiting requests do not pile up
+// without end behind slow ones (Prometheus waits as long as the client
+// does, then answers 500).
+const maxGateWait = 10 * time.Second
 
 // Server is the http.Handler of POST /api/v1/read: it answers Prometheus'
 // remote-read requests with the forecast series (yhat, yhat_lower,
@@ -59,9 +74,14 @@ type Server struct {
 	fc       Forecaster
 	now      func() time.Time
 	settings atomic.Pointer[serverSettings]
+	// gen changes on every ApplyConfig, so that the index is rebuilt.
+	gen atomic.Uint64
+	idx indexer
 
-	requests *prometheus.CounterVec
-	served   *prometheus.CounterVec
+	requests    *prometheus.CounterVec
+	served      *prometheus.CounterVec
+	gateWait    prometheus.Histogram
+	indexBuilds prometheus.Counter
 }
 
 // NewServer returns the remote-read handler. now nil means time.Now.
@@ -86,8 +106,18 @@ func NewServer(logger log.Logger, reg prometheus.Registerer, store *ring.Store, 
 			Name: "train_prometheus_remote_read_samples_total",
 			Help: "Total number of samples returned by the remote-read endpoint, by response type.",
 		}, []string{"response_type"}),
+		gateWait: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "train_prometheus_remote_read_gate_wait_duration_seconds",
+			Help:    "How long remote-read requests waited for a slot of remote_read_server.max_concurrent_requests, including requests given up while waiting.",
+			Buckets: []float64{.001, .01, .1, .5, 1, 2.5, 5, 10},
+		}),
+		indexBuilds: f.NewCounter(prometheus.CounterOpts{
+			Name: "train_prometheus_remote_read_index_builds_total",
+			Help: "Total number of times the remote-read server rebuilt its index of forecast series by metric name.",
+		}),
 	}
-	s.settings.Store(&serverSettings{cfg: config.DefaultRemoteReadServerConfig, maxBytes: config.DefaultLimitsConfig.MaxRequestBytes, suffix: config.DefaultOutputConfig.ForecastSuffix})
+	def := config.DefaultRemoteReadServerConfig
+	s.settings.Store(&serverSettings{cfg: def, maxBytes: config.DefaultLimitsConfig.MaxRequestBytes, suffix: config.DefaultOutputConfig.ForecastSuffix, gate: make(chan struct{}, def.MaxConcurrentRequests)})
 	return s
 }
 
@@ -101,7 +131,13 @@ func (s *Server) ApplyConfig(cfg *config.Config) error {
 	if cfg.Tenancy.Enabled {
 		st.tenantHeader = cfg.Tenancy.Header
 	}
+	if old := s.settings.Load(); old.cfg.MaxConcurrentRequests == st.cfg.MaxConcurrentRequests {
+		st.gate = old.gate
+	} else {
+		st.gate = make(chan struct{}, max(st.cfg.MaxConcurrentRequests, 1))
+	}
 	s.settings.Store(st)
+	s.gen.Add(1) // output names may have changed
 	return nil
 }
 
@@ -172,16 +208,51 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) (int, error) {
 		return http.StatusMethodNotAllowed, nil
 	}
 	st := s.settings.Load()
-	rt, answer, err := s.prepare(r, st)
+	release, err := s.enter(r.Context(), st)
 	if err == nil {
-		return http.StatusOK, s.respond(w, rt, answer)
+		defer release()
+		var (
+			rt     prompb.ReadRequest_ResponseType
+			answer [][]*series
+		)
+		rt, answer, err = s.prepare(r, st)
+		if err == nil {
+			return http.StatusOK, s.respond(r.Context(), w, rt, answer)
+		}
 	}
 	var he *httpError
-	if !errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The client is gone: nobody reads this, but the count says why.
+		he = &httpError{status: statusClientClosed, msg: err.Error()}
+	default:
 		he = &httpError{status: http.StatusInternalServerError, msg: err.Error()}
+	}
+	if he.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	http.Error(w, he.msg, he.status)
 	return he.status, err
+}
+
+// enter waits for a slot of the concurrency gate, at most maxGateWait and
+// while the client waits, and returns the function that gives it back.
+func (s *Server) enter(ctx context.Context, st *serverSettings) (func(), error) {
+	start := time.Now()
+	timer := time.NewTimer(maxGateWait)
+	defer timer.Stop()
+	select {
+	case st.gate <- struct{}{}:
+		s.gateWait.Observe(time.Since(start).Seconds())
+		return func() { <-st.gate }, nil
+	case <-ctx.Done():
+		s.gateWait.Observe(time.Since(start).Seconds())
+		return nil, errorf(http.StatusServiceUnavailable, "wait for a remote-read slot: %v", ctx.Err())
+	case <-timer.C:
+		s.gateWait.Observe(time.Since(start).Seconds())
+		return nil, errorf(http.StatusServiceUnavailable, "all %d remote-read slots (remote_read_server.max_concurrent_requests) stayed busy for %s; retry later", cap(st.gate), maxGateWait)
+	}
 }
 
 // prepare decodes the request, negotiates the response type and finds the
@@ -190,6 +261,9 @@ func (s *Server) prepare(r *http.Request, st *serverSettings) (prompb.ReadReques
 	req, err := decodeReadRequest(r.Body, st.maxBytes)
 	if err != nil {
 		return 0, nil, err
+	}
+	if len(req.Queries) > st.cfg.MaxQueries {
+		return 0, nil, errorf(http.StatusBadRequest, "request has %d queries, more than remote_read_server.max_queries %d", len(req.Queries), st.cfg.MaxQueries)
 	}
 	rt, err := negotiate(req.AcceptedResponseTypes)
 	if err != nil {
@@ -202,7 +276,7 @@ func (s *Server) prepare(r *http.Request, st *serverSettings) (prompb.ReadReques
 			return 0, nil, errorf(http.StatusBadRequest, "%s: %v", st.tenantHeader, err)
 		}
 	}
-	answer, err := s.lookup(req, st, tenant)
+	answer, err := s.lookup(r.Context(), req, st, tenant)
 	return rt, answer, err
 }
 
@@ -284,35 +358,6 @@ func toMatchers(qi int, pms []*prompb.LabelMatcher) ([]*labels.Matcher, error) {
 	return ms, nil
 }
 
-// nameFilter returns a check of an input series against the query's
-// matchers on the metric name, applied to the name of its forecast series,
-// so that output labels are built only for inputs that can match. With
-// suffix "" (an output preset names forecasts by model, not by input) there
-// is no such check: the matchers are applied to the output labels anyway.
-func nameFilter(ms []*labels.Matcher, suffix string) func(labels.Labels) bool {
-	if suffix == "" {
-		return nil
-	}
-	var names []*labels.Matcher
-	for _, m := range ms {
-		if m.Name == labels.MetricName {
-			names = append(names, m)
-		}
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	return func(input labels.Labels) bool {
-		name := input.Get(labels.MetricName) + suffix
-		for _, m := range names {
-			if !m.Matches(name) {
-				return false
-			}
-		}
-		return true
-	}
-}
-
 // tenantView returns lset as tenant may see it, without the tenant label,
 // and whether tenant may see it at all: only series whose tenant label
 // (empty when absent) equals tenant. Without tenancy every series has an
@@ -341,12 +386,19 @@ func matchesAll(ms []*labels.Matcher, lset labels.Labels) bool {
 // before anything is written. With tenancy, only the series of tenant are
 // seen (the tenant label, config.TenantLabel, must equal it), and that
 // label is never shown nor matched: tenants never see each other's series.
-func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings, tenant string) ([][]*series, error) {
+// A query with an equality matcher on __name__ visits only the series of
+// that name (see index). It stops with the context's error once the client
+// is gone.
+func (s *Server) lookup(ctx context.Context, req *prompb.ReadRequest, st *serverSettings, tenant string) ([][]*series, error) {
 	now := s.now().UnixMilli()
 	horizonEnd := now + time.Duration(st.cfg.MaxHorizon).Milliseconds()
 	answer := make([][]*series, len(req.Queries))
 	nSeries, nSamples := 0, 0
+	var idx *index
 	for qi, q := range req.Queries {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("answer query %d: %w", qi, err)
+		}
 		if q == nil {
 			return nil, errorf(http.StatusBadRequest, "query %d is empty", qi)
 		}
@@ -357,6 +409,12 @@ func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings, tenant stri
 		if err != nil {
 			return nil, err
 		}
+		if idx == nil {
+			if idx, err = s.index(ctx, st.cfg.ServeRaw); err != nil {
+				return nil, fmt.Errorf("index series for query %d: %w", qi, err)
+			}
+		}
+		name := equalName(ms)
 		labelsOnly := q.Hints != nil && q.Hints.Func == "series"
 		var out []*series
 		add := func(sr *series) bool {
@@ -372,27 +430,36 @@ func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings, tenant stri
 			out = append(out, sr)
 			return nSeries <= st.cfg.MaxSeries && nSamples <= st.cfg.MaxSamples
 		}
-		within := true
-		s.fc.Forecasts(nameFilter(ms, st.suffix), func(fc engine.Forecast) bool {
+		within, visited := true, 0
+		alive := func() bool {
+			if visited++; visited%ctxCheckEvery == 0 && ctx.Err() != nil {
+				return false
+			}
+			return true
+		}
+		idx.eachForecast(name, func(c *indexed) bool {
+			if !alive() {
+				return false
+			}
+			lset, ok := tenantView(c.lset, tenant)
+			if !ok || !matchesAll(ms, lset) {
+				return true
+			}
+			fc := c.fc
 			from := floorDiv(now, fc.Step) * fc.Step
 			if fc.Written != math.MinInt64 {
 				from = fc.Written + fc.Step
 			}
 			from = max(from, ceilTo(q.StartTimestampMs, fc.Step))
 			to := floorDiv(min(q.EndTimestampMs, horizonEnd), fc.Step) * fc.Step
-			for vt := range fc.Labels {
-				lset, ok := tenantView(fc.Labels[vt], tenant)
-				if !ok || !matchesAll(ms, lset) {
-					continue
-				}
-				if within = add(&series{lset: lset, fit: fc, vt: vt, from: from, to: to}); !within {
-					return false
-				}
-			}
-			return true
+			within = add(&series{lset: lset, fit: *fc, vt: c.vt, from: from, to: to})
+			return within
 		})
 		if within && st.cfg.ServeRaw {
-			s.store.Range(func(ser *ring.Series) bool {
+			idx.eachRaw(name, func(ser *ring.Series) bool {
+				if !alive() {
+					return false
+				}
 				lset, ok := tenantView(ser.Labels(), tenant)
 				if !ok || !matchesAll(ms, lset) {
 					return true
@@ -400,6 +467,9 @@ func (s *Server) lookup(req *prompb.ReadRequest, st *serverSettings, tenant stri
 				within = add(&series{lset: lset, raw: rawSamples(ser, q.StartTimestampMs, q.EndTimestampMs)})
 				return within
 			})
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("answer query %d: %w", qi, err)
 		}
 		if nSeries > st.cfg.MaxSeries {
 			return nil, errorf(http.StatusRequestEntityTooLarge, "the answer exceeds remote_read_server.max_series %d series; narrow the selectors", st.cfg.MaxSeries)
@@ -429,13 +499,16 @@ func rawSamples(ser *ring.Series, from, to int64) []prompb.Sample {
 }
 
 // respond writes the answer in the negotiated response type.
-func (s *Server) respond(w http.ResponseWriter, rt prompb.ReadRequest_ResponseType, answer [][]*series) error {
+func (s *Server) respond(ctx context.Context, w http.ResponseWriter, rt prompb.ReadRequest_ResponseType, answer [][]*series) error {
 	if rt == prompb.ReadRequest_STREAMED_XOR_CHUNKS {
-		return s.respondStreamed(w, answer)
+		return s.respondStreamed(ctx, w, answer)
 	}
 	resp := &prompb.ReadResponse{Results: make([]*prompb.QueryResult, len(answer))}
 	total := 0
 	for qi, out := range answer {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("build read response: %w", err)
+		}
 		res := &prompb.QueryResult{}
 		for _, sr := range out {
 			ts := &prompb.TimeSeries{Labels: toProtoLabels(sr.lset)}
@@ -460,7 +533,7 @@ func (s *Server) respond(w http.ResponseWriter, rt prompb.ReadRequest_ResponseTy
 
 // respondStreamed writes one frame per series, with XOR chunks of at most
 // samplesPerChunk samples.
-func (s *Server) respondStreamed(w http.ResponseWriter, answer [][]*series) error {
+func (s *Server) respondStreamed(ctx context.Context, w http.ResponseWriter, answer [][]*series) error {
 	w.Header().Set("Content-Type", contentTypeStreamed)
 	flusher, _ := w.(http.Flusher)
 	var (
@@ -469,6 +542,9 @@ func (s *Server) respondStreamed(w http.ResponseWriter, answer [][]*series) erro
 	)
 	for qi, out := range answer {
 		for _, sr := range out {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("write response frame: %w", err)
+			}
 			chunks, n := encodeChunks(sr)
 			total += n
 			msg, err := proto.Marshal(&prompb.ChunkedReadResponse{

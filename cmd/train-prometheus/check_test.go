@@ -47,6 +47,8 @@ func TestCheckConfig(t *testing.T) {
 	unknownKeyFile := writeConfig("unknown_key.yml", "global:\n  step: 1m\n  bogus_key: 1\n")
 	badURLFile := writeConfig("bad_url.yml", "remote_write:\n  - url: ftp://localhost/write\n")
 	missingFile := filepath.Join(dir, "missing.yml")
+	emptyFile := writeConfig("empty.yml", "")
+	commentsFile := writeConfig("comments.yml", "# forecasts:\n#   - name: node\n")
 	// Loads, but serving refuses it: the write-back's HTTP client cannot be
 	// built without its CA file.
 	missingCAFile := writeConfig("missing_ca.yml", "forecasts:\n  - name: a\n    match: [x]\n"+
@@ -80,6 +82,20 @@ func TestCheckConfig(t *testing.T) {
 			args:     []string{"check", "config", unknownModelFile},
 			code:     1,
 			stderr:   []string{"FAILED:", unknownModelFile, `forecasts[0] (node): models: unknown model "crystal_ball"`},
+			emptyOut: true,
+		},
+		{
+			name:     "empty file",
+			args:     []string{"check", "config", emptyFile},
+			code:     1,
+			stderr:   []string{"FAILED:", emptyFile, "the configuration is empty"},
+			emptyOut: true,
+		},
+		{
+			name:     "comments only",
+			args:     []string{"check", "config", commentsFile},
+			code:     1,
+			stderr:   []string{"FAILED:", commentsFile, "the configuration is empty"},
 			emptyOut: true,
 		},
 		{

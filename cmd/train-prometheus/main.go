@@ -57,6 +57,8 @@ type flags struct {
 	// maxConnections bounds open connections per address (0: none).
 	readTimeout    time.Duration
 	maxConnections int
+	// enableLifecycle serves POST /-/reload (off by default, as Prometheus).
+	enableLifecycle bool
 }
 
 func main() {
@@ -88,6 +90,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		Default("5m").DurationVar(&f.readTimeout)
 	app.Flag("web.max-connections", "Maximum number of simultaneous connections per listen address (as Prometheus; 0: no limit).").
 		Default("512").IntVar(&f.maxConnections)
+	app.Flag("web.enable-lifecycle", "Enable reload via HTTP request (POST or PUT /-/reload), as Prometheus' flag of that name. SIGHUP reloads either way.").
+		BoolVar(&f.enableLifecycle)
 
 	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
 	checkCmd := app.Command("check", "Check resources for validity.")
@@ -179,10 +183,11 @@ func serve(ctx context.Context, f flags, base log.Logger, reg *prometheus.Regist
 		level.Info(logger).Log("msg", "Keeping only this replica's shard of the series", "shard", sh.String())
 	}
 	a := adapter.New(logger, reg, adapter.Options{
-		LoadConfig:  func() (*config.Config, error) { return loadConfig(f.configFile) },
-		UserAgent:   appName + "/" + version.Version,
-		StoragePath: f.storagePath,
-		Shard:       sh,
+		LoadConfig:      func() (*config.Config, error) { return loadConfig(f.configFile) },
+		UserAgent:       appName + "/" + version.Version,
+		StoragePath:     f.storagePath,
+		EnableLifecycle: f.enableLifecycle,
+		Shard:           sh,
 	})
 	// The first load goes through Reload too, so that the reload gauges
 	// describe it.

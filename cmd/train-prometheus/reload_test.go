@@ -80,7 +80,7 @@ func TestReloadEndpoint(t *testing.T) {
 
 	cfgFile := filepath.Join(t.TempDir(), "train-prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(reloadConfigA), 0o600))
-	url := startAdapterFile(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), cfgFile)
+	url := startAdapterFlags(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), cfgFile, func(f *flags) { f.enableLifecycle = true })
 	const gauge = "train_prometheus_config_last_reload_successful"
 	require.Equal(t, 1.0, adapterMetric(t, url, gauge, nil), "the first load counts as a successful reload")
 
@@ -103,6 +103,8 @@ func TestReloadEndpoint(t *testing.T) {
 		{name: "same file again", file: reloadConfigB, want: http.StatusOK, body: "Configuration reloaded", wantGauge: 1, selected: true},
 		{name: "invalid file keeps the configuration", file: reloadConfigInvalid, want: http.StatusInternalServerError, body: "match must list at least one series selector", wantGauge: 0, selected: true},
 		{name: "unparsable file keeps the configuration", file: "forecasts: [", want: http.StatusInternalServerError, body: "parse config file " + cfgFile, wantGauge: 0, selected: true},
+		{name: "empty file keeps the configuration", file: "", want: http.StatusInternalServerError, body: "the configuration is empty", wantGauge: 0, selected: true},
+		{name: "comments only keep the configuration", file: "# all commented out\n", want: http.StatusInternalServerError, body: "the configuration is empty", wantGauge: 0, selected: true},
 		{name: "fixed file", file: reloadConfigA, want: http.StatusOK, body: "Configuration reloaded", wantGauge: 1, selected: false},
 	} {
 		t.Run(step.name, func(t *testing.T) {
@@ -137,4 +139,21 @@ func TestReloadEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
+
+// TestReloadEndpointOffByDefault: without --web.enable-lifecycle,
+// POST /-/reload is refused as Prometheus refuses it and the file is not
+// reread.
+func TestReloadEndpointOffByDefault(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	defer http.DefaultClient.CloseIdleConnections()
+
+	cfgFile := filepath.Join(t.TempDir(), "train-prometheus.yml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(reloadConfigA), 0o600))
+	url := startAdapterFile(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), cfgFile)
+	require.NoError(t, os.WriteFile(cfgFile, []byte(reloadConfigInvalid), 0o600))
+	code, body := post(t, url+"/-/reload", nil, nil)
+	require.Equal(t, http.StatusForbidden, code)
+	require.Contains(t, body, "Lifecycle API is not enabled.")
+	require.Equal(t, 1.0, adapterMetric(t, url, "train_prometheus_config_last_reload_successful", nil), "the invalid file was not read")
 }

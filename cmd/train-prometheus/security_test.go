@@ -154,7 +154,7 @@ basic_auth_users:
 // TestPprofFlag: --web.enable-pprof serves the profiling endpoints.
 func TestPprofFlag(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	serveWith(t, adapterFlags(t, addr, "", "", true), io.Discard)
+	serveWith(t, adapterFlags(t, addr, "{}", "", true), io.Discard) // an empty file is an error; "{}" is the defaults
 	waitReady(t, "http://"+addr)
 	resp, err := http.Get("http://" + addr + "/debug/pprof/")
 	require.NoError(t, err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 )
@@ -43,8 +42,8 @@ const (
 	nameSuffix = ".tpsnap"
 )
 
-// snapshotName returns the name of a snapshot started at t: names sort in
-// time order.
+// snapshotName returns the name of a snapshot started at t. Names are
+// for people; snapshots are ordered by their headers (Manager.newestFirst).
 func snapshotName(t time.Time) string {
 	return fmt.Sprintf("%s%015d%s", namePrefix, t.UnixMilli(), nameSuffix)
 }
@@ -52,13 +51,6 @@ func snapshotName(t time.Time) string {
 func isSnapshotName(name string) bool {
 	return strings.HasPrefix(name, namePrefix) && strings.HasSuffix(name, nameSuffix) &&
 		!strings.ContainsAny(name, "/\\")
-}
-
-// newestFirst sorts snapshot names from the newest to the oldest.
-func newestFirst(names []string) []string {
-	slices.Sort(names)
-	slices.Reverse(names)
-	return names
 }
 
 // Local stores snapshots as files in a directory. A snapshot is written to

@@ -21,9 +21,13 @@ import (
 //	magic "TPSNAP" | version byte (FormatVersion)
 //	record*        | kind byte | uvarint payload length | payload | CRC-32C (4 bytes, little endian) of kind, length and payload
 //
-// The first record is a header (created time in ms), then one record per
+// The first record is a header (created time in ms, then, since the
+// sequence was added, a uvarint sequence number), then one record per
 // series, then an end record holding the number of series records. Nothing
-// may follow the end record: a snapshot without one is truncated.
+// may follow the end record: a snapshot without one is truncated. Readers
+// ignore header bytes they do not know, so the sequence needed no new
+// format version: older builds read newer snapshots and the other way
+// round (a snapshot without a sequence has sequence 0).
 //
 // A series record holds the labels (count, then length-prefixed names and
 // values), the grid (step and window in ms, aggregation byte), the buffer
@@ -69,8 +73,20 @@ type Writer struct {
 	err    error
 }
 
-// NewWriter writes the snapshot header, stamped created, to w.
+// NewWriter writes the snapshot header, stamped created, to w, without a
+// sequence number (sequence 0).
 func NewWriter(w io.Writer, created time.Time) (*Writer, error) {
+	return newWriter(w, created, 0)
+}
+
+// NewSequencedWriter is NewWriter with the sequence number seq (> 0) in the
+// header: restores and pruning order snapshots by it, not by name or
+// clock.
+func NewSequencedWriter(w io.Writer, created time.Time, seq uint64) (*Writer, error) {
+	return newWriter(w, created, seq)
+}
+
+func newWriter(w io.Writer, created time.Time, seq uint64) (*Writer, error) {
 	sw := &Writer{w: bufio.NewWriterSize(w, 1<<20)}
 	if _, err := sw.w.WriteString(magic); err != nil {
 		return nil, err
@@ -79,6 +95,9 @@ func NewWriter(w io.Writer, created time.Time) (*Writer, error) {
 		return nil, err
 	}
 	sw.buf = binary.AppendVarint(sw.buf[:0], created.UnixMilli())
+	if seq > 0 {
+		sw.buf = binary.AppendUvarint(sw.buf, seq)
+	}
 	if err := sw.record(kindHeader); err != nil {
 		return nil, err
 	}
@@ -159,6 +178,7 @@ func appendString(b []byte, s string) []byte {
 type Reader struct {
 	r       *bufio.Reader
 	created time.Time
+	seq     uint64
 	payload []byte
 	series  uint64
 	done    bool
@@ -190,11 +210,21 @@ func NewReader(r io.Reader) (*Reader, error) {
 		return nil, fmt.Errorf("%w: bad header record", ErrCorrupt)
 	}
 	sr.created = time.UnixMilli(ms)
+	if rest := sr.payload[n:]; len(rest) > 0 {
+		seq, k := binary.Uvarint(rest)
+		if k <= 0 {
+			return nil, fmt.Errorf("%w: bad sequence in header record", ErrCorrupt)
+		}
+		sr.seq = seq
+	}
 	return sr, nil
 }
 
 // Created returns the time the snapshot was started.
 func (r *Reader) Created() time.Time { return r.created }
+
+// Seq returns the snapshot's sequence number; 0 for one written without.
+func (r *Reader) Seq() uint64 { return r.seq }
 
 // Next returns the next series and its blob, or io.EOF after the last one
 // of a complete snapshot. With decode false it only checks the record's

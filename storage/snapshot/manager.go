@@ -97,7 +97,16 @@ type Manager struct {
 	// their history (e.g. S3 briefly unreachable at start).
 	noPrune bool
 	changed chan struct{} // closed and replaced when the interval or backend changes
+	// heads remembers the headers of the backend's snapshots by name, and
+	// maxSeq the highest sequence number among them; seqKnown is set once
+	// every stored snapshot's header has been read.
+	heads    map[string]head
+	maxSeq   uint64
+	seqKnown bool
 }
+
+// errNothingToSave is returned by write when no series holds data.
+var errNothingToSave = errors.New("no series holds data")
 
 // NewManager returns a manager of store's snapshots. It does nothing until
 // SetBackend has been called.
@@ -124,6 +133,7 @@ func NewManager(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 		opts:    opts,
 		metrics: newMetrics(reg),
 		changed: make(chan struct{}),
+		heads:   map[string]head{},
 	}
 }
 
@@ -132,6 +142,9 @@ func NewManager(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 func (m *Manager) SetBackend(b Backend, interval time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.backend != b {
+		m.heads, m.maxSeq, m.seqKnown = map[string]head{}, 0, false
+	}
 	m.backend, m.interval = b, interval
 	close(m.changed)
 	m.changed = make(chan struct{})
@@ -190,7 +203,10 @@ func (m *Manager) Run(ctx context.Context) error {
 // Snapshot writes a snapshot of every series holding data and then deletes
 // all but the newest Keep snapshots. Each series is copied under its own
 // lock: the snapshot holds, for every series, at least everything appended
-// before Snapshot was called.
+// before Snapshot was called. When no series holds data (e.g. a reload
+// dropped every entry), nothing is written nor deleted and Info.Name is
+// empty: the stored snapshots keep what they hold, and a later
+// configuration that selects the series again can restore them.
 func (m *Manager) Snapshot(ctx context.Context) (Info, error) {
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
@@ -199,6 +215,10 @@ func (m *Manager) Snapshot(ctx context.Context) (Info, error) {
 		return Info{}, errors.New("snapshot: no backend configured")
 	}
 	info, err := m.write(ctx, b)
+	if errors.Is(err, errNothingToSave) {
+		level.Info(m.logger).Log("msg", "Snapshot skipped: no series holds data; the stored snapshots are kept")
+		return Info{Created: info.Created}, nil
+	}
 	if err != nil {
 		m.metrics.failures.Inc()
 		return info, fmt.Errorf("snapshot to %s: %w", b, err)
@@ -215,13 +235,14 @@ func (m *Manager) write(ctx context.Context, b Backend) (Info, error) {
 	start := time.Now()
 	info := Info{Created: m.opts.Now()}
 	info.Name = snapshotName(info.Created)
+	seq := m.nextSeq(ctx, b)
 	up, err := b.Create(ctx, info.Name)
 	if err != nil {
 		return info, err
 	}
 	defer up.Abort()
 	cw := &countingWriter{w: up}
-	w, err := NewWriter(cw, info.Created)
+	w, err := NewSequencedWriter(cw, info.Created, seq)
 	if err != nil {
 		return info, err
 	}
@@ -248,12 +269,16 @@ func (m *Manager) write(ctx context.Context, b Backend) (Info, error) {
 	if err != nil {
 		return info, err
 	}
+	if info.Series == 0 {
+		return info, errNothingToSave
+	}
 	if err := w.Close(); err != nil {
 		return info, err
 	}
 	if err := up.Commit(); err != nil {
 		return info, err
 	}
+	m.noteHead(info.Name, head{seq: seq, created: info.Created.UnixMilli(), ok: true})
 	info.Bytes = cw.n
 	info.Took = time.Since(start)
 	return info, nil
@@ -272,10 +297,20 @@ func (m *Manager) prune(ctx context.Context, b Backend) {
 		level.Warn(m.logger).Log("msg", "Listing snapshots to prune failed", "err", err)
 		return
 	}
-	for _, name := range newestFirst(names)[min(m.opts.Keep, len(names)):] {
+	ordered, err := m.newestFirst(ctx, b, names)
+	if err != nil {
+		// Without every header the order is unsure: delete nothing.
+		level.Warn(m.logger).Log("msg", "Reading snapshot headers to prune failed", "err", err)
+		return
+	}
+	for _, name := range ordered[min(m.opts.Keep, len(ordered)):] {
 		if err := b.Delete(ctx, name); err != nil {
 			level.Warn(m.logger).Log("msg", "Deleting old snapshot failed", "name", name, "err", err)
+			continue
 		}
+		m.mu.Lock()
+		delete(m.heads, name)
+		m.mu.Unlock()
 	}
 }
 
@@ -310,8 +345,11 @@ func (m *Manager) restore(ctx context.Context, b Backend) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("restore snapshot from %s: %w", b, err)
 	}
+	// A header that cannot be read now orders its snapshot last; verify
+	// then meets the same failure and says so.
+	ordered, _ := m.newestFirst(ctx, b, names)
 	var errs []error
-	for _, name := range newestFirst(names) {
+	for _, name := range ordered {
 		open, cleanup, err := m.verify(ctx, b, name)
 		if err != nil {
 			level.Warn(m.logger).Log("msg", "Skipping unusable snapshot", "name", name, "err", err)

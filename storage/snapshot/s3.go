@@ -129,6 +129,22 @@ func (b *S3) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	return out.Body, nil
 }
 
+// OpenHead implements headOpener: a ranged GET of the first n bytes, so
+// that ordering snapshots by their headers downloads none of them.
+func (b *S3) OpenHead(ctx context.Context, name string, n int) (io.ReadCloser, error) {
+	key, err := b.key(name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(b.opts.Bucket), Key: key, Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get the head of %s: %w", *key, err)
+	}
+	return out.Body, nil
+}
+
 // List implements Backend.
 func (b *S3) List(ctx context.Context) ([]string, error) {
 	var names []string

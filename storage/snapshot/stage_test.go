@@ -23,7 +23,8 @@ import (
 )
 
 // getCounter counts the object downloads (GETs of a snapshot key, not of
-// the bucket listing) an S3 server answers.
+// the bucket listing, nor ranged GETs of a snapshot's header) an S3 server
+// answers.
 type getCounter struct {
 	mu   sync.Mutex
 	gets map[string]int
@@ -31,7 +32,7 @@ type getCounter struct {
 
 func (c *getCounter) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, nameSuffix) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, nameSuffix) && r.Header.Get("Range") == "" {
 			c.mu.Lock()
 			c.gets[r.URL.Path]++
 			c.mu.Unlock()
