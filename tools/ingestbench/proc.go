@@ -105,6 +105,9 @@ func (p *proc) logTail() string {
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
 	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "(empty)"
+	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-15):], "\n")
 }
