@@ -20,7 +20,7 @@ CONFIG    ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz fuzz-ci soak accuracy anomaly-bench docker clean \
+.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz fuzz-ci soak accuracy anomaly-bench bench-ingest docker clean \
 	docker_build docker_run oc_deploy oc_delete_all deploy-schemas
 
 all: lint build test
@@ -108,6 +108,9 @@ DURATION ?= 2m
 RATE     ?= 50000
 soak: ## Soak: loadgen at RATE samples/s for DURATION while Prometheus restarts and SIGHUPs arrive (not part of test).
 	DURATION=$(DURATION) RATE=$(RATE) tools/soak/soak.sh
+
+bench-ingest: ## Remote-write ingest over HTTP: adapter vs Prometheus vs VictoriaMetrics, same pre-encoded load, interleaved trials (installs the receivers if absent; VictoriaMetrics into .cache/, ~2-3 min once; ARGS='-series 5000 -trials 5 -only adapter,vm'; see BENCHMARKS.md; not part of test).
+	$(GO) run ./tools/ingestbench $(ARGS)
 
 docker: ## Build the container image (needs a Docker engine).
 	$(DOCKER) build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(TAG) .
