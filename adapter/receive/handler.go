@@ -334,28 +334,36 @@ const (
 	protoV2           = "io.prometheus.write.v2.Request"
 )
 
-// checkHeaders accepts snappy encoding (or none announced) and the content
-// types of remote-write 1.0 (the default when none is announced) and 2.0.
-// It reports whether the request is a 2.0 one.
+// checkHeaders requires what the remote-write specifications make senders
+// send: Content-Encoding snappy and the content type of 1.0
+// (application/x-protobuf, with proto=prometheus.WriteRequest or none) or
+// 2.0 (proto=io.prometheus.write.v2.Request); anything else, their absence
+// included, is a 415. Requiring them also refuses what a web page can make
+// a browser send across origins without asking (a "simple" request cannot
+// carry either header). It reports whether the request is a 2.0 one.
 func checkHeaders(hdr http.Header) (v2 bool, err error) {
 	ct := hdr.Get("Content-Type")
-	if ct != "" {
-		mt, params, err := mime.ParseMediaType(ct)
-		if err != nil {
-			return false, &HTTPError{Status: http.StatusUnsupportedMediaType, Err: fmt.Errorf("parse content type %q: %w", ct, err)}
-		}
-		if mt != protobufMediaType {
-			return false, httpErrorf(http.StatusUnsupportedMediaType, "check content type: %q is not supported, only %s is (proto=%s for remote-write 1.0, proto=%s for 2.0)", ct, protobufMediaType, protoV1, protoV2)
-		}
-		switch params["proto"] {
-		case "", protoV1:
-		case protoV2:
-			v2 = true
-		default:
-			return false, httpErrorf(http.StatusUnsupportedMediaType, "check content type: protobuf message %q is not supported, only %s (remote-write 1.0) and %s (2.0) are", params["proto"], protoV1, protoV2)
-		}
+	if ct == "" {
+		return false, httpErrorf(http.StatusUnsupportedMediaType, "check content type: none given; remote write sends %s (1.0, or ;proto=%s for 2.0)", protobufMediaType, protoV2)
 	}
-	if enc := hdr.Get("Content-Encoding"); enc != "" && !strings.EqualFold(strings.TrimSpace(enc), "snappy") {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false, &HTTPError{Status: http.StatusUnsupportedMediaType, Err: fmt.Errorf("parse content type %q: %w", ct, err)}
+	}
+	if mt != protobufMediaType {
+		return false, httpErrorf(http.StatusUnsupportedMediaType, "check content type: %q is not supported, only %s is (proto=%s for remote-write 1.0, proto=%s for 2.0)", ct, protobufMediaType, protoV1, protoV2)
+	}
+	switch params["proto"] {
+	case "", protoV1:
+	case protoV2:
+		v2 = true
+	default:
+		return false, httpErrorf(http.StatusUnsupportedMediaType, "check content type: protobuf message %q is not supported, only %s (remote-write 1.0) and %s (2.0) are", params["proto"], protoV1, protoV2)
+	}
+	switch enc := hdr.Get("Content-Encoding"); {
+	case enc == "":
+		return v2, httpErrorf(http.StatusUnsupportedMediaType, "check content encoding: none given; remote write sends snappy")
+	case !strings.EqualFold(strings.TrimSpace(enc), "snappy"):
 		return v2, httpErrorf(http.StatusUnsupportedMediaType, "check content encoding: %q is not supported, only snappy is", enc)
 	}
 	return v2, nil

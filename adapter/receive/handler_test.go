@@ -53,12 +53,27 @@ func TestHandler(t *testing.T) {
 			storeLen: 1,
 		},
 		{
-			name:     "valid without content type and version header",
-			req:      withHeader(validBody, "Content-Type", ""),
+			name:     "valid without version header",
+			req:      withHeader(validBody, "X-Prometheus-Remote-Write-Version", ""),
 			wantCode: http.StatusNoContent,
 			accepted: 3,
 			stored:   []stored{validStored},
 			storeLen: 1,
+		},
+		{
+			// A web page can make a browser POST across origins without
+			// asking only with a "simple" content type and no
+			// Content-Encoding: both are required.
+			name:     "without content type",
+			req:      withHeader(validBody, "Content-Type", ""),
+			wantCode: http.StatusUnsupportedMediaType,
+			wantBody: "check content type: none given",
+		},
+		{
+			name:     "a browser's form content type",
+			req:      withHeader(validBody, "Content-Type", "text/plain"),
+			wantCode: http.StatusUnsupportedMediaType,
+			wantBody: `"text/plain" is not supported`,
 		},
 		{
 			name:     "valid with 1.0 proto parameter",
@@ -68,11 +83,10 @@ func TestHandler(t *testing.T) {
 			storeLen: 1,
 		},
 		{
-			name:     "valid without content encoding",
+			name:     "without content encoding",
 			req:      withHeader(validBody, "Content-Encoding", ""),
-			wantCode: http.StatusNoContent,
-			accepted: 3,
-			storeLen: 1,
+			wantCode: http.StatusUnsupportedMediaType,
+			wantBody: "check content encoding: none given",
 		},
 		{
 			name: "metadata only",
