@@ -175,6 +175,16 @@ func (e *Engine) Route(lset labels.Labels) (ring.Options, bool) {
 	return ring.Options{}, false
 }
 
+// GroupName returns the name of the forecasts entry whose ring options
+// carry Group group (its index in the configuration applied last).
+func (e *Engine) GroupName(group int) (string, bool) {
+	entries := e.snap.Load().entries
+	if group < 0 || group >= len(entries) {
+		return "", false
+	}
+	return entries[group].Name, true
+}
+
 func (s *snapshot) route(lset labels.Labels) *Entry {
 	for _, entry := range s.entries {
 		if entry.Selects(lset) {

@@ -30,8 +30,9 @@ type routeCache struct {
 // route is a cached routing decision: ser to append to, or the reason the
 // series' samples are dropped when ser is nil.
 type route struct {
-	ser  *ring.Series
-	drop reason
+	ser   *ring.Series
+	drop  reason
+	group int // ring.Options.Group of ser: its forecasts entry
 }
 
 // routeOverhead is the approximate memory of one cache entry besides its

@@ -40,8 +40,9 @@ type Router interface {
 type limits struct {
 	router Router // nil selects no series.
 	Limits
-	sem   semaphore   // MaxInflightRequests slots; nil: no bound
-	cache *routeCache // routing decisions under these settings
+	sem    semaphore   // MaxInflightRequests slots; nil: no bound
+	cache  *routeCache // routing decisions under these settings
+	newest newestTimes // newest sample per ring group under these settings
 }
 
 // Handler is the http.Handler of the remote-write endpoint (1.0 and 2.0). It is safe
@@ -122,6 +123,9 @@ func NewHandler(logger log.Logger, reg prometheus.Registerer, store *ring.Store,
 		h.dropped[r] = dropped.WithLabelValues(r.String())
 	}
 	h.SetLimits(router, maxRequestBytes)
+	if reg != nil {
+		reg.MustRegister(newLagCollector(h))
+	}
 	return h
 }
 
@@ -283,6 +287,7 @@ func (h *Handler) handle(r *http.Request, st *stats) (v2 bool, err error) {
 		return v2, httpErrorf(http.StatusBadRequest, "unmarshal remote-write 1.0 request: %w", err)
 	}
 	h.write(st, req, bad, lim)
+	lim.newest.update(st.newest)
 	h.samples.Add(float64(st.accepted))
 	h.exemplars.Add(float64(st.exemplarsWritten))
 	for reason, n := range st.dropped {

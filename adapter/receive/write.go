@@ -104,6 +104,10 @@ type stats struct {
 	noNewSeries   bool   // Near the memory ceiling: append to known series only.
 	tenant        string // Tenant of the request ("" for none), kept as config.TenantLabel.
 
+	// newest[g] is the newest timestamp accepted for ring group g
+	// (forecasts entry), -1 if none.
+	newest []int64
+
 	// Written counts, as remote-write 2.0 reports them: the samples,
 	// histograms and exemplars of valid series, except samples refused for
 	// want of room (max_series, memory) or by a store error.
@@ -180,6 +184,7 @@ func (h *Handler) write(st *stats, req *writeRequest, bad []error, lim *limits) 
 			}
 			if h.appendSamples(st, r.ser, ss) {
 				r.ser.SetType(s.typ)
+				st.saw(r.group, ss)
 				continue
 			}
 			// Removed from the store (garbage collected) since it was
@@ -220,14 +225,27 @@ func (h *Handler) write(st *stats, req *writeRequest, bad []error, lim *limits) 
 			st.dropFailed(err, len(ss))
 			continue
 		}
-		lim.cache.put(req.keyOf(s, st.tenant), route{ser: ser})
+		lim.cache.put(req.keyOf(s, st.tenant), route{ser: ser, group: opts.Group})
 		if !h.appendSamples(st, ser, ss) {
 			st.samplesWritten -= len(ss)
 			st.dropFailed(ring.ErrSeriesRemoved, len(ss))
 			continue
 		}
 		ser.SetType(s.typ)
+		st.saw(opts.Group, ss)
 	}
+}
+
+// saw records the newest timestamp of ss for ring group g. The samples of
+// a valid series are in time order, so it is the last one.
+func (st *stats) saw(g int, ss []wireSample) {
+	if g < 0 || g >= maxGroups || len(ss) == 0 {
+		return
+	}
+	for len(st.newest) <= g {
+		st.newest = append(st.newest, -1)
+	}
+	st.newest[g] = max(st.newest[g], ss[len(ss)-1].t)
 }
 
 // anyStorable reports whether a sample of ss may be appended: one that is
