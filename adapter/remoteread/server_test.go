@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
@@ -60,10 +61,16 @@ func TestServerForecastAhead(t *testing.T) {
 	}
 	// Counted once each answer is written, which may be just after the
 	// client has read it.
-	waitUntil(t, "requests counted", func() bool {
-		return testutil.ToFloat64(srv.requests.WithLabelValues("200")) == 4 && testutil.ToFloat64(srv.served.WithLabelValues("samples")) == 1*3*121 &&
-			testutil.ToFloat64(srv.served.WithLabelValues("streamed_xor_chunks")) == 3*3*121 // the client asks for streams
-	})
+	counts := func() [3]float64 {
+		return [3]float64{testutil.ToFloat64(srv.requests.WithLabelValues("200")), testutil.ToFloat64(srv.served.WithLabelValues("samples")),
+			testutil.ToFloat64(srv.served.WithLabelValues("streamed_xor_chunks"))}
+	}
+	want := [3]float64{4, 1 * 3 * 121, 3 * 3 * 121} // the client asks for streams
+	deadline := time.Now().Add(30 * time.Second)
+	for counts() != want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, want, counts(), "requests with 200, samples served as samples, as streamed chunks")
 }
 
 func TestServerAfterWriteBack(t *testing.T) {
