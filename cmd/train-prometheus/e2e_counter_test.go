@@ -54,11 +54,12 @@ func newResettingCounter(now time.Time) *resettingCounter {
 	return &resettingCounter{startMs: start, resetMs: math.MaxInt64}
 }
 
-// reset restarts the counter at the next cell boundary after now, which
+// reset restarts the counter at a cell boundary at least half a step
+// after now (so that no scrape of that cell can precede the change), which
 // it returns: the counter reads 0 in that cell (the restarted process has
 // lost what it counted there before the restart) and counts from there.
 func (c *resettingCounter) reset(now time.Time) time.Time {
-	at := now.Truncate(counterStep).Add(counterStep)
+	at := now.Add(counterStep / 2).Truncate(counterStep).Add(counterStep)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.resetMs = at.UnixMilli()
