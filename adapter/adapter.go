@@ -205,6 +205,9 @@ func (a *Adapter) Reload() (err error) {
 	level.Info(a.logger).Log("msg", "Completed loading of configuration",
 		"forecasts", len(cfg.Forecasts), "remote_write", len(cfg.RemoteWrite),
 		"max_series", cfg.Limits.MaxSeries, "buffer_bytes_at_max_series", cfg.MaxBufferBytes())
+	for _, w := range cfg.Warnings() {
+		level.Warn(a.logger).Log("msg", "Configuration is valid but probably not what was meant", "warning", w)
+	}
 	return nil
 }
 

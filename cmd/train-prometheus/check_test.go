@@ -48,6 +48,7 @@ func TestCheckConfig(t *testing.T) {
 	badURLFile := writeConfig("bad_url.yml", "remote_write:\n  - url: ftp://localhost/write\n")
 	missingFile := filepath.Join(dir, "missing.yml")
 	emptyFile := writeConfig("empty.yml", "")
+	defaultsFile := writeConfig("defaults.yml", "{}\n")
 	commentsFile := writeConfig("comments.yml", "# forecasts:\n#   - name: node\n")
 	// Loads, but serving refuses it: the write-back's HTTP client cannot be
 	// built without its CA file.
@@ -68,6 +69,14 @@ func TestCheckConfig(t *testing.T) {
 			args:        []string{"check", "config", "train-prometheus.yml"},
 			code:        0,
 			stdout:      []string{"SUCCESS: train-prometheus.yml is valid: 2 forecasts entries, 1 remote_write targets"},
+			emptyErrOut: true,
+		},
+		{
+			name: "valid but does nothing",
+			args: []string{"check", "config", defaultsFile},
+			code: 0,
+			stdout: []string{"SUCCESS: " + defaultsFile + " is valid: 0 forecasts entries, 0 remote_write targets",
+				"WARNING: no forecasts entries", "WARNING: no remote_write targets"},
 			emptyErrOut: true,
 		},
 		{

@@ -133,6 +133,9 @@ func checkConfig(file string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "SUCCESS: %s is valid: %d forecasts entries, %d remote_write targets\n",
 		file, len(cfg.Forecasts), len(cfg.RemoteWrite))
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stdout, "WARNING: %s\n", w)
+	}
 	return 0
 }
 
