@@ -30,10 +30,19 @@ import (
 // client_model structures first: memory stays near the size of the sample
 // list. Names that the classic formats cannot carry (UTF-8 beyond the
 // legacy character set) are left out.
+//
+// With tenancy on, the page holds only the outputs of the request's tenant
+// (see viewer), without the tenant label.
 func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
+	v, ok := a.tenantScoped(w, r)
+	if !ok {
+		return
+	}
 	var samples []writeback.Sample
 	a.engine.Latest(func(s writeback.Sample) {
-		if !value.IsStaleNaN(s.V) && legacyNames(s.Labels) {
+		lset, ok := v.sees(s.Labels)
+		if ok && !value.IsStaleNaN(s.V) && legacyNames(lset) {
+			s.Labels = lset
 			samples = append(samples, s)
 		}
 	})

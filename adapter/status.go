@@ -20,6 +20,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
 // The status pages: server-rendered, no scripts, no external assets.
@@ -40,10 +41,12 @@ type page struct {
 	Title string
 	Now   string
 	Shard string
+	// Tenant names whose series the page shows, with tenancy on.
+	Tenant string
 }
 
-func (a *Adapter) page(title string) page {
-	p := page{Title: title, Now: a.opts.Now().UTC().Format(time.RFC3339)}
+func (a *Adapter) page(title string, v viewer) page {
+	p := page{Title: title, Now: a.opts.Now().UTC().Format(time.RFC3339), Tenant: v.describe()}
 	if a.opts.Shard.Enabled() {
 		p.Shard = a.opts.Shard.String()
 	}
@@ -208,8 +211,12 @@ func seriesFilter(q string) (func(labels.Labels, string) bool, error) {
 	return func(_ labels.Labels, s string) bool { return strings.Contains(strings.ToLower(s), lower) }, nil
 }
 
-// serveIndex lists the tracked series, with search.
+// serveIndex lists the tracked series the request may see, with search.
 func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
+	v, ok := a.tenantScoped(w, r)
+	if !ok {
+		return
+	}
 	now := a.opts.Now()
 	data := struct {
 		page
@@ -218,13 +225,18 @@ func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
 		AnomalousOnly                        bool
 		Matched, Shown                       int
 		Rows                                 []seriesRow
-	}{page: a.page("Series"), Buffered: a.store.Len(), Query: r.FormValue("q"), AnomalousOnly: r.FormValue("anomalous") != ""}
+	}{page: a.page("Series", v), Buffered: a.buffered(v), Query: r.FormValue("q"), AnomalousOnly: r.FormValue("anomalous") != ""}
 	filter, err := seriesFilter(data.Query)
 	if err != nil {
 		data.QueryErr = err.Error()
 		filter = func(labels.Labels, string) bool { return false }
 	}
 	for _, s := range a.engine.Status() {
+		lset, ok := v.sees(s.Labels)
+		if !ok {
+			continue
+		}
+		s.Labels = lset
 		data.Tracked++
 		if s.Fitted {
 			data.Fitted++
@@ -245,8 +257,28 @@ func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
 	a.render(w, "index", data)
 }
 
+// buffered counts the buffered series v may see.
+func (a *Adapter) buffered(v viewer) int {
+	if v.header == "" {
+		return a.store.Len()
+	}
+	n := 0
+	a.store.Range(func(s *ring.Series) bool {
+		if _, ok := v.sees(s.Labels()); ok {
+			n++
+		}
+		return true
+	})
+	return n
+}
+
 // serveSeries shows one series: its models, a chart and the latest output.
+// Another tenant's series is not found, as one that does not exist.
 func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
+	v, ok := a.tenantScoped(w, r)
+	if !ok {
+		return
+	}
 	ref, err := strconv.ParseUint(r.FormValue("ref"), 10, 64)
 	if err != nil {
 		http.Error(w, "parse ref: a series reference from the series list is required", http.StatusBadRequest)
@@ -255,6 +287,9 @@ func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
 	now := a.opts.Now()
 	// The open cell is included: the chart reaches now.
 	s, start, vals, ok := a.engine.SeriesHistory(ref, math.MaxInt64)
+	if ok {
+		s.Labels, ok = v.sees(s.Labels)
+	}
 	if !ok {
 		http.Error(w, "series not found: it may have been removed, or the adapter restarted", http.StatusNotFound)
 		return
@@ -268,7 +303,7 @@ func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
 		ModelName string
 		Chart     *chart
 		Latest    []latestRow
-	}{page: a.page(seriesString(s.Labels)), Row: newSeriesRow(s, now), Step: model.Duration(time.Duration(s.Step) * time.Millisecond).String(), Model: -1}
+	}{page: a.page(seriesString(s.Labels), v), Row: newSeriesRow(s, now), Step: model.Duration(time.Duration(s.Step) * time.Millisecond).String(), Model: -1}
 	if s.Fitted {
 		data.TrainEnd = time.UnixMilli(s.TrainEnd).UTC().Format(time.RFC3339)
 	}
@@ -294,8 +329,10 @@ func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
 		data.Chart = buildChart(start, s.Step, vals, nil, 0, now.UnixMilli())
 	}
 	for _, smp := range s.Latest {
+		// The outputs of a series carry its tenant.
+		lset, _ := v.sees(smp.Labels)
 		data.Latest = append(data.Latest, latestRow{
-			Labels: seriesString(smp.Labels), Time: time.UnixMilli(smp.T).UTC().Format(time.RFC3339), Value: formatValue(smp.V),
+			Labels: seriesString(lset), Time: time.UnixMilli(smp.T).UTC().Format(time.RFC3339), Value: formatValue(smp.V),
 		})
 	}
 	a.render(w, "series", data)
@@ -346,7 +383,7 @@ func (a *Adapter) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		Targets []targetRow
 		YAML    string
 		Hash    string
-	}{page: a.page("Config and targets")}
+	}{page: a.page("Config and targets", viewer{})}
 	if cfg := a.Config(); cfg != nil {
 		// config.Secret marshals as <secret>, URLs without their password.
 		out, err := yaml.Marshal(cfg)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
@@ -78,5 +80,56 @@ func TestTenancy(t *testing.T) {
 	require.Len(t, yhat, 2)
 	for m, a := range yhat["team-a"] {
 		require.InDelta(t, 2*a, yhat["team-b"][m], 1e-6*a, "model %s: each tenant gets the forecast of its own data", m)
+	}
+}
+
+// TestTenantlessPool: with tenancy on, the series written without the
+// tenant header are a pool of their own (the README's "Security"): a
+// remote read or a status page without the header sees them and no
+// tenant's series, and a tenant never sees them.
+func TestTenantlessPool(t *testing.T) {
+	f := applied(t, baseConfig+"tenancy: {enabled: true}\nremote_read_server: {serve_raw: true}\n", Options{})
+	pushAs(t, f, "team-a", "job-of-team-a", 10)
+	pushAs(t, f, "", "job-of-nobody", 10)
+	require.Equal(t, 2, f.a.Store().Len())
+
+	for _, tc := range []struct {
+		name, tenant, sees string
+	}{
+		{name: "tenant", tenant: "team-a", sees: "job-of-team-a"},
+		{name: "no header", tenant: "", sees: "job-of-nobody"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.tenant != "" {
+				h.Set("X-Scope-OrgID", tc.tenant)
+			}
+			raw, err := proto.Marshal(&prompb.ReadRequest{Queries: []*prompb.Query{{
+				StartTimestampMs: 0,
+				EndTimestampMs:   time.Now().Add(time.Hour).UnixMilli(),
+				Matchers:         []*prompb.LabelMatcher{{Type: prompb.LabelMatcher_EQ, Name: "__name__", Value: "sine"}},
+			}}})
+			require.NoError(t, err)
+			rec := f.do(t, http.MethodPost, "/api/v1/read", snappy.Encode(nil, raw), h)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			dec, err := snappy.Decode(nil, rec.Body.Bytes())
+			require.NoError(t, err)
+			var res prompb.ReadResponse
+			require.NoError(t, proto.Unmarshal(dec, &res))
+			var jobs []string
+			for _, ts := range res.Results[0].Timeseries {
+				for _, l := range ts.Labels {
+					require.NotEqual(t, config.TenantLabel, l.Name)
+					if l.Name == "job" {
+						jobs = append(jobs, l.Value)
+					}
+				}
+			}
+			require.Equal(t, []string{tc.sees}, jobs, "remote read")
+
+			rec = f.do(t, http.MethodGet, "/", nil, h)
+			require.Equal(t, http.StatusOK, rec.Code)
+			require.Contains(t, rec.Body.String(), "<p>1 series buffered.</p>", "status page")
+		})
 	}
 }
