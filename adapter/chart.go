@@ -43,8 +43,9 @@ type chart struct {
 type point struct{ X, Y, V float64 }
 
 type tick struct {
-	Pos   float64
-	Label string
+	Pos    float64
+	Label  string
+	Anchor string // text-anchor: "middle", or "start"/"end" near the plot's edges so no label is clipped
 }
 
 // buildChart draws history vals (cell i at start + i*step ms) and, when fit
@@ -136,11 +137,67 @@ func buildChart(start, step int64, vals []float64, fit models.Fitted, ahead int,
 		v := lo + (hi-lo)*float64(k)/4
 		c.YTicks = append(c.YTicks, tick{Pos: y(v), Label: formatValue(v)})
 	}
-	for k := range 5 {
-		t := t0 + (t1-t0)*int64(k)/4
-		c.XTicks = append(c.XTicks, tick{Pos: x(t), Label: time.UnixMilli(t).UTC().Format("01-02 15:04")})
+	for _, t := range timeTicks(t0, t1) {
+		c.XTicks = append(c.XTicks, c.xTick(x(t.ms), t.label))
 	}
 	return c
+}
+
+// xTick returns a time tick at x position pos, anchored so that its label
+// stays inside the chart.
+func (c *chart) xTick(pos float64, label string) tick {
+	const half = 36 // about half the width of the longest label
+	anchor := "middle"
+	switch {
+	case pos > c.W-half:
+		anchor = "end"
+	case pos < half:
+		anchor = "start"
+	}
+	return tick{Pos: pos, Label: label, Anchor: anchor}
+}
+
+// tickSteps are the round intervals time ticks may be apart, in ms.
+var tickSteps = []int64{
+	60_000, 2 * 60_000, 5 * 60_000, 10 * 60_000, 15 * 60_000, 30 * 60_000,
+	3_600_000, 2 * 3_600_000, 3 * 3_600_000, 6 * 3_600_000, 12 * 3_600_000,
+	86_400_000, 2 * 86_400_000, 7 * 86_400_000,
+}
+
+type timeTick struct {
+	ms    int64
+	label string
+}
+
+// timeTicks returns ticks at round UTC times (whole minutes, hours, days)
+// between t0 and t1 ms, three to six of them when the span allows. A label
+// shows the date where it changes (and on the first tick), the time of day
+// otherwise.
+func timeTicks(t0, t1 int64) []timeTick {
+	span := t1 - t0
+	step := tickSteps[len(tickSteps)-1]
+	for _, s := range tickSteps {
+		if span/s <= 6 {
+			step = s
+			break
+		}
+	}
+	var out []timeTick
+	lastDay := ""
+	for t := (t0 + step - 1) / step * step; t <= t1; t += step {
+		tm := time.UnixMilli(t).UTC()
+		day := tm.Format("01-02")
+		label := tm.Format("15:04")
+		switch {
+		case step >= 86_400_000:
+			label = day
+		case day != lastDay:
+			label = day + " " + label
+		}
+		lastDay = day
+		out = append(out, timeTick{t, label})
+	}
+	return out
 }
 
 // linePath returns SVG path data through the n points pt gives, starting a
