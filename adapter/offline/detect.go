@@ -20,6 +20,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -218,8 +219,8 @@ func Detect(ctx context.Context, rows []Row, opts DetectOptions) ([]Detection, t
 		return nil, 0, err
 	}
 	step := opts.Step.Milliseconds()
-	first := floorDiv(rows[0].Time, step) * step
-	last := floorDiv(newestTime(rows), step) * step
+	first := grid.FloorDiv(rows[0].Time, step) * step
+	last := grid.FloorDiv(newestTime(rows), step) * step
 	cells := (last-first)/step + 2
 	if cells > maxReplayCells {
 		return nil, 0, fmt.Errorf("the rows span %d steps of %s, more than %d; use a longer step", cells, opts.Step, maxReplayCells)
@@ -265,7 +266,7 @@ func Detect(ctx context.Context, rows []Row, opts DetectOptions) ([]Detection, t
 
 	out := make([]Detection, len(rows))
 	for i, r := range rows {
-		cell := floorDiv(r.Time, step) * step
+		cell := grid.FloorDiv(r.Time, step) * step
 		d := Detection{Row: r, Point: models.NaNPoint(), Score: math.NaN(), Anomaly: math.NaN()}
 		if p := sink.forecast[cell]; p != nil {
 			d.Point = *p
@@ -325,13 +326,4 @@ func WriteDetections(w io.Writer, ds []Detection) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// floorDiv divides rounding towards minus infinity.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 )
 
 func TestCheckOrder(t *testing.T) {
@@ -103,7 +105,7 @@ func TestDetectRepeatedDSTHour(t *testing.T) {
 	byCell := map[int64]string{}
 	forecasts := 0
 	for _, d := range want {
-		byCell[floorDiv(d.Time, step.Milliseconds())] = output(d)
+		byCell[grid.FloorDiv(d.Time, step.Milliseconds())] = output(d)
 		if !math.IsNaN(d.Point.Yhat) {
 			forecasts++
 		}
@@ -112,7 +114,7 @@ func TestDetectRepeatedDSTHour(t *testing.T) {
 	j := 0
 	for i, d := range got {
 		require.Equal(t, rows[i], d.Row, "each row is echoed")
-		require.Equal(t, byCell[floorDiv(d.Time, step.Milliseconds())], output(d), "line %d: the output of its cell", d.Line)
+		require.Equal(t, byCell[grid.FloorDiv(d.Time, step.Milliseconds())], output(d), "line %d: the output of its cell", d.Line)
 		if !slices.Contains(dropped, d.Line) {
 			require.Equal(t, output(want[j]), output(d), "line %d", d.Line)
 			j++

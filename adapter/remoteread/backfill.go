@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/internal/valenc"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -261,7 +262,7 @@ func (s *source) run(ctx context.Context, cfg *config.Config, restored map[uint6
 			step := time.Duration(fc.Step).Milliseconds()
 			from, to := s.span(now, step, time.Duration(fc.Window).Milliseconds())
 			if gapOnly {
-				from = max(from, floorDiv(gap, step)*step)
+				from = max(from, grid.FloorDiv(gap, step)*step)
 			}
 			var qs []*prompb.Query
 			for _, sel := range fc.Matchers {
@@ -321,7 +322,7 @@ func (s *source) span(now, step, window int64) (from, to int64) {
 	if h := time.Duration(s.cfg.History).Milliseconds(); h > 0 {
 		hist = min(h, window)
 	}
-	end := floorDiv(now, step) * step
+	end := grid.FloorDiv(now, step) * step
 	return end - hist/step*step, end - 1
 }
 
@@ -607,7 +608,7 @@ type accumulator struct {
 func (a *accumulator) reset(qi int, lset labels.Labels, opts ring.Options, from, to int64) {
 	a.active, a.qi, a.lset, a.opts = true, qi, lset.Copy(), opts
 	a.step = opts.Step.Milliseconds()
-	a.start = floorDiv(from, a.step) * a.step
+	a.start = grid.FloorDiv(from, a.step) * a.step
 	n := max(0, min(int((to-a.start)/a.step)+1, opts.Capacity()))
 	a.vals = a.vals[:0]
 	a.counts = a.counts[:0]
@@ -664,15 +665,6 @@ func toQuery(from, to int64, ms []*labels.Matcher) *prompb.Query {
 	q := &prompb.Query{StartTimestampMs: from, EndTimestampMs: to}
 	for _, m := range ms {
 		q.Matchers = append(q.Matchers, &prompb.LabelMatcher{Type: protoMatchType(m.Type), Name: m.Name, Value: m.Value})
-	}
-	return q
-}
-
-// floorDiv divides rounding towards minus infinity.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
 	}
 	return q
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -446,12 +447,12 @@ func (s *Server) lookup(ctx context.Context, req *prompb.ReadRequest, st *server
 				return true
 			}
 			fc := c.fc
-			from := floorDiv(now, fc.Step) * fc.Step
+			from := grid.Floor(now, fc.Step)
 			if fc.Written != math.MinInt64 {
 				from = fc.Written + fc.Step
 			}
 			from = max(from, ceilTo(q.StartTimestampMs, fc.Step))
-			to := floorDiv(min(q.EndTimestampMs, horizonEnd), fc.Step) * fc.Step
+			to := grid.Floor(min(q.EndTimestampMs, horizonEnd), fc.Step)
 			within = add(&series{lset: lset, fit: *fc, vt: c.vt, from: from, to: to})
 			return within
 		})
@@ -608,5 +609,5 @@ func toProtoLabels(lset labels.Labels) []prompb.Label {
 
 // ceilTo rounds t up to a multiple of step.
 func ceilTo(t, step int64) int64 {
-	return -floorDiv(-t, step) * step
+	return -grid.Floor(-t, step)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -205,15 +206,7 @@ func (f *fitted) point(yhat float64, h int) models.Point {
 
 // cell returns the index of the grid cell nearest to time t (ties round up).
 func (f *fitted) cell(t int64) int {
-	return int(floorDiv(t-f.start+f.step/2, f.step))
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
+	return int(grid.FloorDiv(t-f.start+f.step/2, f.step))
 }
 
 func mod(a, b int) int {

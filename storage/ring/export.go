@@ -6,6 +6,8 @@ import (
 	"math"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 )
 
 // ErrInvalidState is returned by Store.Restore for a SeriesState that no
@@ -80,7 +82,7 @@ func (st SeriesState) Validate() error {
 		return fmt.Errorf("%w: start %d out of range", ErrInvalidState, st.Start)
 	case math.IsNaN(st.Values[n-1]):
 		return fmt.Errorf("%w: the newest cell holds no data", ErrInvalidState)
-	case floorDivMs(st.LastT, step) != st.Start/step+n-1:
+	case grid.FloorDiv(st.LastT, step) != st.Start/step+n-1:
 		return fmt.Errorf("%w: last sample time %d is not in the newest cell", ErrInvalidState, st.LastT)
 	case st.OpenCount < 1:
 		return fmt.Errorf("%w: open cell count %d", ErrInvalidState, st.OpenCount)
@@ -122,14 +124,6 @@ func (s *Store) Restore(st SeriesState) (*Series, error) {
 	ser.lastT = st.LastT
 	ser.openSum, ser.openCount = st.OpenSum, st.OpenCount
 	return ser, nil
-}
-
-func floorDivMs(t, step int64) int64 {
-	k := t / step
-	if t%step < 0 {
-		k--
-	}
-	return k
 }
 
 func sortedUnique(lset labels.Labels) bool {

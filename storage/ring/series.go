@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 )
 
 // Reasons for Series.Append to refuse a sample.
@@ -115,11 +117,7 @@ func (s *Series) Reset(opts Options) {
 
 // cell returns the index of the grid cell holding timestamp t.
 func (s *Series) cell(t int64) int64 {
-	k := t / s.step
-	if t%s.step < 0 {
-		k--
-	}
-	return k
+	return grid.FloorDiv(t, s.step)
 }
 
 // slot returns the position of cell k in s.values.
