@@ -2,7 +2,6 @@ package receive
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/train-prometheus/train-prometheus/internal/httperr"
 )
 
 // DefaultMaxRequestBytes bounds a remote-write request, both snappy-encoded
@@ -22,37 +23,18 @@ const DefaultMaxRequestBytes = 32 << 20
 // maxPrealloc bounds the read buffer allocated ahead from Content-Length.
 const maxPrealloc = 1 << 20
 
-// HTTPError is an error that carries the HTTP status code to answer with.
-// Find it in an error chain with errors.As.
-type HTTPError struct {
-	Status int
-	Err    error
-}
-
-// Error implements error.
-func (e *HTTPError) Error() string {
-	if e.Err == nil {
-		return http.StatusText(e.Status)
-	}
-	return e.Err.Error()
-}
-
-// Unwrap returns the underlying error.
-func (e *HTTPError) Unwrap() error { return e.Err }
+// HTTPError is an error that carries the HTTP status code to answer with
+// (the adapter's one such type). Find it in an error chain with errors.As.
+type HTTPError = httperr.Error
 
 // httpErrorf returns an *HTTPError with the given status and a formatted
 // error.
 func httpErrorf(status int, format string, args ...any) *HTTPError {
-	return &HTTPError{Status: status, Err: fmt.Errorf(format, args...)}
+	return httperr.Errorf(status, format, args...)
 }
 
 // statusOf returns the status carried by err, or 500 if it carries none.
-func statusOf(err error) int {
-	if he, ok := errors.AsType[*HTTPError](err); ok {
-		return he.Status
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(err error) int { return httperr.Status(err) }
 
 // DecodeWriteRequest reads a snappy-compressed (block format) protobuf
 // prometheus.WriteRequest from r. At most maxBytes encoded bytes are read,

@@ -25,6 +25,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/internal/grid"
+	"github.com/train-prometheus/train-prometheus/internal/httperr"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -142,16 +143,9 @@ func (s *Server) ApplyConfig(cfg *config.Config) error {
 	return nil
 }
 
-// httpError carries the status of a refused request.
-type httpError struct {
-	status int
-	msg    string
-}
-
-func (e *httpError) Error() string { return e.msg }
-
+// errorf returns an error carrying the status of a refused request.
 func errorf(status int, format string, args ...any) error {
-	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+	return httperr.Errorf(status, format, args...)
 }
 
 // series is one answer series: labels and its samples, produced on demand.
@@ -221,20 +215,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) (int, error) {
 			return http.StatusOK, s.respond(r.Context(), w, rt, answer)
 		}
 	}
-	var he *httpError
-	switch {
-	case errors.As(err, &he):
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	status := httperr.Status(err)
+	if _, ok := errors.AsType[*httperr.Error](err); !ok && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The client is gone: nobody reads this, but the count says why.
-		he = &httpError{status: statusClientClosed, msg: err.Error()}
-	default:
-		he = &httpError{status: http.StatusInternalServerError, msg: err.Error()}
+		status = statusClientClosed
 	}
-	if he.status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	http.Error(w, he.msg, he.status)
-	return he.status, err
+	http.Error(w, err.Error(), status)
+	return status, err
 }
 
 // enter waits for a slot of the concurrency gate, at most maxGateWait and
