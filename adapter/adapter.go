@@ -74,6 +74,7 @@ type Adapter struct {
 	reloadMu        sync.Mutex
 	reloadSuccess   prometheus.Gauge
 	reloadSuccessTS prometheus.Gauge
+	lastReload      atomic.Pointer[reloadResult] // nil until the first reload
 }
 
 // New builds an adapter with no configuration applied; call ApplyConfig or
@@ -170,6 +171,12 @@ func (a *Adapter) ApplyConfig(cfg *config.Config) error {
 	return nil
 }
 
+// reloadResult is how the last reload ended, for the config page.
+type reloadResult struct {
+	at  time.Time
+	err string // "" when it succeeded
+}
+
 // Reload rereads the configuration file and applies it. A file that does
 // not load keeps the running configuration. The success gauge tells which
 // happened; SIGHUP and POST /-/reload both end here.
@@ -182,11 +189,13 @@ func (a *Adapter) Reload() (err error) {
 			// passwords (a URL that does not parse is quoted whole).
 			err = config.RedactError(err)
 			a.reloadSuccess.Set(0)
+			a.lastReload.Store(&reloadResult{at: a.opts.Now(), err: err.Error()})
 			level.Error(a.logger).Log("msg", "Reloading configuration failed", "err", err)
 			return
 		}
 		a.reloadSuccess.Set(1)
 		a.reloadSuccessTS.SetToCurrentTime()
+		a.lastReload.Store(&reloadResult{at: a.opts.Now()})
 	}()
 	if a.opts.LoadConfig == nil {
 		return errors.New("no configuration source to reload from")

@@ -360,6 +360,7 @@ type targetRow struct {
 	LastSuccess                    string
 	NewestSent                     string
 	Protocol                       string
+	LastError                      string // "" for none
 }
 
 // protocolName is how the config page names the remote-write protocol a
@@ -383,7 +384,19 @@ func (a *Adapter) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		Targets []targetRow
 		YAML    string
 		Hash    string
+		// Reload is how the last reload (SIGHUP, POST /-/reload) ended;
+		// ReloadErr is set when it failed.
+		Reload, ReloadErr string
 	}{page: a.page("Config and targets", viewer{})}
+	if r := a.lastReload.Load(); r != nil {
+		data.Reload = "Last reload " + formatAge(now.Sub(r.at)) + " ago: "
+		if r.err != "" {
+			data.Reload += "failed; the configuration below is the one still in force."
+			data.ReloadErr = r.err
+		} else {
+			data.Reload += "succeeded."
+		}
+	}
 	if cfg := a.Config(); cfg != nil {
 		// config.Secret marshals as <secret>, URLs without their password.
 		out, err := yaml.Marshal(cfg)
@@ -412,6 +425,9 @@ func (a *Adapter) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		if !t.HighestSent.IsZero() {
 			// The lag: samples are stamped within minutes of now.
 			row.NewestSent = formatAge(now.Sub(t.HighestSent)) + " ago"
+		}
+		if t.LastError != "" {
+			row.LastError = formatAge(now.Sub(t.LastErrorAt)) + " ago: " + t.LastError
 		}
 		// The counters tell about the past; health is about now.
 		switch {

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -123,6 +124,13 @@ func TestStatusConfig(t *testing.T) {
 	require.Contains(t, body, "no request accepted yet")
 	require.Contains(t, body, "<th title=\"timestamp of the newest sample the target accepted: the write-back lag\">newest sent</th>")
 	require.Contains(t, body, "<td>never</td><td>none</td>")
+	require.Contains(t, body, "Last reload 0s ago: succeeded.")
+	// The send's error shows once the first attempt has failed.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(body, "connection refused") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		body = f.get(t, "/config", http.StatusOK)
+	}
+	require.Contains(t, body, "connection refused")
+	require.NotContains(t, body, "urlpass", "the error names the URL without its password")
 	require.Contains(t, body, "<th>protocol</th>")
 	require.Contains(t, body, "</td><td>1.0</td>")
 
@@ -224,4 +232,20 @@ func TestProtocolName(t *testing.T) {
 	require.Equal(t, "1.0", protocolName("", false))
 	require.Equal(t, "2.0", protocolName(config.ProtobufMessageV2, false))
 	require.Equal(t, "1.0 (refused 2.0 with 415)", protocolName(config.ProtobufMessageV1, true))
+}
+
+// TestStatusConfigReloadError: /config says when the last reload failed and
+// why, and that the configuration shown is the one still in force.
+func TestStatusConfigReloadError(t *testing.T) {
+	f := statusFixture(t, baseConfig)
+	f.src.set("", errors.New(`parse remote_write url "http://u:topsecret@x:bad/": invalid port`))
+	require.Error(t, f.a.Reload())
+	body := f.get(t, "/config", http.StatusOK)
+	require.Contains(t, body, "failed; the configuration below is the one still in force.")
+	require.Contains(t, body, "invalid port")
+	require.NotContains(t, body, "topsecret")
+
+	f.src.set(baseConfig, nil)
+	require.NoError(t, f.a.Reload())
+	require.Contains(t, f.get(t, "/config", http.StatusOK), "succeeded.")
 }

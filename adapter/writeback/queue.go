@@ -97,6 +97,8 @@ type Queue struct {
 	// noWait makes Append drop the oldest samples of a full shard instead
 	// of waiting for room (set by stopWaiting).
 	noWait atomic.Bool
+	// lastErr is the newest error a send met, for the status page.
+	lastErr atomic.Pointer[sendError]
 	// fellBack is set when a 2.0 target answered 415: it is sent 1.0.
 	fellBack atomic.Bool
 
@@ -347,4 +349,15 @@ func (q *Queue) Stop() {
 		q.m.release()
 		level.Info(q.logger).Log("msg", "Remote write queue stopped")
 	})
+}
+
+// sendError is an error a send met, and when.
+type sendError struct {
+	msg string
+	at  time.Time
+}
+
+// noteError records err as the newest error a send met.
+func (q *Queue) noteError(err error) {
+	q.lastErr.Store(&sendError{msg: config.RedactError(err).Error(), at: q.now()})
 }

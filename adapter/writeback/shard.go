@@ -264,6 +264,7 @@ func (s *shard) sendSamples(ctx context.Context, batch *[]Sample, tenant string,
 			q.m.droppedShutdown.Add(float64(n))
 			return
 		}
+		q.noteError(err)
 		if msg == config.ProtobufMessageV2 && isUnsupportedMediaType(err) {
 			// The target does not take 2.0: send the batch again as 1.0
 			// at once, and every later one (see protocol.go).

@@ -31,6 +31,10 @@ type TargetStatus struct {
 	// HighestSent is the newest sample timestamp the target accepted
 	// (zero: none): now minus it is the write-back's lag.
 	HighestSent time.Time
+	// LastError is the newest error a send to the target met, and
+	// LastErrorAt when ("" and zero: none since the queue started).
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // Status returns the health of every target, sorted by name.
@@ -68,6 +72,9 @@ func (q *Queue) status() TargetStatus {
 	}
 	if ts := metricValue(t.lastSuccess); ts > 0 {
 		s.LastSuccess = time.Unix(0, int64(ts*1e9))
+	}
+	if e := q.lastErr.Load(); e != nil {
+		s.LastError, s.LastErrorAt = e.msg, e.at
 	}
 	q.sentMu.Lock()
 	if q.highestSent != math.MinInt64 {
