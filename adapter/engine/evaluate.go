@@ -116,10 +116,14 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 				default:
 					continue
 				}
-				if math.IsNaN(p.Yhat) {
-					continue
+				if !p.Finite() {
+					continue // withheld when published (see finite), or no forecast
 				}
 				res := st.scoreCell(i, c, now, actual, p)
+				if !models.IsFinite(res.Score) {
+					e.metrics.nonfinite.WithLabelValues(entry.Name, entry.Models[i].Name()).Inc()
+					continue
+				}
 				q.band(entry, i, actual, p)
 				flag := 0.0
 				if res.Anomaly {
@@ -147,11 +151,11 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 			continue
 		}
 		offset := st.levelOffset(i)
-		st.pending[i] = st.publish(f.Predict(t), offset)
+		st.pending[i] = e.finite(entry, i, st.publish(f.Predict(t), offset))
 		for h, off := range entry.Horizons {
 			p := st.pending[i]
 			if off != 0 {
-				p = st.publish(f.Predict(t+off), offset)
+				p = e.finite(entry, i, st.publish(f.Predict(t+off), offset))
 			}
 			base := (i*nh + h) * 3
 			b.add(st.out.forecast[base], t, p.Yhat, "forecast")
@@ -161,6 +165,20 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 	}
 	st.pendingT = t
 	st.lastForecastT = t
+}
+
+// finite returns p, the forecast of model i of entry, when its value and
+// band are finite, and else a NaN point, which is not written (nor scored
+// later): a forecast a model has no value for (all NaN) silently, any
+// other (a NaN or infinite band, an overflow) counted in nonfinite_outputs.
+func (e *Engine) finite(entry *Entry, i int, p models.Point) models.Point {
+	if p.Finite() {
+		return p
+	}
+	if !math.IsNaN(p.Yhat) || !math.IsNaN(p.Lower) || !math.IsNaN(p.Upper) {
+		e.metrics.nonfinite.WithLabelValues(entry.Name, entry.Models[i].Name()).Inc()
+	}
+	return models.NaNPoint()
 }
 
 // writeStale ends every output series of st with a stale marker at t (or
@@ -200,8 +218,8 @@ func (b *batcher) add(ls labels.Labels, t int64, v float64, kind string) {
 		b.buf = make([]writeback.Sample, 0, b.size+64)
 	}
 	// A NaN other than the stale marker carries no information; ±Inf is
-	// kept (a zero-width band scores any deviation as +Inf).
-	if math.IsNaN(v) && !value.IsStaleNaN(v) {
+	// never written (callers count what they withhold: see finite).
+	if !models.IsFinite(v) && !value.IsStaleNaN(v) {
 		return
 	}
 	b.buf = append(b.buf, writeback.Sample{Labels: ls, T: t, V: v})

@@ -17,6 +17,7 @@ type metrics struct {
 	series          prometheus.Gauge
 	fitted          prometheus.Gauge
 	stale           prometheus.Counter
+	nonfinite       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,7 +26,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
 		fits: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "fits_total",
-			Help: "Model fits by model and result (success, insufficient_data, error).",
+			Help: "Model fits by model and result (success, insufficient_data, non_finite, error).",
 		}, []string{"model", "result"}),
 		fitDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "fit_duration_seconds",
@@ -70,5 +71,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Subsystem: sub, Name: "stale_series_total",
 			Help: "Series whose output series were ended with stale markers because their input went away.",
 		}),
+		nonfinite: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "nonfinite_outputs_total",
+			Help: "Forecasts (a value with its band) and anomaly scores withheld because a value was NaN or infinite, " +
+				"by forecasts entry and model: never written back, shown on /forecasts or answered to remote read.",
+		}, []string{"forecast", "model"}),
 	}
 }

@@ -180,6 +180,12 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 			short = true
 			e.metrics.fits.WithLabelValues(m.Name(), "insufficient_data").Inc()
 			fitErrs = append(fitErrs, m.Name()+": "+err.Error())
+		case errors.Is(err, models.ErrNonFinite):
+			// Values near the limits of float64: the series keeps its
+			// previous fits when no model fits (see README, Models).
+			e.metrics.fits.WithLabelValues(m.Name(), "non_finite").Inc()
+			fitErrs = append(fitErrs, m.Name()+": "+err.Error())
+			level.Warn(e.logger).Log("msg", "Fit not finite", "series", st.ser.Labels().String(), "model", m.Name(), "err", err)
 		default:
 			e.metrics.fits.WithLabelValues(m.Name(), "error").Inc()
 			fitErrs = append(fitErrs, m.Name()+": "+err.Error())
