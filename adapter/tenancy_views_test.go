@@ -66,7 +66,7 @@ func TestTenantsOnForecastsAndStatus(t *testing.T) {
 		rec := f.do(t, http.MethodPost, "/api/v1/write", body, h)
 		require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
 	}
-	require.Equal(t, 2, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end)))
+	require.Equal(t, 2, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end+10_000)))
 	require.Positive(t, f.a.Engine().Evaluate(time.UnixMilli(evalAt)))
 
 	rec := f.do(t, http.MethodGet, "/forecasts", nil, nil)

@@ -34,7 +34,7 @@ func (e *Engine) Evaluate(now time.Time) int {
 	e.mu.Lock()
 	cells := make(map[*Entry]int64, len(snap.entries))
 	for _, entry := range snap.entries {
-		t := floorDiv(ms-snap.delay, entry.Step) * entry.Step
+		t := openCell(ms, snap.delay, entry.Step)
 		if last, ok := e.lastEval[entry.Name]; ok && t <= last {
 			continue
 		}
@@ -77,6 +77,14 @@ func (e *Engine) Evaluate(now time.Time) int {
 	e.metrics.evaluations.Inc()
 	e.metrics.evalDuration.Observe(time.Since(start).Seconds())
 	return b.total
+}
+
+// openCell returns the grid time of the cell open at now (ms) for an
+// entry of step and an evaluation delay of delay (ms): the newest grid
+// time not after now - delay. The cells before it are closed: evaluated,
+// and the ones fits train on.
+func openCell(now, delay, step int64) int64 {
+	return floorDiv(now-delay, step) * step
 }
 
 // evaluateSeries writes one series' output for open cell t. st.mu is held.
