@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -111,6 +112,9 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 
 	// Score the cell that just closed against the forecast made for it.
 	c := t - entry.Step
+	if n := st.lateCells(c); n > 0 {
+		e.metrics.cellsMissed.WithLabelValues(entry.Name).Add(float64(n))
+	}
 	if c > st.lastScoreT {
 		// Under st.transform; a counter reset reads as missing: never scored.
 		if actual := st.actual(c); !math.IsNaN(actual) {
@@ -173,6 +177,41 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 	}
 	st.pendingT = t
 	st.lastForecastT = t
+}
+
+// missedCells is how many steps back lateCells watches the cells
+// evaluated while empty.
+const missedCells = 64
+
+// lateCells returns how many of the cells st evaluated while they held no
+// data, up to missedCells steps before c, hold data now: their samples came
+// later than evaluation_delay, and they are never scored. It then records
+// whether c, evaluated now, is empty. st.mu is held.
+func (st *state) lateCells(c int64) int {
+	n := 0
+	if st.emptyMask != 0 {
+		if c <= st.emptyAt {
+			return 0 // evaluated already
+		}
+		step := st.entry.Step
+		for m := st.emptyMask; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros64(m)
+			if !math.IsNaN(st.ser.At(st.emptyAt - int64(k)*step)) {
+				n++
+				st.emptyMask &^= 1 << k
+			}
+		}
+		if shift := (c - st.emptyAt) / step; shift >= missedCells {
+			st.emptyMask = 0
+		} else {
+			st.emptyMask <<= shift
+		}
+	}
+	st.emptyAt = c
+	if c > st.lastScoreT && math.IsNaN(st.ser.At(c)) {
+		st.emptyMask |= 1
+	}
+	return n
 }
 
 // finite returns p, the forecast of model i of entry, when its value and

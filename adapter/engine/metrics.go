@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -18,6 +20,7 @@ type metrics struct {
 	fitted          prometheus.Gauge
 	stale           prometheus.Counter
 	nonfinite       *prometheus.CounterVec
+	cellsMissed     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -76,5 +79,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Forecasts (a value with its band) and anomaly scores withheld because a value was NaN or infinite, " +
 				"by forecasts entry and model: never written back, shown on /forecasts or answered to remote read.",
 		}, []string{"forecast", "model"}),
+		cellsMissed: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "cells_missed_total",
+			Help: "Grid cells of fitted series that held no data when evaluated (evaluation_delay after they closed) and got samples later, " +
+				"within " + strconv.Itoa(missedCells) + " steps: never scored. Raise evaluation_delay if senders lag.",
+		}, []string{"forecast"}),
 	}
 }
