@@ -77,7 +77,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	for ts := t0; ts < end; ts += 60_000 {
 		require.NoError(t, ser.Append(ts, sine(ts)+2*r.NormFloat64()))
 	}
-	require.Equal(t, 1, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end)))
+	require.Equal(t, 1, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end+10_000)))
 	require.Positive(t, f.a.Engine().Evaluate(time.UnixMilli(end+20_000)))
 	require.NoError(t, ser.Append(end, 200))
 

@@ -49,14 +49,14 @@ func (f *fixture) feed(t *testing.T, lset labels.Labels, from, to int64) {
 	}
 }
 
-// fitted feeds three hours of the sine, fits it at end = t0+3h and evaluates
-// at end+20s (after the 10s evaluation delay), so that the open cell is end.
-// It returns end.
+// fitted feeds three hours of the sine, fits it at end+10s = t0+3h+10s
+// (the cells before end closed: the 10s evaluation delay) and evaluates
+// at end+20s, so that the open cell is end. It returns end.
 func (f *fixture) fitted(t *testing.T) int64 {
 	t.Helper()
 	end := t0 + 3*time.Hour.Milliseconds()
 	f.feed(t, sineSeries, t0, end)
-	require.Equal(t, 1, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end)))
+	require.Equal(t, 1, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end+10_000)))
 	require.Equal(t, 2*3, f.a.Engine().Evaluate(time.UnixMilli(end+20_000)), "2 models x 3 value types")
 	return end
 }
@@ -402,7 +402,7 @@ forecasts: [{name: all, match: ['{__name__=~"a|b"}'], models: [seasonal_naive]}]
 	for _, ls := range series {
 		f.feed(t, ls, t0, end)
 	}
-	require.Equal(t, 4, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end)))
+	require.Equal(t, 4, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end+10_000)))
 	require.Equal(t, 4*3, f.a.Engine().Evaluate(time.UnixMilli(end+20_000)))
 
 	for _, accept := range []string{"", "application/openmetrics-text;version=1.0.0"} {

@@ -47,7 +47,7 @@ func counterFixture(t *testing.T) (*fixture, int64) {
 	end := t0 + 3*time.Hour.Milliseconds()
 	f := applied(t, counterConfig, Options{Now: func() time.Time { return time.UnixMilli(end + 20_000) }})
 	f.feedCounter(t, t0, end)
-	require.Equal(t, 1, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end)))
+	require.Equal(t, 1, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end+10_000)))
 	require.Equal(t, 2*3, f.a.Engine().Evaluate(time.UnixMilli(end+20_000)))
 	return f, end
 }

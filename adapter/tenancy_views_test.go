@@ -77,7 +77,7 @@ func TestTenantViews(t *testing.T) {
 		require.NotNil(t, ser, "the series of tenant %q", tenant)
 		refs[tenant] = ser.Ref()
 	}
-	require.Equal(t, 3, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end)))
+	require.Equal(t, 3, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end+10_000)))
 	require.Positive(t, f.a.Engine().Evaluate(time.UnixMilli(evalAt)))
 
 	for _, tc := range []struct {

@@ -183,7 +183,8 @@ var ErrHistoryMismatch = errors.New("saved model state does not match the series
 // half-band widths on the side of the deviation: 0 at Yhat, exactly 1 at the
 // band edge, (actual-Yhat)/(Upper-Yhat) above Yhat and
 // (Yhat-actual)/(Yhat-Lower) below. A zero-width (or inverted) half band gives
-// 0 when actual == Yhat and +Inf otherwise. A NaN actual or Yhat gives NaN.
+// 0 when actual == Yhat and +Inf otherwise. A NaN actual, Yhat or half band
+// gives NaN: a band that is not known scores nothing.
 func AnomalyScore(actual float64, p Point) float64 {
 	d := actual - p.Yhat
 	switch {
@@ -196,7 +197,10 @@ func AnomalyScore(actual float64, p Point) float64 {
 	if d < 0 {
 		d, half = -d, p.Yhat-p.Lower
 	}
-	if !(half > 0) {
+	switch {
+	case math.IsNaN(half):
+		return math.NaN() // no band: no score, never +Inf
+	case !(half > 0):
 		return math.Inf(1)
 	}
 	return d / half

@@ -99,6 +99,10 @@ func TestAnomalyScore(t *testing.T) {
 		{"zero upper half only", 4, models.Point{Yhat: 3, Lower: 1, Upper: 3}, inf},
 		{"zero upper half, below is finite", 2, models.Point{Yhat: 3, Lower: 1, Upper: 3}, 0.5},
 		{"infinite band", 1e300, models.Point{Yhat: 0, Lower: -inf, Upper: inf}, 0},
+		{"NaN band above", 12, models.Point{Yhat: 10, Lower: nan, Upper: nan}, nan},
+		{"NaN band below", 8, models.Point{Yhat: 10, Lower: nan, Upper: nan}, nan},
+		{"NaN upper half, below is finite", 7.5, models.Point{Yhat: 10, Lower: 5, Upper: nan}, 0.5},
+		{"infinite yhat", 1, models.Point{Yhat: inf, Lower: inf, Upper: inf}, nan},
 		{"NaN actual", nan, asym, nan},
 		{"NaN yhat", 1, models.Point{Yhat: nan, Lower: nan, Upper: nan}, nan},
 	}
@@ -210,3 +214,38 @@ func TestSeasonalPeriodPrecedence(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckFinite(t *testing.T) {
+	s := models.Series{Start: 0, Step: 1000, Values: []float64{1, 2, 3}}
+	tests := []struct {
+		name string
+		p    func(h int64) models.Point
+		ok   bool
+	}{
+		{"finite", func(int64) models.Point { return models.Point{Yhat: 1, Lower: 0, Upper: 2} }, true},
+		{"NaN band", func(int64) models.Point { return models.Point{Yhat: 1, Lower: math.NaN(), Upper: math.NaN()} }, false},
+		{"infinite upper", func(int64) models.Point { return models.Point{Yhat: 1, Lower: 0, Upper: math.Inf(1)} }, false},
+		{"band not around yhat", func(int64) models.Point { return models.Point{Yhat: 3, Lower: 0, Upper: 2} }, false},
+		{"overflow a period ahead", func(h int64) models.Point {
+			if h >= 30 {
+				return models.Point{Yhat: math.Inf(1), Lower: math.Inf(1), Upper: math.Inf(1)}
+			}
+			return models.Point{Yhat: 1, Lower: 0, Upper: 2}
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fittedFunc(func(t int64) models.Point { return tc.p((t - s.End()) / s.Step) })
+			err := models.CheckFinite(f, s, 24)
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, models.ErrNonFinite)
+		})
+	}
+}
+
+type fittedFunc func(t int64) models.Point
+
+func (f fittedFunc) Predict(t int64) models.Point { return f(t) }

@@ -47,7 +47,7 @@ func (f *fixture) scores(in labels.Labels, from int64, n int, fn func(int64) flo
 func (f *fixture) fitAt(in labels.Labels, end int64, fn func(int64) float64) {
 	f.t.Helper()
 	f.feed(in, t0, end, fn)
-	require.Equal(f.t, 1, f.eng.RetrainDue(context.Background(), at(end)))
+	require.Equal(f.t, 1, f.eng.RetrainDue(context.Background(), f.closed(end)))
 	f.eng.Evaluate(at(end + 20000))
 	f.sink.take()
 }
@@ -206,7 +206,7 @@ forecasts:
 		return float64(m*m%37) + float64(m%7)*10
 	}
 	f.feed(labels.FromStrings("__name__", "steps"), t0, end, steps)
-	require.Equal(t, 2, f.eng.RetrainDue(context.Background(), at(end)))
+	require.Equal(t, 2, f.eng.RetrainDue(context.Background(), f.closed(end)))
 	f.eng.Evaluate(at(end + 20000))
 	out := f.sink.take()
 	require.NotEmpty(t, out)

@@ -42,7 +42,9 @@ type Forecast struct {
 // Forecasts calls f for every fitted model of every series until f returns
 // false. keep, when not nil, is asked first with the labels of the input
 // series, so that the output labels are built only for series that can
-// match. Fitted models are safe for concurrent use.
+// match. Fitted models are safe for concurrent use. Their Predict answers
+// a forecast whose value or band is not finite with a NaN point (no
+// forecast), counted as Evaluate counts what it withholds.
 func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast) bool) {
 	snap := e.snap.Load()
 	e.mu.RLock()
@@ -69,7 +71,7 @@ func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast)
 			if fit == nil || i >= len(entry.Models) {
 				continue
 			}
-			fc := Forecast{Fitted: fit, Step: entry.Step, Written: written}
+			fc := Forecast{Fitted: finiteFit{fit, e, entry, i}, Step: entry.Step, Written: written}
 			for v := range valueTypes {
 				// Named as the write-back names them (output.preset too).
 				fc.Labels[v] = snap.namer.forecastSeries(b, orig, entry.Models[i].Name(), v, tr)
@@ -79,4 +81,16 @@ func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast)
 			}
 		}
 	}
+}
+
+// finiteFit is a fit served to remote read: never a NaN or infinite value.
+type finiteFit struct {
+	models.Fitted
+	e     *Engine
+	entry *Entry
+	i     int // the model's index in entry.Models
+}
+
+func (f finiteFit) Predict(t int64) models.Point {
+	return f.e.finite(f.entry, f.i, f.Fitted.Predict(t))
 }

@@ -308,7 +308,7 @@ func (e *Engine) nextEvaluation(now time.Time) time.Time {
 	ms := now.UnixMilli()
 	next := ms + time.Second.Milliseconds()
 	for _, entry := range snap.entries {
-		b := floorDiv(ms-snap.delay, entry.Step)*entry.Step + entry.Step + snap.delay
+		b := openCell(ms, snap.delay, entry.Step) + entry.Step + snap.delay
 		next = min(next, b)
 	}
 	return time.UnixMilli(next)

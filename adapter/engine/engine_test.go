@@ -75,6 +75,13 @@ func newFixture(t *testing.T, cfgYAML string) *fixture {
 	return f
 }
 
+// closed returns the time at which the cells before grid time t are
+// closed for evaluation (t plus the evaluation delay): what fits then
+// train on ends at t.
+func (f *fixture) closed(t int64) time.Time {
+	return at(t + f.eng.snap.Load().delay)
+}
+
 // sine is the known pattern: period one hour.
 func sine(t int64) float64 {
 	return 100 + 10*math.Sin(2*math.Pi*float64(t)/float64(time.Hour.Milliseconds()))
@@ -111,7 +118,7 @@ func TestEngineForecastsAndScores(t *testing.T) {
 	// Three hours of history: both models fit at once.
 	f.feed(in, now, t0+3*time.Hour.Milliseconds(), sine)
 	now = t0 + 3*time.Hour.Milliseconds()
-	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(now)))
+	require.Equal(t, 1, f.eng.RetrainDue(ctx, f.closed(now)))
 	require.Equal(t, 2.0, testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues("fourier", "success"))+
 		testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues("seasonal_naive", "success")))
 
@@ -282,11 +289,11 @@ forecasts: [{name: s, match: ['{__name__="sine"}'], models: [fourier, seasonal_n
 	ctx := context.Background()
 	end := t0 + 5*time.Minute.Milliseconds()
 	f.feed(in, t0, end, sine)
-	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(end)))
+	require.Equal(t, 1, f.eng.RetrainDue(ctx, f.closed(end)))
 	require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues("fourier", "insufficient_data")))
 	for ts := end; ts < end+4*time.Minute.Milliseconds(); ts += time.Minute.Milliseconds() {
 		f.feed(in, ts, ts+time.Minute.Milliseconds(), sine)
-		f.eng.RetrainDue(ctx, at(ts+time.Minute.Milliseconds()))
+		f.eng.RetrainDue(ctx, f.closed(ts+time.Minute.Milliseconds()))
 	}
 	require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues("fourier", "success")),
 		"fourier fitted once 8 cells were there")

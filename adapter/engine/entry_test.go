@@ -34,7 +34,7 @@ func TestEngineProphet(t *testing.T) {
 	in := labels.FromStrings("__name__", "sine", "job", "app", "model", "sensor")
 	f.feed(in, t0, t0+3*time.Hour.Milliseconds(), sine)
 	now := t0 + 3*time.Hour.Milliseconds()
-	require.Equal(t, 1, f.eng.RetrainDue(context.Background(), at(now)))
+	require.Equal(t, 1, f.eng.RetrainDue(context.Background(), f.closed(now)))
 	for _, name := range []string{"prophet", "prophet_multiplicative"} {
 		require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.fits.WithLabelValues(name, "success")), name)
 	}

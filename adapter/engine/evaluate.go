@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -34,7 +35,7 @@ func (e *Engine) Evaluate(now time.Time) int {
 	e.mu.Lock()
 	cells := make(map[*Entry]int64, len(snap.entries))
 	for _, entry := range snap.entries {
-		t := floorDiv(ms-snap.delay, entry.Step) * entry.Step
+		t := openCell(ms, snap.delay, entry.Step)
 		if last, ok := e.lastEval[entry.Name]; ok && t <= last {
 			continue
 		}
@@ -79,6 +80,14 @@ func (e *Engine) Evaluate(now time.Time) int {
 	return b.total
 }
 
+// openCell returns the grid time of the cell open at now (ms) for an
+// entry of step and an evaluation delay of delay (ms): the newest grid
+// time not after now - delay. The cells before it are closed: evaluated,
+// and the ones fits train on.
+func openCell(now, delay, step int64) int64 {
+	return floorDiv(now-delay, step) * step
+}
+
 // evaluateSeries writes one series' output for open cell t. st.mu is held.
 func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batcher, q *quality) {
 	entry := st.entry
@@ -103,6 +112,9 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 
 	// Score the cell that just closed against the forecast made for it.
 	c := t - entry.Step
+	if n := st.lateCells(c); n > 0 {
+		e.metrics.cellsMissed.WithLabelValues(entry.Name).Add(float64(n))
+	}
 	if c > st.lastScoreT {
 		// Under st.transform; a counter reset reads as missing: never scored.
 		if actual := st.actual(c); !math.IsNaN(actual) {
@@ -116,10 +128,14 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 				default:
 					continue
 				}
-				if math.IsNaN(p.Yhat) {
-					continue
+				if !p.Finite() {
+					continue // withheld when published (see finite), or no forecast
 				}
 				res := st.scoreCell(i, c, now, actual, p)
+				if !models.IsFinite(res.Score) {
+					e.metrics.nonfinite.WithLabelValues(entry.Name, entry.Models[i].Name()).Inc()
+					continue
+				}
 				q.band(entry, i, actual, p)
 				flag := 0.0
 				if res.Anomaly {
@@ -147,11 +163,11 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 			continue
 		}
 		offset := st.levelOffset(i)
-		st.pending[i] = st.publish(f.Predict(t), offset)
+		st.pending[i] = e.finite(entry, i, st.publish(f.Predict(t), offset))
 		for h, off := range entry.Horizons {
 			p := st.pending[i]
 			if off != 0 {
-				p = st.publish(f.Predict(t+off), offset)
+				p = e.finite(entry, i, st.publish(f.Predict(t+off), offset))
 			}
 			base := (i*nh + h) * 3
 			b.add(st.out.forecast[base], t, p.Yhat, "forecast")
@@ -161,6 +177,55 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 	}
 	st.pendingT = t
 	st.lastForecastT = t
+}
+
+// missedCells is how many steps back lateCells watches the cells
+// evaluated while empty.
+const missedCells = 64
+
+// lateCells returns how many of the cells st evaluated while they held no
+// data, up to missedCells steps before c, hold data now: their samples came
+// later than evaluation_delay, and they are never scored. It then records
+// whether c, evaluated now, is empty. st.mu is held.
+func (st *state) lateCells(c int64) int {
+	n := 0
+	if st.emptyMask != 0 {
+		if c <= st.emptyAt {
+			return 0 // evaluated already
+		}
+		step := st.entry.Step
+		for m := st.emptyMask; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros64(m)
+			if !math.IsNaN(st.ser.At(st.emptyAt - int64(k)*step)) {
+				n++
+				st.emptyMask &^= 1 << k
+			}
+		}
+		if shift := (c - st.emptyAt) / step; shift >= missedCells {
+			st.emptyMask = 0
+		} else {
+			st.emptyMask <<= shift
+		}
+	}
+	st.emptyAt = c
+	if c > st.lastScoreT && math.IsNaN(st.ser.At(c)) {
+		st.emptyMask |= 1
+	}
+	return n
+}
+
+// finite returns p, the forecast of model i of entry, when its value and
+// band are finite, and else a NaN point, which is not written (nor scored
+// later): a forecast a model has no value for (all NaN) silently, any
+// other (a NaN or infinite band, an overflow) counted in nonfinite_outputs.
+func (e *Engine) finite(entry *Entry, i int, p models.Point) models.Point {
+	if p.Finite() {
+		return p
+	}
+	if !math.IsNaN(p.Yhat) || !math.IsNaN(p.Lower) || !math.IsNaN(p.Upper) {
+		e.metrics.nonfinite.WithLabelValues(entry.Name, entry.Models[i].Name()).Inc()
+	}
+	return models.NaNPoint()
 }
 
 // writeStale ends every output series of st with a stale marker at t (or
@@ -200,8 +265,8 @@ func (b *batcher) add(ls labels.Labels, t int64, v float64, kind string) {
 		b.buf = make([]writeback.Sample, 0, b.size+64)
 	}
 	// A NaN other than the stale marker carries no information; ±Inf is
-	// kept (a zero-width band scores any deviation as +Inf).
-	if math.IsNaN(v) && !value.IsStaleNaN(v) {
+	// never written (callers count what they withhold: see finite).
+	if !models.IsFinite(v) && !value.IsStaleNaN(v) {
 		return
 	}
 	b.buf = append(b.buf, writeback.Sample{Labels: ls, T: t, V: v})

@@ -24,7 +24,7 @@ func TestAncestorPreset(t *testing.T) {
 			in := labels.FromStrings("__name__", "sine", "instance", "host:9100", "job", "node")
 			end := t0 + 3*time.Hour.Milliseconds()
 			f.feed(in, t0, end, sine)
-			f.eng.RetrainDue(context.Background(), at(end))
+			f.eng.RetrainDue(context.Background(), f.closed(end))
 			f.eng.Evaluate(at(end + 20000))
 			f.feed(in, end, end+time.Minute.Milliseconds(), sine)
 			f.eng.Evaluate(at(end + time.Minute.Milliseconds() + 20000))

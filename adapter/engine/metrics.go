@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -17,6 +19,8 @@ type metrics struct {
 	series          prometheus.Gauge
 	fitted          prometheus.Gauge
 	stale           prometheus.Counter
+	nonfinite       *prometheus.CounterVec
+	cellsMissed     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,7 +29,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
 		fits: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "fits_total",
-			Help: "Model fits by model and result (success, insufficient_data, error).",
+			Help: "Model fits by model and result (success, insufficient_data, non_finite, error).",
 		}, []string{"model", "result"}),
 		fitDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "fit_duration_seconds",
@@ -70,5 +74,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Subsystem: sub, Name: "stale_series_total",
 			Help: "Series whose output series were ended with stale markers because their input went away.",
 		}),
+		nonfinite: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "nonfinite_outputs_total",
+			Help: "Forecasts (a value with its band) and anomaly scores withheld because a value was NaN or infinite, " +
+				"by forecasts entry and model: never written back, shown on /forecasts or answered to remote read.",
+		}, []string{"forecast", "model"}),
+		cellsMissed: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "cells_missed_total",
+			Help: "Grid cells of fitted series that held no data when evaluated (evaluation_delay after they closed) and got samples later, " +
+				"within " + strconv.Itoa(missedCells) + " steps: never scored. Raise evaluation_delay if senders lag.",
+		}, []string{"forecast"}),
 	}
 }

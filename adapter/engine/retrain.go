@@ -20,7 +20,9 @@ import (
 // for a whole window.
 const gcInterval = time.Minute
 
-// job is one series to fit, with the grid end its training data stops at.
+// job is one series to fit, with the grid end its training data stops at:
+// the open cell of evaluation (see openCell), so that a fit trains only on
+// cells closed for evaluation_delay, never on one still filling.
 type job struct {
 	st    *state
 	end   int64
@@ -32,6 +34,10 @@ type job struct {
 // holds min_history of data, or when its slot in the retrain interval has
 // come (slots are spread by a hash of the series' labels). Fits run on
 // Options.Workers goroutines; a series already being fitted is skipped.
+// Fits train on the cells Evaluate has closed at now: those before the
+// cell open at now minus evaluation_delay. A later cell may still get
+// samples (a sum or mean of part of its samples would be learnt as a dip
+// and forecast a period later).
 func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 	start := time.Now()
 	snap := e.snap.Load()
@@ -44,13 +50,15 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 	for _, st := range e.sync(snap) {
 		st.mu.Lock()
 		entry := st.entry
-		end := floorDiv(ms, entry.Step) * entry.Step
+		end := openCell(ms, snap.delay, entry.Step)
+		// When end moves next: what a step's checks wait for.
+		nextEnd := end + entry.Step + snap.delay
 		due := false
 		switch {
 		case st.fitting:
 		case !st.fitted:
 			if ms >= st.nextCheck {
-				st.nextCheck = end + entry.Step
+				st.nextCheck = nextEnd
 				due = int64(st.ser.Count(end))*entry.Step >= max(entry.MinHistory, 2*entry.Step)
 			}
 		case ms >= st.nextFit:
@@ -62,7 +70,7 @@ func (e *Engine) RetrainDue(ctx context.Context, now time.Time) int {
 			// series' type came with metadata after a guess from its
 			// name, or a reload changed transform)? Then the fits model
 			// the wrong values: refit now rather than at the slot.
-			st.nextCheck = end + entry.Step
+			st.nextCheck = nextEnd
 			due = entry.transformFor(st.ser) != st.transform
 		}
 		if due {
@@ -180,6 +188,12 @@ func (e *Engine) fit(j job, now int64, buf []float64) []float64 {
 			short = true
 			e.metrics.fits.WithLabelValues(m.Name(), "insufficient_data").Inc()
 			fitErrs = append(fitErrs, m.Name()+": "+err.Error())
+		case errors.Is(err, models.ErrNonFinite):
+			// Values near the limits of float64: the series keeps its
+			// previous fits when no model fits (see README, Models).
+			e.metrics.fits.WithLabelValues(m.Name(), "non_finite").Inc()
+			fitErrs = append(fitErrs, m.Name()+": "+err.Error())
+			level.Warn(e.logger).Log("msg", "Fit not finite", "series", st.ser.Labels().String(), "model", m.Name(), "err", err)
 		default:
 			e.metrics.fits.WithLabelValues(m.Name(), "error").Inc()
 			fitErrs = append(fitErrs, m.Name()+": "+err.Error())

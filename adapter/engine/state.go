@@ -51,8 +51,12 @@ type state struct {
 	// Newest timestamps written, so output samples strictly increase per series.
 	lastForecastT int64
 	lastScoreT    int64
-	stale         bool
-	latest        []writeback.Sample // what the last evaluation wrote, for /forecasts
+	// The cells evaluated while empty, to count those that get data too
+	// late (see lateCells): bit k is the cell k steps before emptyAt.
+	emptyMask uint64
+	emptyAt   int64
+	stale     bool
+	latest    []writeback.Sample // what the last evaluation wrote, for /forecasts
 	// For the status page: when the last fit ran (ms) and how it failed.
 	lastFitAt  int64
 	lastFitErr string
@@ -87,6 +91,7 @@ func (st *state) reconfigure(entry *Entry) {
 		st.nextFit = 0
 		st.nextCheck = 0
 		st.retrying = false
+		st.emptyMask = 0
 	}
 	st.entry = entry
 	st.out = nil

@@ -29,7 +29,7 @@ func TestStatus(t *testing.T) {
 	f.feed(in, t0, now, sine)
 	f.feed(short, now-time.Hour.Milliseconds(), now, sine)
 
-	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(now)))
+	require.Equal(t, 1, f.eng.RetrainDue(ctx, f.closed(now)))
 	f.eng.Evaluate(at(now + 20000))
 	// Three steps far outside the band: the anomaly rule ignores one or two.
 	const bad = 3
@@ -46,7 +46,7 @@ func TestStatus(t *testing.T) {
 	st := all[0]
 	require.Equal(t, "sine", st.Entry)
 	require.True(t, st.Fitted)
-	require.Equal(t, at(now), st.LastFit)
+	require.Equal(t, f.closed(now), st.LastFit)
 	require.Empty(t, st.LastFitErr)
 	require.Equal(t, now, st.TrainEnd)
 	require.Len(t, st.Models, 2)

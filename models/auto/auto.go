@@ -134,8 +134,10 @@ func New(opts models.Options, candidates ...models.Model) models.Model {
 func (*model) Name() string { return Name }
 
 // Fit chooses and fits the candidates on s. It returns an error wrapping
-// models.ErrInsufficientData when no candidate has enough data, and
-// models.ErrInvalidSeries or models.ErrInvalidOptions for bad input.
+// models.ErrInsufficientData when no candidate has enough data,
+// models.ErrNonFinite when no candidate fits finitely (values near the
+// limits of float64), and models.ErrInvalidSeries or
+// models.ErrInvalidOptions for bad input.
 func (m *model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("fit auto: %w", err)
@@ -166,7 +168,12 @@ func (m *model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) 
 	f, fitErrs := m.fitMembers(s, members, prevFit)
 	if f != nil {
 		f.setBand(s, bt, m.opts.Width())
-		return f, nil
+		// Weighted and rescaled, finite members can still overflow.
+		err := models.CheckFinite(f, s, period)
+		if err == nil {
+			return f, nil
+		}
+		fitErrs = append(fitErrs, err)
 	}
 	// Every chosen candidate failed on the whole series: try the rest by rank.
 	for _, c := range order {
@@ -176,7 +183,11 @@ func (m *model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) 
 		g, e := m.fitMembers(s, []weighted{{index: c, weight: 1}}, prevFit)
 		if g != nil {
 			g.setBand(s, bt, m.opts.Width())
-			return g, nil
+			err := models.CheckFinite(g, s, period)
+			if err == nil {
+				return g, nil
+			}
+			e = append(e, fmt.Errorf("%s: %w", m.candidates[c].Name(), err))
 		}
 		fitErrs = append(fitErrs, e...)
 	}

@@ -72,8 +72,9 @@ func (model) Name() string { return "fourier" }
 
 // Fit trains on s. prev is ignored. It returns an error wrapping
 // models.ErrInsufficientData when the window has fewer than MinObserved
-// observed cells, models.ErrInvalidSeries for a non-positive step and
-// models.ErrInvalidOptions for bad options.
+// observed cells, models.ErrInvalidSeries for a non-positive step,
+// models.ErrInvalidOptions for bad options and models.ErrNonFinite when
+// values near the limits of float64 overflow the fit.
 func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("fit fourier: %w", err)
@@ -149,6 +150,9 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 			// the coverage averaged over series at the width asked for.
 			f.z = studentT(f.z, float64(used-2))
 		}
+	}
+	if err := models.CheckFinite(f, s, period); err != nil {
+		return nil, fmt.Errorf("fit fourier: %w", err)
 	}
 	return f, nil
 }

@@ -91,8 +91,9 @@ func (model) Name() string { return "holtwinters" }
 // Fit trains on s, warm-starting from prev when it is a fit of this model
 // with the same period. It returns an error wrapping
 // models.ErrInsufficientData when s has fewer than MinObserved observed
-// cells, models.ErrInvalidSeries for a non-positive step and
-// models.ErrInvalidOptions for bad options.
+// cells, models.ErrInvalidSeries for a non-positive step,
+// models.ErrInvalidOptions for bad options and models.ErrNonFinite when
+// values near the limits of float64 overflow the fit.
 func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("fit holtwinters: %w", err)
@@ -196,7 +197,10 @@ func (m model) Fit(s models.Series, prev models.Fitted) (models.Fitted, error) {
 		}
 	}
 	if !finite(f.level) || !finite(f.trend) || !finite(f.sigma2) {
-		return nil, fmt.Errorf("fit holtwinters: states overflow (values too large)")
+		return nil, fmt.Errorf("fit holtwinters: states overflow (values too large): %w", models.ErrNonFinite)
+	}
+	if err := models.CheckFinite(f, s, period); err != nil {
+		return nil, fmt.Errorf("fit holtwinters: %w", err)
 	}
 	return f, nil
 }

@@ -119,6 +119,10 @@ func Conformance(t *testing.T, newModel func(models.Options) models.Model) {
 		stateRoundTrip(t, newModel, seasonal)
 	})
 
+	t.Run("extreme values", func(t *testing.T) {
+		Finite(t, newModel(models.Options{}))
+	})
+
 	t.Run("counter reset", func(t *testing.T) {
 		// A counter that grows and is reset to zero half way.
 		vals := make([]float64, 24*7)

@@ -77,8 +77,10 @@ func (m model) Name() string {
 
 // Fit trains on s. prev is ignored. It returns an error wrapping
 // models.ErrInsufficientData when s has fewer than MinDifferences seasonal
-// differences, models.ErrInvalidSeries for a non-positive step and
-// models.ErrInvalidOptions for bad options.
+// differences, models.ErrInvalidSeries for a non-positive step,
+// models.ErrInvalidOptions for bad options and models.ErrNonFinite when
+// values near the limits of float64 overflow the fit (its differences or
+// squared errors).
 func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("fit seasonal naive: %w", err)
@@ -145,7 +147,36 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	keep := min(n, 2*period)
 	f.tail = append([]float64(nil), values[n-keep:]...)
 	f.halfWidths = st.halfWidths(values, k, m.opts.Width())
+	if err := f.checkFinite(); err != nil {
+		return nil, fmt.Errorf("fit %s: %w", m.Name(), err)
+	}
+	if err := models.CheckFinite(f, s, period); err != nil {
+		return nil, fmt.Errorf("fit %s: %w", m.Name(), err)
+	}
 	return f, nil
+}
+
+// checkFinite returns an error wrapping models.ErrNonFinite when a band
+// half width, the drift or the forecast of a phase one period ahead, with
+// its band, is not finite: every phase, where models.CheckFinite samples.
+func (f *fitted) checkFinite() error {
+	for h, w := range f.halfWidths {
+		if !models.IsFinite(w) {
+			return fmt.Errorf("band %d periods ahead is %v: %w", h+1, w, models.ErrNonFinite)
+		}
+	}
+	if !models.IsFinite(f.drift) {
+		return fmt.Errorf("drift is %v: %w", f.drift, models.ErrNonFinite)
+	}
+	for p, j := range f.latestAt {
+		if j < 0 {
+			continue
+		}
+		if pt := f.point(f.latest[p]+f.drift, 1); !pt.Finite() {
+			return fmt.Errorf("forecast of phase %d: %+v: %w", p, pt, models.ErrNonFinite)
+		}
+	}
+	return nil
 }
 
 // fitted is a trained seasonal naive model. It keeps only the last two

@@ -142,8 +142,9 @@ func (m model) Name() string {
 
 // Fit trains on s. prev is ignored. It returns an error wrapping
 // models.ErrInsufficientData when s has fewer than MinObserved observed
-// cells, models.ErrInvalidSeries for a non-positive step and
-// models.ErrInvalidOptions for bad options.
+// cells, models.ErrInvalidSeries for a non-positive step,
+// models.ErrInvalidOptions for bad options and models.ErrNonFinite when
+// values near the limits of float64 overflow the fit.
 func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("fit prophet: %w", err)
@@ -193,7 +194,11 @@ func (m model) Fit(s models.Series, _ models.Fitted) (models.Fitted, error) {
 			}
 		}
 	}
-	return pr.fitted(popts.Mode, trend, beta, sigma2, models.ZScore(m.opts.Width())), nil
+	f := pr.fitted(popts.Mode, trend, beta, sigma2, models.ZScore(m.opts.Width()))
+	if err := models.CheckFinite(f, s, period); err != nil {
+		return nil, fmt.Errorf("fit prophet: %w", err)
+	}
+	return f, nil
 }
 
 // fitted returns the Fitted of the coefficients trend (m, k, δ...) and
