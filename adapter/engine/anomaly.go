@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/anomaly"
 )
@@ -131,7 +132,7 @@ func (st *state) levelledAt(t int64) float64 {
 // grid time start on: each cell before a change gets its delta added.
 func adjusted(vals []float64, start, step int64, adj []levelAdjust) {
 	for _, a := range adj {
-		n := min(int64(len(vals)), max(0, floorDiv(a.from-start, step)))
+		n := min(int64(len(vals)), max(0, grid.FloorDiv(a.from-start, step)))
 		for k := range n {
 			vals[k] += a.delta
 		}
@@ -142,7 +143,7 @@ func adjusted(vals []float64, start, step int64, adj []levelAdjust) {
 // holds to NaN: fits see them as gaps.
 func masking(vals []float64, start, step int64, masked []int64) {
 	for _, t := range masked {
-		if k := floorDiv(t-start, step); k >= 0 && k < int64(len(vals)) {
+		if k := grid.FloorDiv(t-start, step); k >= 0 && k < int64(len(vals)) {
 			vals[k] = math.NaN()
 		}
 	}
@@ -210,7 +211,7 @@ func (st *state) scoreCell(i int, c, now int64, actual float64, p models.Point) 
 			d.det.Prime((p.Upper - p.Lower) / (2 * z)) // the model's own error scale
 		}
 	}
-	res := d.det.Observe(cfg, floorDiv(c, entry.Step), actual-p.Yhat, st.noiseFloor)
+	res := d.det.Observe(cfg, grid.FloorDiv(c, entry.Step), actual-p.Yhat, st.noiseFloor)
 	d.sigma = res.Sigma
 	if res.Anomaly && res.Rule == anomaly.Magnitude && res.ShiftSteps == 0 && d.shiftFrom == math.MinInt64 {
 		if n := len(st.masked); n == 0 || st.masked[n-1] < c {

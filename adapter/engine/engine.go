@@ -314,15 +314,6 @@ func (e *Engine) nextEvaluation(now time.Time) time.Time {
 	return time.UnixMilli(next)
 }
 
-// floorDiv divides rounding towards minus infinity.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
-}
-
 // Latest calls f with every sample the last evaluation produced, series by
 // series. It backs the /forecasts page.
 func (e *Engine) Latest(f func(writeback.Sample)) {

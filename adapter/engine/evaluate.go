@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -85,7 +86,7 @@ func (e *Engine) Evaluate(now time.Time) int {
 // time not after now - delay. The cells before it are closed: evaluated,
 // and the ones fits train on.
 func openCell(now, delay, step int64) int64 {
-	return floorDiv(now-delay, step) * step
+	return grid.Floor(now-delay, step)
 }
 
 // evaluateSeries writes one series' output for open cell t. st.mu is held.

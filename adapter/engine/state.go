@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -102,5 +103,5 @@ func (st *state) reconfigure(entry *Entry) {
 // phase p is due under interval: the times congruent to p modulo interval.
 func nextPhaseTime(now, interval int64, p uint64) int64 {
 	off := int64(p % uint64(interval))
-	return (floorDiv(now-off, interval)+1)*interval + off
+	return (grid.FloorDiv(now-off, interval)+1)*interval + off
 }
