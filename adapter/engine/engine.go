@@ -53,6 +53,8 @@ type Engine struct {
 
 	snap atomic.Pointer[snapshot]
 
+	claims outputClaims // who writes which output series
+
 	progressEvery time.Duration // how often long retrain passes log progress
 	firstTraining atomic.Bool   // the first training was logged
 
@@ -146,6 +148,7 @@ func (e *Engine) ApplyConfig(cfg *config.Config) error {
 		entry := snap.route(st.ser.Labels())
 		if entry == nil {
 			delete(e.states, ref)
+			e.claims.release(st)
 			continue
 		}
 		st.reconfigure(entry)
@@ -247,6 +250,7 @@ func (e *Engine) sync(snap *snapshot) []*state {
 	for ref, st := range e.states {
 		if _, ok := seen[ref]; !ok {
 			delete(e.states, ref)
+			e.claims.release(st)
 			continue
 		}
 		list = append(list, st)

@@ -110,6 +110,9 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 	if st.out == nil {
 		st.out = snap.namer.build(st.ser.Labels(), entry, st.transform)
 	}
+	if !e.claimOutputs(st) {
+		return
+	}
 
 	// Score the cell that just closed against the forecast made for it.
 	c := t - entry.Step

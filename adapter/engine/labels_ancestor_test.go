@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
 // TestAncestorPreset checks the series names of the ancestor preset, with
@@ -57,4 +60,57 @@ func TestAncestorPreset(t *testing.T) {
 			require.False(t, n.isOutput(labels.FromStrings("__name__", "sine_forecast", "model", "fourier")))
 		})
 	}
+}
+
+// TestAncestorOutputCollision: under the ancestor preset without
+// name_label, two selected metrics with one label set would write the same
+// predicted_values_* series. Only the first writes; the second is counted
+// and writes nothing, until the first is gone.
+func TestAncestorOutputCollision(t *testing.T) {
+	f := newFixture(t, `
+global: {step: 1m, window: 1d, retrain_interval: 15m, min_history: 2h, evaluation_delay: 10s}
+forecasts:
+  - name: both
+    match: ['{__name__=~"sine|cosine"}']
+    models: [seasonal_naive]
+output: {preset: ancestor}
+`)
+	a := labels.FromStrings("__name__", "sine", "job", "node")
+	b := labels.FromStrings("__name__", "cosine", "job", "node")
+	end := t0 + 3*time.Hour.Milliseconds()
+	f.feed(a, t0, end, sine)
+	f.feed(b, t0, end, sine)
+	f.eng.RetrainDue(context.Background(), f.closed(end))
+	f.eng.Evaluate(at(end + 20000))
+
+	seen := map[string]int{}
+	for _, s := range f.sink.take() {
+		seen[s.Labels.String()]++
+	}
+	for lset, n := range seen {
+		require.Equal(t, 1, n, "%s written %d times in one evaluation", lset, n)
+	}
+	require.NotEmpty(t, seen)
+	require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.outputCollisions.WithLabelValues("both")))
+
+	// The first series goes: the other one takes its outputs over.
+	var first labels.Labels
+	f.store.Range(func(s *ring.Series) bool {
+		if f.eng.claims.owners != nil {
+			for _, c := range f.eng.claims.owners {
+				first = c.st.ser.Labels()
+			}
+		}
+		return false
+	})
+	require.True(t, f.store.Delete(f.store.Get(first)))
+	f.eng.RetrainDue(context.Background(), f.closed(end+time.Minute.Milliseconds()))
+	other := a
+	if labels.Equal(first, a) {
+		other = b
+	}
+	f.feed(other, end, end+time.Minute.Milliseconds(), sine)
+	f.eng.Evaluate(at(end + time.Minute.Milliseconds() + 20000))
+	require.NotEmpty(t, f.sink.take(), "the remaining series, %s, writes its outputs", other)
+	require.Equal(t, 1.0, testutil.ToFloat64(f.eng.metrics.outputCollisions.WithLabelValues("both")))
 }

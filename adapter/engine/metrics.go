@@ -8,19 +8,20 @@ import (
 )
 
 type metrics struct {
-	fits            *prometheus.CounterVec
-	fitDuration     *prometheus.HistogramVec
-	retrainLateness prometheus.Gauge
-	retrainPass     prometheus.Histogram
-	evaluations     prometheus.Counter
-	evalDuration    prometheus.Histogram
-	samplesOut      *prometheus.CounterVec
-	anomalies       *prometheus.CounterVec
-	series          prometheus.Gauge
-	fitted          prometheus.Gauge
-	stale           prometheus.Counter
-	nonfinite       *prometheus.CounterVec
-	cellsMissed     *prometheus.CounterVec
+	fits             *prometheus.CounterVec
+	fitDuration      *prometheus.HistogramVec
+	retrainLateness  prometheus.Gauge
+	retrainPass      prometheus.Histogram
+	evaluations      prometheus.Counter
+	evalDuration     prometheus.Histogram
+	samplesOut       *prometheus.CounterVec
+	anomalies        *prometheus.CounterVec
+	series           prometheus.Gauge
+	fitted           prometheus.Gauge
+	stale            prometheus.Counter
+	outputCollisions *prometheus.CounterVec
+	nonfinite        *prometheus.CounterVec
+	cellsMissed      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -79,6 +80,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Forecasts (a value with its band) and anomaly scores withheld because a value was NaN or infinite, " +
 				"by forecasts entry and model: never written back, shown on /forecasts or answered to remote read.",
 		}, []string{"forecast", "model"}),
+		outputCollisions: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "output_collisions_total",
+			Help: "Input series that found their output series already written by another input series " +
+				"(output.preset ancestor without name_label), by forecasts entry: they write nothing.",
+		}, []string{"forecast"}),
 		cellsMissed: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "cells_missed_total",
 			Help: "Grid cells of fitted series that held no data when evaluated (evaluation_delay after they closed) and got samples later, " +
