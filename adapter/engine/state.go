@@ -27,9 +27,9 @@ type state struct {
 	// would (see outputClaims): it writes none.
 	collided bool
 	fitted   bool
-	fitting   bool  // a fit is running: never fit a series twice at once
-	retrying  bool  // a model lacked data at the last fit: retried each step, off the slot
-	nextFit   int64 // ms; when the next scheduled fit is due
+	fitting  bool  // a fit is running: never fit a series twice at once
+	retrying bool  // a model lacked data at the last fit: retried each step, off the slot
+	nextFit  int64 // ms; when the next scheduled fit is due
 	// nextCheck is when an unfitted series' history is counted again, so
 	// that series below min_history cost one check per step, not per pass.
 	nextCheck int64
