@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/require"
 
@@ -96,7 +96,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	for _, s := range []string{out.ForecastSuffix, out.AnomalyScoreSuffix, out.AnomalySuffix} {
 		outputNames["node_load1"+s] = true
 	}
-	outputLabels := map[string]bool{labels.MetricName: true, out.ModelLabel: true, out.ValueTypeLabel: true, out.HorizonLabel: true, "instance": true}
+	outputLabels := map[string]bool{model.MetricNameLabel: true, out.ModelLabel: true, out.ValueTypeLabel: true, out.HorizonLabel: true, "instance": true}
 	used := map[string]bool{}
 	p := parser.NewParser(parser.Options{})
 	for _, e := range exprs {

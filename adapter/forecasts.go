@@ -49,7 +49,7 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 	// By name first: label names that sort before __name__ (upper case)
 	// must not split a family.
 	slices.SortFunc(samples, func(x, y writeback.Sample) int {
-		if c := strings.Compare(x.Labels.Get(labels.MetricName), y.Labels.Get(labels.MetricName)); c != 0 {
+		if c := strings.Compare(x.Labels.Get(model.MetricNameLabel), y.Labels.Get(model.MetricNameLabel)); c != 0 {
 			return c
 		}
 		return labels.Compare(x.Labels, y.Labels)
@@ -69,7 +69,7 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 	var line []byte
 	family := ""
 	for _, s := range samples {
-		name := s.Labels.Get(labels.MetricName)
+		name := s.Labels.Get(model.MetricNameLabel)
 		if name != family {
 			// Every output is a gauge, whatever the type of its input:
 			// a forecast of a counter is a forecast of its rate.
@@ -115,7 +115,7 @@ func appendSample(b []byte, name string, ls labels.Labels, v float64) []byte {
 	b = append(b, name...)
 	first := true
 	ls.Range(func(l labels.Label) {
-		if l.Name == labels.MetricName {
+		if l.Name == model.MetricNameLabel {
 			return
 		}
 		if first {
@@ -159,7 +159,7 @@ func appendEscaped(b []byte, s string) []byte {
 // legacyNames reports whether the metric and label names of ls fit the
 // classic exposition formats.
 func legacyNames(ls labels.Labels) bool {
-	ok := model.LegacyValidation.IsValidMetricName(ls.Get(labels.MetricName))
+	ok := model.LegacyValidation.IsValidMetricName(ls.Get(model.MetricNameLabel))
 	ls.Range(func(l labels.Label) {
 		ok = ok && model.LegacyValidation.IsValidLabelName(l.Name)
 	})

@@ -159,11 +159,11 @@ func newSeriesRow(s engine.SeriesStatus, now time.Time) seriesRow {
 // name{label="value", ...}.
 func seriesString(ls labels.Labels) string {
 	var b strings.Builder
-	b.WriteString(ls.Get(labels.MetricName))
+	b.WriteString(ls.Get(model.MetricNameLabel))
 	b.WriteByte('{')
 	first := true
 	ls.Range(func(l labels.Label) {
-		if l.Name == labels.MetricName {
+		if l.Name == model.MetricNameLabel {
 			return
 		}
 		if !first {

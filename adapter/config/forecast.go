@@ -106,7 +106,7 @@ const bucketLabel = "le"
 // IsBucket reports whether lset looks like a bucket of a classic histogram:
 // its name ends in _bucket or it has an le label.
 func IsBucket(lset labels.Labels) bool {
-	return strings.HasSuffix(lset.Get(labels.MetricName), "_bucket") || lset.Has(bucketLabel)
+	return strings.HasSuffix(lset.Get(model.MetricNameLabel), "_bucket") || lset.Has(bucketLabel)
 }
 
 // asksForBuckets reports whether a selector names buckets explicitly: it
@@ -119,7 +119,7 @@ func asksForBuckets(sel []*labels.Matcher) bool {
 		switch {
 		case m.Name == bucketLabel:
 			return true
-		case m.Name != labels.MetricName:
+		case m.Name != model.MetricNameLabel:
 		case m.Type == labels.MatchEqual:
 			return true
 		case m.Type == labels.MatchRegexp && strings.Contains(m.Value, "_bucket"):

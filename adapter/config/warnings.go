@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -42,7 +43,7 @@ func (c *Config) Warnings() []string {
 // __name__ matcher is an equality.
 func singleName(sel []*labels.Matcher) (string, bool) {
 	for _, m := range sel {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			return m.Value, true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 )
@@ -31,11 +32,11 @@ func (f *fixture) scores(in labels.Labels, from int64, n int, fn func(int64) flo
 		f.eng.Evaluate(at(cell + minute + 20000))
 		for _, s := range f.sink.take() {
 			m := s.Labels.Get("model")
-			switch s.Labels.Get(labels.MetricName) {
-			case in.Get(labels.MetricName) + "_anomaly_score":
+			switch s.Labels.Get(model.MetricNameLabel) {
+			case in.Get(model.MetricNameLabel) + "_anomaly_score":
 				require.Equal(f.t, cell, s.T)
 				score[m] = append(score[m], s.V)
-			case in.Get(labels.MetricName) + "_anomaly":
+			case in.Get(model.MetricNameLabel) + "_anomaly":
 				flag[m] = append(flag[m], s.V)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 )
@@ -57,7 +58,7 @@ func TestForecastsAccessor(t *testing.T) {
 		require.Equal(t, int64(math.MinInt64), fc.Written, "nothing evaluated yet")
 		for v, vt := range []string{"yhat", "yhat_lower", "yhat_upper"} {
 			ls := fc.Labels[v]
-			require.Equal(t, "sine_forecast", ls.Get(labels.MetricName))
+			require.Equal(t, "sine_forecast", ls.Get(model.MetricNameLabel))
 			require.Equal(t, vt, ls.Get("value_type"))
 			require.Equal(t, "sensor", ls.Get("exported_model"))
 			require.Equal(t, "test", ls.Get("cluster"))

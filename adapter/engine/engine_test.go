@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/stretchr/testify/require"
@@ -155,7 +156,7 @@ func checkOutput(t *testing.T, out []writeback.Sample, now, evalAt int64) {
 		require.Equal(t, "test", s.Labels.Get("cluster"))
 		require.Equal(t, "sensor", s.Labels.Get("exported_model"))
 		require.Equal(t, "app", s.Labels.Get("job"))
-		name := s.Labels.Get(labels.MetricName)
+		name := s.Labels.Get(model.MetricNameLabel)
 		switch name {
 		case "sine_forecast":
 			require.Equal(t, now, s.T)
@@ -429,11 +430,11 @@ output:
 	f.eng.Evaluate(at(end + time.Minute.Milliseconds() + 20000))
 	names := map[string]bool{}
 	for _, s := range f.sink.take() {
-		names[s.Labels.Get(labels.MetricName)] = true
+		names[s.Labels.Get(model.MetricNameLabel)] = true
 		require.Contains(t, []string{"fourier", "seasonal_naive"}, s.Labels.Get("algo"))
 		require.Equal(t, "mine", s.Labels.Get("exported_algo"), "collision with the renamed model label")
 		require.False(t, s.Labels.Has("model"))
-		if s.Labels.Get(labels.MetricName) == "sine:predicted" {
+		if s.Labels.Get(model.MetricNameLabel) == "sine:predicted" {
 			require.Contains(t, []string{"yhat", "yhat_lower", "yhat_upper"}, s.Labels.Get("kind"))
 			require.Contains(t, []string{"", "30m"}, s.Labels.Get("ahead"))
 		}

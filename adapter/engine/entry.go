@@ -143,7 +143,7 @@ func (e *Entry) transformFor(ser *ring.Series) models.Transform {
 		return models.TransformRate
 	case config.TransformAuto, "":
 		t, _ := ser.Type()
-		if ring.Cumulative(ser.Labels().Get(labels.MetricName), t) {
+		if ring.Cumulative(ser.Labels().Get(model.MetricNameLabel), t) {
 			return models.TransformRate
 		}
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
@@ -52,12 +53,12 @@ type outputs struct {
 // name with one of the output suffixes and the model label set.
 func (n namer) isOutput(lset labels.Labels) bool {
 	if n.out.Preset == config.PresetAncestor {
-		return strings.HasPrefix(lset.Get(labels.MetricName), config.AncestorPrefix)
+		return strings.HasPrefix(lset.Get(model.MetricNameLabel), config.AncestorPrefix)
 	}
 	if n.out.ModelLabel == "" || !lset.Has(n.out.ModelLabel) {
 		return false
 	}
-	name := lset.Get(labels.MetricName)
+	name := lset.Get(model.MetricNameLabel)
 	return strings.HasSuffix(name, n.out.ForecastSuffix) ||
 		strings.HasSuffix(name, n.out.AnomalyScoreSuffix) ||
 		strings.HasSuffix(name, n.out.AnomalySuffix)
@@ -68,7 +69,7 @@ func (n namer) build(orig labels.Labels, e *Entry, tr models.Transform) *outputs
 		return n.buildAncestor(orig, e, tr)
 	}
 	o := &outputs{}
-	name := baseName(orig.Get(labels.MetricName), tr)
+	name := baseName(orig.Get(model.MetricNameLabel), tr)
 	b := labels.NewBuilder(labels.EmptyLabels())
 	for _, m := range e.Models {
 		for hi := range e.Horizons {
@@ -91,7 +92,7 @@ func (n namer) build(orig labels.Labels, e *Entry, tr models.Transform) *outputs
 // valueTypes[vt] of the model named modelName at horizon 0, as build names
 // it (under either naming scheme) for a series modelled under tr.
 func (n namer) forecastSeries(b *labels.Builder, orig labels.Labels, modelName string, vt int, tr models.Transform) labels.Labels {
-	name := baseName(orig.Get(labels.MetricName), tr)
+	name := baseName(orig.Get(model.MetricNameLabel), tr)
 	if n.out.Preset == config.PresetAncestor {
 		var add []labels.Label
 		if n.out.NameLabel != "" {
@@ -119,7 +120,7 @@ func (n namer) series(b *labels.Builder, orig labels.Labels, name string, add []
 		}
 		b.Set(l.Name, l.Value)
 	}
-	b.Set(labels.MetricName, name)
+	b.Set(model.MetricNameLabel, name)
 	n.external.Range(func(l labels.Label) {
 		if b.Get(l.Name) == "" {
 			b.Set(l.Name, l.Value)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
@@ -21,7 +22,7 @@ func (n namer) buildAncestor(orig labels.Labels, e *Entry, tr models.Transform) 
 	b := labels.NewBuilder(labels.EmptyLabels())
 	var keepName []labels.Label
 	if n.out.NameLabel != "" {
-		keepName = []labels.Label{{Name: n.out.NameLabel, Value: baseName(orig.Get(labels.MetricName), tr)}}
+		keepName = []labels.Label{{Name: n.out.NameLabel, Value: baseName(orig.Get(model.MetricNameLabel), tr)}}
 	}
 	for _, m := range e.Models {
 		base := config.AncestorPrefix + m.Name()

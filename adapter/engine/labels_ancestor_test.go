@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
@@ -34,7 +35,7 @@ func TestAncestorPreset(t *testing.T) {
 
 			got := map[string]int{}
 			for _, s := range f.sink.take() {
-				name := s.Labels.Get(labels.MetricName)
+				name := s.Labels.Get(model.MetricNameLabel)
 				got[name]++
 				// The input's labels, the external one, no model or value_type.
 				want := map[string]string{"__name__": name, "instance": "host:9100", "job": "node", "cluster": "test"}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 )
@@ -38,7 +39,7 @@ func TestEngineCountsCellsMissed(t *testing.T) {
 		}
 		f.eng.Evaluate(at(c + minute + 20000))
 		for _, s := range f.sink.take() {
-			if s.Labels.Get(labels.MetricName) == "sine_anomaly_score" {
+			if s.Labels.Get(model.MetricNameLabel) == "sine_anomaly_score" {
 				scored[s.T] = true
 			}
 		}

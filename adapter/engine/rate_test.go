@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
@@ -53,7 +54,7 @@ func (f *fixture) outputs(in labels.Labels, from int64, n int, fn func(int64) fl
 		f.feed(in, cell, cell+minute, fn)
 		f.eng.Evaluate(at(cell + minute + 20000))
 		for _, s := range f.sink.take() {
-			key := s.Labels.Get(labels.MetricName) + "/" + s.Labels.Get("model")
+			key := s.Labels.Get(model.MetricNameLabel) + "/" + s.Labels.Get("model")
 			if vt := s.Labels.Get("value_type"); vt != "" {
 				if s.Labels.Has("horizon") {
 					continue
@@ -218,9 +219,9 @@ func TestRouteRefusesRateOutputs(t *testing.T) {
 			require.NotEmpty(t, written)
 			names := map[string]bool{}
 			for _, s := range written {
-				names[s.Labels.Get(labels.MetricName)] = true
+				names[s.Labels.Get(model.MetricNameLabel)] = true
 				if preset == "" {
-					require.True(t, strings.HasPrefix(s.Labels.Get(labels.MetricName), "requests_total:rate_"), s.Labels.String())
+					require.True(t, strings.HasPrefix(s.Labels.Get(model.MetricNameLabel), "requests_total:rate_"), s.Labels.String())
 				} else {
 					require.Equal(t, "requests_total:rate", s.Labels.Get("metric"), s.Labels.String())
 				}

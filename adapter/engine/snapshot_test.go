@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
@@ -95,7 +96,7 @@ func TestSnapshotRestoreContinues(t *testing.T) {
 		require.Equal(t, samplesKey(outA), samplesKey(outB), "step %d", step)
 		forecasts := 0
 		for _, x := range outA {
-			if x.Labels.Get(labels.MetricName) == "sine_forecast" {
+			if x.Labels.Get(model.MetricNameLabel) == "sine_forecast" {
 				require.Equal(t, next, x.T)
 				forecasts++
 			}

@@ -157,7 +157,7 @@ func (c *capture) Append(samples []writeback.Sample) {
 			continue
 		}
 		// The outputs' base name is replayName, or replayName:rate.
-		name := strings.TrimPrefix(s.Labels.Get(labels.MetricName), replayName)
+		name := strings.TrimPrefix(s.Labels.Get(model.MetricNameLabel), replayName)
 		name = strings.TrimPrefix(name, engine.RateSuffix)
 		switch name {
 		case c.out.ForecastSuffix:
@@ -239,7 +239,7 @@ func Detect(ctx context.Context, rows []Row, opts DetectOptions) ([]Detection, t
 	if err := eng.ApplyConfig(cfg); err != nil {
 		return nil, 0, err
 	}
-	lset := labels.FromStrings(labels.MetricName, replayName)
+	lset := labels.FromStrings(model.MetricNameLabel, replayName)
 	ropts, ok := eng.Route(lset)
 	if !ok {
 		return nil, 0, errors.New("replay series not selected") // cannot happen: the entry matches it

@@ -12,6 +12,7 @@ import (
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
@@ -87,7 +88,7 @@ func FuzzDecodeWriteRequest(f *testing.F) {
 type fuzzRouter struct{}
 
 func (fuzzRouter) Route(lset labels.Labels) (ring.Options, bool) {
-	if strings.HasPrefix(lset.Get(labels.MetricName), "ms_") {
+	if strings.HasPrefix(lset.Get(model.MetricNameLabel), "ms_") {
 		return ring.Options{Step: time.Millisecond, Window: 100 * time.Millisecond, Aggregate: ring.AggMean}, true
 	}
 	return testOpts, true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
@@ -34,7 +35,7 @@ var testOpts = ring.Options{Step: 15 * time.Second, Window: time.Hour, Aggregate
 type nameRouter struct{}
 
 func (nameRouter) Route(lset labels.Labels) (ring.Options, bool) {
-	return testOpts, strings.HasPrefix(lset.Get(labels.MetricName), "sel_")
+	return testOpts, strings.HasPrefix(lset.Get(model.MetricNameLabel), "sel_")
 }
 
 // allRouter selects every series.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
@@ -20,7 +21,7 @@ type groupRouter struct{}
 
 func (groupRouter) Route(lset labels.Labels) (ring.Options, bool) {
 	o := testOpts
-	name := lset.Get(labels.MetricName)
+	name := lset.Get(model.MetricNameLabel)
 	switch {
 	case strings.HasPrefix(name, "sel_a"):
 		o.Group = 0

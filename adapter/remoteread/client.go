@@ -13,6 +13,7 @@ import (
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
 	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -261,7 +262,7 @@ func toLabels(b *labels.ScratchBuilder, ls []prompb.Label) (labels.Labels, error
 	}
 	b.Sort()
 	lset := b.Labels()
-	if lset.Get(labels.MetricName) == "" {
+	if lset.Get(model.MetricNameLabel) == "" {
 		return labels.EmptyLabels(), fmt.Errorf("response series %s has no metric name", lset)
 	}
 	if name, dup := lset.HasDuplicateLabelNames(); dup {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
@@ -122,7 +123,7 @@ func FuzzDecodeStreamed(f *testing.F) {
 		}
 		n := 0
 		err := DecodeStreamed(bytes.NewReader(data), fuzzLimit, fuzzQueries, func(_ int, lset labels.Labels, _ int64, _ float64) error {
-			if lset.Get(labels.MetricName) == "" {
+			if lset.Get(model.MetricNameLabel) == "" {
 				return errors.New("series without a name passed on")
 			}
 			n++
@@ -145,7 +146,7 @@ func FuzzDecodeSamples(f *testing.F) {
 			return
 		}
 		_ = DecodeSamples(bytes.NewReader(data), fuzzLimit, func(_ int, lset labels.Labels, _ int64, _ float64) error {
-			if lset.Get(labels.MetricName) == "" {
+			if lset.Get(model.MetricNameLabel) == "" {
 				t.Fatal("series without a name passed on")
 			}
 			return nil
@@ -186,7 +187,7 @@ func FuzzDecodeStreamedFrame(f *testing.F) {
 			return
 		}
 		_ = DecodeStreamed(bytes.NewReader(appendFrame(nil, msg)), fuzzLimit, fuzzQueries, func(_ int, lset labels.Labels, _ int64, _ float64) error {
-			if lset.Get(labels.MetricName) == "" {
+			if lset.Get(model.MetricNameLabel) == "" {
 				t.Fatal("series without a name passed on")
 			}
 			return nil

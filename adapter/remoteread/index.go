@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
@@ -99,7 +100,7 @@ func (idx *index) eachRaw(name string, f func(*ring.Series) bool) {
 // or "".
 func equalName(ms []*labels.Matcher) string {
 	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual && m.Value != "" {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual && m.Value != "" {
 			return m.Value
 		}
 	}
@@ -135,7 +136,7 @@ func (s *Server) index(ctx context.Context, withRaw bool) (*index, error) {
 		}
 		p := &fc
 		for vt := range fc.Labels {
-			name := fc.Labels[vt].Get(labels.MetricName)
+			name := fc.Labels[vt].Get(model.MetricNameLabel)
 			idx.forecasts[name] = append(idx.forecasts[name], indexed{fc: p, vt: vt, lset: fc.Labels[vt]})
 			idx.nForecast++
 		}
@@ -156,7 +157,7 @@ func (s *Server) index(ctx context.Context, withRaw bool) (*index, error) {
 					return false
 				}
 			}
-			name := ser.Labels().Get(labels.MetricName)
+			name := ser.Labels().Get(model.MetricNameLabel)
 			idx.raw[name] = append(idx.raw[name], ser)
 			return true
 		})

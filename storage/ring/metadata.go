@@ -4,7 +4,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/common/model"
 )
 
 // MetricType is the type of a metric as Prometheus' metadata names it. The
@@ -119,7 +119,7 @@ func (s *Series) Type() (MetricType, string) {
 	if t := MetricType(s.typ.Load()); t != TypeUnknown {
 		return t, "series"
 	}
-	name := s.lset.Get(labels.MetricName)
+	name := s.lset.Get(model.MetricNameLabel)
 	if s.store != nil {
 		if t, ok := s.store.FamilyType(name); ok {
 			return t, "family"

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
@@ -85,7 +86,7 @@ func TestBuildLoadRoundTrips(t *testing.T) {
 					requests++
 					require.LessOrEqual(t, b.samples, spec.perRequest)
 					for _, d := range decodeBody(t, spec.protocol, b) {
-						require.NotEmpty(t, d.lset.Get(labels.MetricName))
+						require.NotEmpty(t, d.lset.Get(model.MetricNameLabel))
 						require.GreaterOrEqual(t, d.lset.Len(), 6)
 						require.LessOrEqual(t, d.lset.Len(), 10)
 						key := d.lset.String()
