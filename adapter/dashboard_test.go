@@ -16,13 +16,17 @@ import (
 )
 
 // recordingRegisterer registers on a registry and remembers the names of
-// the metrics registered.
+// the metrics registered and, when labels is not nil, their variable labels.
 type recordingRegisterer struct {
-	reg   *prometheus.Registry
-	names map[string]bool
+	reg    *prometheus.Registry
+	names  map[string]bool
+	labels map[string][]string
 }
 
-var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+var (
+	fqName         = regexp.MustCompile(`fqName: "([^"]+)"`)
+	variableLabels = regexp.MustCompile(`variableLabels: \{([^}]*)\}`)
+)
 
 func (r *recordingRegisterer) Register(c prometheus.Collector) error {
 	ch := make(chan *prometheus.Desc, 64)
@@ -30,6 +34,9 @@ func (r *recordingRegisterer) Register(c prometheus.Collector) error {
 	for d := range ch {
 		if m := fqName.FindStringSubmatch(d.String()); m != nil {
 			r.names[m[1]] = true
+			if l := variableLabels.FindStringSubmatch(d.String()); l != nil && r.labels != nil && l[1] != "" {
+				r.labels[m[1]] = strings.Split(l[1], ",")
+			}
 		}
 	}
 	return r.reg.Register(c)

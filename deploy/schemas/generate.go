@@ -3,9 +3,9 @@
 // Command generate writes the JSON schemas deploy_test.go validates the
 // manifests in deploy/ against with kubeconform, which cannot download
 // schemas where the tests run. It reads Kubernetes' OpenAPI spec from the
-// k8s.io/kubernetes module and the ServiceMonitor CRD from prometheus-
-// operator's module (both fetched with `go mod download` from the Go module
-// proxy) and writes standalone, strict schemas (every $ref inlined, no
+// k8s.io/kubernetes module and the ServiceMonitor and PrometheusRule CRDs
+// from prometheus-operator's module (both fetched with `go mod download`
+// from the Go module proxy) and writes standalone, strict schemas (every $ref inlined, no
 // unknown fields allowed) named as kubeconform's schema location template
 // {{ .ResourceKind }}{{ .KindSuffix }}.json expects.
 //
@@ -36,6 +36,13 @@ var kinds = []string{
 	"io.k8s.api.core.v1.Service",
 	"io.k8s.api.core.v1.ServiceAccount",
 	"io.k8s.api.policy.v1.PodDisruptionBudget",
+}
+
+// operatorCRDs are the prometheus-operator CRDs the manifests use (files of
+// its example/prometheus-operator-crd directory).
+var operatorCRDs = []string{
+	"monitoring.coreos.com_servicemonitors.yaml",
+	"monitoring.coreos.com_prometheusrules.yaml",
 }
 
 func main() {
@@ -81,19 +88,29 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	raw, err = os.ReadFile(filepath.Join(op, "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"))
+	for _, file := range operatorCRDs {
+		if err := writeCRD(filepath.Join(op, "example/prometheus-operator-crd", file)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCRD writes the schema of every version of the CRD in file.
+func writeCRD(file string) error {
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	var crd any
 	if err := yaml.Unmarshal(raw, &crd); err != nil {
-		return fmt.Errorf("parse ServiceMonitor CRD: %w", err)
+		return fmt.Errorf("parse %s: %w", filepath.Base(file), err)
 	}
 	c := jsonify(crd).(map[string]any)
-	spec2 := c["spec"].(map[string]any)
-	group := spec2["group"].(string)
-	kind := spec2["names"].(map[string]any)["kind"].(string)
-	for _, v := range spec2["versions"].([]any) {
+	spec := c["spec"].(map[string]any)
+	group := spec["group"].(string)
+	kind := spec["names"].(map[string]any)["kind"].(string)
+	for _, v := range spec["versions"].([]any) {
 		v := v.(map[string]any)
 		schema := v["schema"].(map[string]any)["openAPIV3Schema"].(map[string]any)
 		if err := write(inline(schema, nil, nil).(map[string]any), group, v["name"].(string), kind, "prometheus-operator "+strings.Split(operatorModule, "@")[1]); err != nil {
