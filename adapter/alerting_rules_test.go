@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v2"
@@ -65,15 +65,14 @@ func TestAlertingRulesMetrics(t *testing.T) {
 						}
 					}
 				}
-				switch n := n.(type) {
-				case *parser.VectorSelector:
+				if n, ok := n.(*parser.VectorSelector); ok {
 					name := n.Name
 					switch {
 					case strings.HasPrefix(name, "train_prometheus_"):
 						require.True(t, rec.names[name], "%s: %s is not a metric of the adapter", r.Alert, name)
 						used[name] = true
 						for _, m := range n.LabelMatchers {
-							if m.Name != labels.MetricName {
+							if m.Name != model.MetricNameLabel {
 								require.Contains(t, rec.labels[name], m.Name, "%s: %s has no label %s", r.Alert, name, m.Name)
 							}
 						}
@@ -84,14 +83,14 @@ func TestAlertingRulesMetrics(t *testing.T) {
 						// Prometheus' own, and the capacity example's input.
 						if strings.HasSuffix(name, out.ForecastSuffix) {
 							for _, m := range n.LabelMatchers {
-								require.True(t, m.Name == labels.MetricName || slices.Contains(outputLabels, m.Name), "%s: label %s", r.Alert, m.Name)
+								require.True(t, m.Name == model.MetricNameLabel || slices.Contains(outputLabels, m.Name), "%s: label %s", r.Alert, m.Name)
 							}
 						}
 					case name == "":
 						// The flags, selected by name suffix.
 						var suffix bool
 						for _, m := range n.LabelMatchers {
-							if m.Name == labels.MetricName {
+							if m.Name == model.MetricNameLabel {
 								suffix = strings.HasSuffix(m.Value, out.AnomalySuffix)
 							} else {
 								require.Contains(t, outputLabels, m.Name, "%s", r.Alert)

@@ -219,8 +219,8 @@ func TestStatusSeriesExplainsFlags(t *testing.T) {
 	body = f.get(t, fmt.Sprintf("/series?ref=%d", ref), http.StatusOK)
 	require.NotContains(t, body, "learning 0/2")
 	require.Contains(t, body, `<table id="flags">`)
-	row := body[strings.Index(body, `<table id="flags">`):]
-	row = row[:strings.Index(row, "</table>")]
+	_, row, _ := strings.Cut(body, `<table id="flags">`)
+	row, _, _ = strings.Cut(row, "</table>")
 	require.Contains(t, row, "magnitude")
 	require.Contains(t, row, "<td>1e&#43;04</td>", "the actual value")
 	require.Contains(t, row, time.UnixMilli(end+2*60_000).UTC().Format(time.RFC3339))

@@ -47,7 +47,7 @@ remote_read_server:
 	require.Equal(t, DefaultRemoteReadServerConfig.MaxSeries, cfg.RemoteReadServer.MaxSeries)
 
 	cfg.SetDirectory("/etc/tp")
-	require.Equal(t, filepath.Join("/etc/tp", "ca.pem"), cfg.RemoteRead[0].HTTPClientConfig.TLSConfig.CAFile)
+	require.Equal(t, filepath.Join(string(filepath.Separator)+"etc", "tp", "ca.pem"), cfg.RemoteRead[0].HTTPClientConfig.TLSConfig.CAFile)
 
 	for _, doc := range []string{"{}", "remote_read_server:\n"} {
 		cfg, err := Load(doc)

@@ -47,14 +47,6 @@ func newRouteCache(maxBytes int) *routeCache {
 	return &routeCache{entries: map[string]route{}, maxBytes: maxBytes}
 }
 
-// get returns the cached route of key.
-func (c *routeCache) get(key []byte) (route, bool) {
-	c.mu.RLock()
-	r, ok := c.entries[string(key)]
-	c.mu.RUnlock()
-	return r, ok
-}
-
 // put remembers r for key, which it copies. When the cache is over its
 // bound, it is emptied first: the series that keep coming fill it again.
 func (c *routeCache) put(key []byte, r route) {

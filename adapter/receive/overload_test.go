@@ -280,9 +280,8 @@ func TestHandlerMemoryCeilingReal(t *testing.T) {
 	time.Sleep(memSampleEvery)
 	w := serve(h, newPost(body))
 	require.Equal(t, http.StatusTooManyRequests, w.Code, w.Body.String())
-	runtime.KeepAlive(ballast)
+	runtime.KeepAlive(ballast) // the last use: collectable from here on
 
-	ballast = nil
 	runtime.GC()
 	time.Sleep(memSampleEvery)
 	w = serve(h, newPost(body))

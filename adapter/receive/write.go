@@ -149,7 +149,7 @@ func (h *Handler) write(st *stats, req *writeRequest, bad []error, lim *limits) 
 		r := req.routes[si]
 		var err error
 		switch {
-		case bad != nil && bad[si] != nil:
+		case si < len(bad) && bad[si] != nil:
 			err = bad[si]
 		case !r.hit:
 			// The cache holds label sets found valid under this

@@ -17,10 +17,10 @@ import (
 )
 
 var (
-	rulesFile      = filepath.Join(deployDir, "rules/alerts.yml")
-	rulesTestFile  = filepath.Join(deployDir, "rules/alerts_test.yml")
-	runbookFile    = filepath.Join(deployDir, "rules/RUNBOOK.md")
-	prometheusRule = filepath.Join(deployDir, "kubernetes/base/prometheusrule.yaml")
+	rulesFile      = filepath.Join(deployDir, "rules", "alerts.yml")
+	rulesTestFile  = filepath.Join(deployDir, "rules", "alerts_test.yml")
+	runbookFile    = filepath.Join(deployDir, "rules", "RUNBOOK.md")
+	prometheusRule = filepath.Join(deployDir, "kubernetes", "base", "prometheusrule.yaml")
 )
 
 // ruleGroups is a rules file, kept in order so that it can be written back.

@@ -26,12 +26,16 @@ func listenAndServe(srv *http.Server, f flags, logger *slog.Logger) error {
 		}
 	}
 	listeners := make([]net.Listener, 0, len(*f.web.WebListenAddresses))
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
 	for _, addr := range *f.web.WebListenAddresses {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			return err
 		}
-		defer l.Close()
 		listeners = append(listeners, netutil.LimitListener(l, f.maxConnections))
 	}
 	return web.ServeMultiple(listeners, srv, f.web, logger)

@@ -201,7 +201,7 @@ func (p *promServer) waitReady(timeout time.Duration) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("process exited: %v (last probe: %v)", p.waitErr, lastErr)
+			return fmt.Errorf("process exited: %w (last probe: %w)", p.waitErr, lastErr)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

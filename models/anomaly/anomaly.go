@@ -441,7 +441,7 @@ func (d *Detector) Observe(c Config, cell int64, err, floor float64) Result {
 	} else {
 		d.absErr += (min(math.Abs(err), huber*max(global, floor)) - d.absErr) / float64(min(weight, scaleMem))
 	}
-	if bin >= 0 && !(hot && d.hotRun > 1) {
+	if bin >= 0 && (!hot || d.hotRun <= 1) {
 		capped := min(math.Abs(err), huber*sigma)
 		// A bin holds period/phaseBins consecutive steps a cycle: its
 		// memory is a few cycles, so that a run within one cycle does

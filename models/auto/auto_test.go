@@ -105,7 +105,7 @@ func TestPicksTheRightCandidate(t *testing.T) {
 
 			// Auto forecasts exactly what the chosen candidate does (its
 			// band is calibrated on the backtest).
-			var want models.Model = fourier.New(models.Options{}, 0)
+			want := models.Model(fourier.New(models.Options{}, 0))
 			if tc.want == "seasonal_naive" {
 				want = naive.New(models.Options{})
 			}
@@ -447,7 +447,7 @@ func TestCombinationOfThree(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "high+low+lower", f.(auto.Fitted).Chosen())
 	// Weights 1/2, 1 and 1/1.5, normalised: the biases nearly cancel.
-	want := 7 + (2*0.5-1*1-1.5/1.5)/(0.5+1+1/1.5)
+	want := 7 + (2*0.5-1*1-1.5*(1/1.5))/(0.5+1+1/1.5)
 	require.InDelta(t, want, f.Predict(s.End()).Yhat, 1e-9)
 }
 

@@ -42,7 +42,8 @@ func TestTrendVarianceMatchesSimulation(t *testing.T) {
 		mean := sum / draws
 		simVar := sumSq/draws - mean*mean
 		p := f.Predict(ts)
-		bandVar := math.Pow((p.Upper-p.Yhat)/(f.z*f.yScale), 2)
+		halfWidth := (p.Upper - p.Yhat) / (f.z * f.yScale)
+		bandVar := halfWidth * halfWidth
 		t.Logf("h=%v: band variance %.4g, simulated %.4g", h, bandVar, simVar)
 		require.InEpsilon(t, simVar, bandVar, 0.05, "h=%v", h)
 	}

@@ -168,7 +168,7 @@ func (m model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 		}
 		bitmap := d.take((n + 7) / 8)
 		for j := range n {
-			if bitmap != nil && bitmap[j/8]&(1<<(j%8)) != 0 {
+			if j/8 < len(bitmap) && bitmap[j/8]&(1<<(j%8)) != 0 {
 				f.delta[j] = d.float()
 			}
 		}
@@ -251,13 +251,6 @@ func (d *decoder) take(n int) []byte {
 func (d *decoder) u8() byte {
 	if b := d.take(1); b != nil {
 		return b[0]
-	}
-	return 0
-}
-
-func (d *decoder) uint32() uint32 {
-	if b := d.take(4); b != nil {
-		return binary.LittleEndian.Uint32(b)
 	}
 	return 0
 }

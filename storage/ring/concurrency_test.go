@@ -139,7 +139,7 @@ func TestConcurrentAccess(t *testing.T) {
 				}
 				// A resend, as after a failed remote_write request.
 				if err := ser.Append(ts, 1); !errors.Is(err, ErrOutOfOrder) {
-					errs <- fmt.Errorf("writer %d resend %d: got %v, want ErrOutOfOrder", w, i, err)
+					errs <- fmt.Errorf("writer %d resend %d: got %w, want ErrOutOfOrder", w, i, err)
 					return
 				}
 				i++

@@ -432,7 +432,7 @@ func check(rd io.Reader) error {
 		return err
 	}
 	for {
-		if _, _, err := r.Next(false); err == io.EOF {
+		if _, _, err := r.Next(false); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
 			return err
@@ -461,7 +461,7 @@ func (m *Manager) apply(open func() (io.ReadCloser, error), name string) (Info, 
 	}()
 	for {
 		st, extra, err := r.Next(true)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

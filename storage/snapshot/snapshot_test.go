@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -225,7 +226,7 @@ func TestRestoreSkipsDamaged(t *testing.T) {
 				require.NoError(t, err)
 				err = drain(rc)
 				require.ErrorIs(t, err, tc.wantErr)
-				if tc.wantErr == ErrUnsupportedVersion {
+				if errors.Is(tc.wantErr, ErrUnsupportedVersion) {
 					require.ErrorContains(t, err, "this build reads version 1 only")
 				}
 
@@ -265,7 +266,7 @@ func drain(rc io.ReadCloser) error {
 		return err
 	}
 	for {
-		if _, _, err := r.Next(true); err == io.EOF {
+		if _, _, err := r.Next(true); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
 			return err
@@ -445,7 +446,7 @@ func FuzzReader(f *testing.F) {
 		for {
 			st, _, err := r.Next(true)
 			if err != nil {
-				require.True(t, err == io.EOF || strings.Contains(err.Error(), "corrupt"), "%v", err)
+				require.True(t, errors.Is(err, io.EOF) || strings.Contains(err.Error(), "corrupt"), "%v", err)
 				return
 			}
 			_, _ = dst.Restore(st) // a decoded state is valid or refused, never a panic

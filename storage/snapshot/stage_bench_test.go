@@ -38,7 +38,6 @@ func BenchmarkRestoreS3(b *testing.B) {
 	m.SetBackend(backend, 0)
 	info, err := m.Snapshot(ctx)
 	require.NoError(b, err)
-	src = nil
 
 	b.Run("series=10k_window=7d_step=5m", func(b *testing.B) {
 		stage := b.TempDir()

@@ -81,7 +81,7 @@ func (s *Series) Rows() []offline.Row {
 	rows := make([]offline.Row, 0, len(s.Values))
 	step := s.Step.Milliseconds()
 	for i, v := range s.Values {
-		if s.Missing != nil && s.Missing[i] {
+		if i < len(s.Missing) && s.Missing[i] {
 			continue
 		}
 		rows = append(rows, offline.Row{Time: s.T0 + int64(i)*step, Value: v, Line: i + 1})

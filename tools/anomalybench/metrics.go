@@ -110,7 +110,7 @@ func badScores(s *Series, o Outcome) (inf, nan int) {
 		switch {
 		case math.IsInf(v, 0):
 			inf++
-		case math.IsNaN(v) && t >= s.WarmUp && (s.Missing == nil || !s.Missing[t]):
+		case math.IsNaN(v) && t >= s.WarmUp && (t >= len(s.Missing) || !s.Missing[t]):
 			nan++
 		}
 	}
@@ -316,9 +316,4 @@ func nanMax(a, b float64) float64 {
 		return b
 	}
 	return math.Max(a, b)
-}
-
-// seriesDays is the length of the series in days.
-func seriesDays(s *Series) float64 {
-	return float64(len(s.Values)) * s.Step.Hours() / 24
 }

@@ -87,7 +87,7 @@ func TestNABOneFalsePositive(t *testing.T) {
 func TestNABFalsePositiveAfterWindow(t *testing.T) {
 	f := newNABFile(1000, []int{500}) // window [450, 549], 100 steps
 	just := f.score([]int{550}).FP
-	later := f.score([]int{599}).FP // y = (599 - 549) / 100
+	later := f.score([]int{599}).FP // half a window after: y is 0.5
 	far := f.score([]int{900}).FP
 	before := f.score([]int{300}).FP
 	if !(0 > just && just > later && later > far && far > before) {

@@ -135,7 +135,7 @@ func (p *proc) waitReady(ctx context.Context, url string, timeout time.Duration)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-p.done:
-			return fmt.Errorf("wait for %s to be ready: it exited (%v); log:\n%s", p.name, p.waitErr, p.logTail())
+			return fmt.Errorf("wait for %s to be ready: it exited (%w); log:\n%s", p.name, p.waitErr, p.logTail())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
