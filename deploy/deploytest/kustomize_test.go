@@ -126,6 +126,7 @@ func TestDeployManifests(t *testing.T) {
 				}
 			}
 			require.NotEmpty(t, sets)
+			checkWiring(t, parseObjects(t, docs))
 			openshift := strings.Contains(rel, "openshift")
 			tpCount := 0
 			for _, set := range sets {
