@@ -31,11 +31,17 @@ build: ## Build the binary into ./train-prometheus.
 run: build ## Run on :9201 with the embedded example config and local-disk defaults.
 	./$(BIN) $(ARGS)
 
-test: lint ## Lint, then every test with the race detector (the end-to-end test needs Prometheus: .ci/install-prometheus.sh).
+# deploy/ is a Go module of its own (the manifest tests and their kustomize,
+# kubeconform and Helm libraries); the targets below run in both modules.
+DEPLOY_MOD := deploy
+
+test: lint ## Lint, then every test of both modules with the race detector (the end-to-end test needs Prometheus: .ci/install-prometheus.sh).
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd $(DEPLOY_MOD) && $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 test-short: ## Unit tests only, no external processes.
 	$(GO) test -short -count=1 ./...
+	cd $(DEPLOY_MOD) && $(GO) test -short -count=1 ./...
 
 PROM3_VERSION ?= v0.316.0
 PROM3_BIN     ?= $(CURDIR)/.cache/prometheus3/prometheus
@@ -53,12 +59,14 @@ lint: vet ## gofmt and go vet.
 
 vet:
 	$(GO) vet ./...
+	cd $(DEPLOY_MOD) && $(GO) vet ./...
 
 format:
 	gofmt -w $$(git ls-files '*.go')
 
-unused: ## go mod tidy must change nothing.
+unused: ## go mod tidy must change nothing (in both modules).
 	$(GO) mod tidy && git diff --exit-code -- go.mod go.sum
+	cd $(DEPLOY_MOD) && $(GO) mod tidy && git diff --exit-code -- go.mod go.sum
 
 bench: ## Go benchmarks of the hot paths (see BENCHMARKS.md).
 	$(GO) test -run=NONE -bench=. -benchmem ./...
@@ -117,7 +125,7 @@ docker: ## Build the container image (needs a Docker engine).
 
 # The Python ancestor's targets, same names (no Docker engine or oc ran where
 # these were written: they are checked by reading, and the kustomization
-# oc_deploy applies is rendered by TestOcDeployKustomization).
+# oc_deploy applies is rendered by TestOcDeployKustomization in deploy/deploytest).
 docker_build: docker ## Build $(IMAGE):$(TAG), as the ancestor's docker_build did.
 
 docker_run: ## Run $(IMAGE):$(TAG) on :9201; CONFIG=file mounts your configuration instead of the example.

@@ -1,9 +1,6 @@
-package main
+package deploytest
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -15,14 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/yannh/kubeconform/pkg/resource"
 	"github.com/yannh/kubeconform/pkg/validator"
-	"go.yaml.in/yaml/v2"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	sigsyaml "sigs.k8s.io/yaml"
 )
-
-// deployDir is the repository's deploy/ directory.
-const deployDir = "../../deploy"
 
 // newValidator returns kubeconform over the schemas shipped in
 // deploy/schemas (strict: unknown fields are errors; a kind without a
@@ -133,6 +126,7 @@ func TestDeployManifests(t *testing.T) {
 				}
 			}
 			require.NotEmpty(t, sets)
+			checkWiring(t, parseObjects(t, docs))
 			openshift := strings.Contains(rel, "openshift")
 			tpCount := 0
 			for _, set := range sets {
@@ -193,10 +187,9 @@ func checkAdapterContainer(t *testing.T, c container, pod podSpec, configMaps ma
 	vol, _ = mounted(flagValue("storage.path"))
 	require.NotEqual(t, "config", vol)
 
-	// The real command line parser takes the args, and the config passes.
-	var stdout, stderr bytes.Buffer
-	code := runMain(append(slices.Clone(c.Args), "check", "config", cfgFile), &stdout, &stderr)
-	require.Equal(t, 0, code, "container %s args %v: %s%s", c.Name, c.Args, stdout.String(), stderr.String())
+	// The binary's command line parser takes the args, and the config passes.
+	code, out := runAdapter(t, append(slices.Clone(c.Args), "check", "config", cfgFile)...)
+	require.Equal(t, 0, code, "container %s args %v: %s", c.Name, c.Args, out)
 
 	ports := map[string]bool{}
 	for _, p := range c.Ports {
@@ -253,83 +246,8 @@ func TestDeployManifestsRejectMistakes(t *testing.T) {
 			require.Error(t, res.Err)
 		})
 	}
-	var stdout, stderr bytes.Buffer
-	require.Equal(t, 2, runMain([]string{"--storage.pth=/x", "check", "config", "x.yml"}, &stdout, &stderr))
-}
-
-// promtoolBinary returns Prometheus' promtool (Debian's prometheus package,
-// which .ci/install-prometheus.sh installs, has it beside prometheus),
-// skipping the test without it and failing under CI.
-func promtoolBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("promtool"); err == nil {
-		return p
-	}
-	if bin := os.Getenv("PROMETHEUS_BINARY"); bin != "" {
-		if p, err := exec.LookPath(filepath.Join(filepath.Dir(bin), "promtool")); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("promtool not found on PATH: CI installs it with Prometheus (.ci/install-prometheus.sh)")
-	}
-	t.Skip("promtool not found on PATH; install Prometheus (.ci/install-prometheus.sh) to check the prometheus.yml examples")
-	return ""
-}
-
-// TestDeployExamples checks every configuration under deploy/: each
-// train-prometheus.yml passes `check config` and each prometheus.yml loads
-// with Prometheus' promtool; every YAML and JSON file parses.
-func TestDeployExamples(t *testing.T) {
-	var tp, prom, other []string
-	require.NoError(t, filepath.WalkDir(deployDir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		switch {
-		case strings.HasPrefix(d.Name(), "train-prometheus") && strings.HasSuffix(d.Name(), ".yml"):
-			tp = append(tp, p)
-		case strings.HasPrefix(d.Name(), "prometheus") && strings.HasSuffix(d.Name(), ".yml"):
-			prom = append(prom, p)
-		case strings.HasSuffix(d.Name(), ".yml") || strings.HasSuffix(d.Name(), ".yaml") || strings.HasSuffix(d.Name(), ".json"):
-			other = append(other, p)
-		}
-		return nil
-	}))
-	require.GreaterOrEqual(t, len(tp), 5, "%v", tp)
-	require.GreaterOrEqual(t, len(prom), 5, "%v", prom)
-	for _, p := range tp {
-		t.Run(p, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			require.Equal(t, 0, checkConfig(p, &stdout, &stderr), stderr.String())
-		})
-	}
-	promtool := promtoolBinary(t)
-	for _, p := range prom {
-		t.Run(p, func(t *testing.T) {
-			out, err := exec.Command(promtool, "check", "config", "--syntax-only", p).CombinedOutput()
-			require.NoError(t, err, "promtool check config %s:\n%s", p, out)
-		})
-	}
-	for _, p := range other {
-		t.Run(p, func(t *testing.T) {
-			raw, err := os.ReadFile(p)
-			require.NoError(t, err)
-			var v any
-			if strings.HasSuffix(p, ".json") {
-				require.NoError(t, json.Unmarshal(raw, &v))
-				return
-			}
-			dec := yaml.NewDecoder(bytes.NewReader(raw))
-			for {
-				err := dec.Decode(&v)
-				if err == io.EOF {
-					break
-				}
-				require.NoError(t, err)
-			}
-		})
-	}
+	code, out := runAdapter(t, "--storage.pth=/x", "check", "config", "x.yml")
+	require.Equal(t, 2, code, out)
 }
 
 // TestOcDeployKustomization renders what `make oc_deploy` applies: the
