@@ -1,4 +1,4 @@
-package main
+package deploytest
 
 import (
 	"encoding/json"
@@ -271,4 +271,25 @@ func TestPrometheusRule(t *testing.T) {
 		found = true
 	}
 	require.True(t, found, "no PrometheusRule in the base")
+}
+
+// promtoolBinary returns Prometheus' promtool (Debian's prometheus package,
+// which .ci/install-prometheus.sh installs, has it beside prometheus),
+// skipping the test without it and failing under CI. (The root module's
+// TestDeployExamples has its twin: the modules share no test code.)
+func promtoolBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("promtool"); err == nil {
+		return p
+	}
+	if bin := os.Getenv("PROMETHEUS_BINARY"); bin != "" {
+		if p, err := exec.LookPath(filepath.Join(filepath.Dir(bin), "promtool")); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("promtool not found on PATH: CI installs it with Prometheus (.ci/install-prometheus.sh)")
+	}
+	t.Skip("promtool not found on PATH; install Prometheus (.ci/install-prometheus.sh) to check the alerting rules")
+	return ""
 }
