@@ -20,7 +20,7 @@ CONFIG    ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short test-prometheus3 lint format vet unused bench fuzz fuzz-ci soak accuracy anomaly-bench bench-ingest docker clean \
+.PHONY: all build run test test-short test-prometheus3 lint check-format format vet unused bench fuzz fuzz-ci soak accuracy anomaly-bench bench-ingest docker clean \
 	docker_build docker_run oc_deploy oc_delete_all deploy-schemas
 
 all: lint build test
@@ -35,7 +35,7 @@ run: build ## Run on :9201 with the embedded example config and local-disk defau
 # kubeconform and Helm libraries); the targets below run in both modules.
 DEPLOY_MOD := deploy
 
-test: lint ## Lint, then every test of both modules with the race detector (the end-to-end test needs Prometheus: .ci/install-prometheus.sh).
+test: check-format vet ## gofmt and go vet, then every test of both modules with the race detector (the end-to-end test needs Prometheus: .ci/install-prometheus.sh).
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	cd $(DEPLOY_MOD) && $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
@@ -53,7 +53,17 @@ $(PROM3_BIN):
 test-prometheus3: $(PROM3_BIN) ## Opt-in: the Prometheus tests against Prometheus 3 built from source (10-25 min cold).
 	PROMETHEUS_BINARY=$(PROM3_BIN) $(GO) test -race -count=1 -run 'TestEndToEnd|TestPrometheusHarness|TestRemoteReadBothWays|TestPrometheus3RemoteWrite2' ./cmd/train-prometheus/
 
-lint: vet ## gofmt and go vet.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT         ?= $(CURDIR)/.cache/golangci-lint/$(GOLANGCI_LINT_VERSION)/golangci-lint
+
+$(GOLANGCI_LINT):
+	GOBIN=$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+lint: check-format vet $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml; installs it into .cache/ the first time, ~5 min) in both modules; CI runs it.
+	$(GOLANGCI_LINT) run --timeout 15m ./...
+	cd $(DEPLOY_MOD) && $(GOLANGCI_LINT) run --config ../.golangci.yml --timeout 15m ./...
+
+check-format:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -94,7 +95,7 @@ func TestDeployExamples(t *testing.T) {
 			dec := yaml.NewDecoder(bytes.NewReader(raw))
 			for {
 				err := dec.Decode(&v)
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				require.NoError(t, err)

@@ -48,9 +48,9 @@ func TestProcessSignals(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = <-done // killed: the exit status says so
+		waitErr := <-done
 		if t.Failed() {
-			t.Logf("train-prometheus log:\n%s", stderr.String())
+			t.Logf("train-prometheus log (exit: %v):\n%s", waitErr, stderr.String())
 		}
 	})
 

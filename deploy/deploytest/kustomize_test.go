@@ -261,7 +261,7 @@ func TestOcDeployKustomization(t *testing.T) {
 	dir, err := os.MkdirTemp(filepath.Join(root, ".cache"), "oc_deploy_test")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	out, err := exec.Command(filepath.Join(deployDir, "kubernetes/kustomization-for.sh"),
+	out, err := exec.Command(filepath.Join(deployDir, "kubernetes", "kustomization-for.sh"),
 		"../../deploy/kubernetes/overlays/openshift", "forecasting", "quay.io/acme/train-prometheus", "v1.2.3").Output()
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), out, 0o600))
