@@ -16,7 +16,7 @@ import (
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 )
 
 // serveForecasts writes the samples of the latest evaluation as gauges, the
@@ -38,8 +38,8 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var samples []writeback.Sample
-	a.engine.Latest(func(s writeback.Sample) {
+	var samples []output.Sample
+	a.engine.Latest(func(s output.Sample) {
 		lset, ok := v.sees(s.Labels)
 		if ok && !value.IsStaleNaN(s.V) && legacyNames(lset) {
 			s.Labels = lset
@@ -48,7 +48,7 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 	})
 	// By name first: label names that sort before __name__ (upper case)
 	// must not split a family.
-	slices.SortFunc(samples, func(x, y writeback.Sample) int {
+	slices.SortFunc(samples, func(x, y output.Sample) int {
 		if c := strings.Compare(x.Labels.Get(model.MetricNameLabel), y.Labels.Get(model.MetricNameLabel)); c != 0 {
 			return c
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
-	"github.com/train-prometheus/train-prometheus/adapter/engine"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/adapter/shard"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -45,7 +45,7 @@ func TestAdapterBackfillsFromAdapter(t *testing.T) {
 	fits := 0
 	for fits == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
-		dst.a.Engine().Forecasts(nil, func(engine.Forecast) bool { fits++; return true })
+		dst.a.Engine().Forecasts(nil, func(output.Forecast) bool { fits++; return true })
 	}
 	require.Equal(t, 2, fits, "both models fitted on backfilled history, without waiting for min_history")
 	ser := dst.a.Store().Get(labels.FromStrings("__name__", "sine", "job", "a"))

@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -27,25 +28,13 @@ func (e *Engine) Wake(ref uint64) {
 	st.mu.Unlock()
 }
 
-// Forecast is what the remote-read server needs to answer for one model of
-// one buffered series: the labels of its yhat, yhat_lower and yhat_upper
-// series (without a horizon label), the fitted model, and the grid.
-type Forecast struct {
-	Labels [3]labels.Labels // yhat, yhat_lower, yhat_upper
-	Fitted models.Fitted
-	Step   int64 // ms
-	// Written is the newest grid time whose forecast was written back, or
-	// math.MinInt64; the server answers after it.
-	Written int64
-}
-
 // Forecasts calls f for every fitted model of every series until f returns
 // false. keep, when not nil, is asked first with the labels of the input
 // series, so that the output labels are built only for series that can
 // match. Fitted models are safe for concurrent use. Their Predict answers
 // a forecast whose value or band is not finite with a NaN point (no
 // forecast), counted as Evaluate counts what it withholds.
-func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast) bool) {
+func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(output.Forecast) bool) {
 	snap := e.snap.Load()
 	e.mu.RLock()
 	states := make([]*state, 0, len(e.states))
@@ -71,7 +60,7 @@ func (e *Engine) Forecasts(keep func(input labels.Labels) bool, f func(Forecast)
 			if fit == nil || i >= len(entry.Models) {
 				continue
 			}
-			fc := Forecast{Fitted: finiteFit{fit, e, entry, i}, Step: entry.Step, Written: written}
+			fc := output.Forecast{Fitted: finiteFit{fit, e, entry, i}, Step: entry.Step, Written: written}
 			for v := range valueTypes {
 				// Named as the write-back names them (output.preset too).
 				fc.Labels[v] = snap.namer.forecastSeries(b, orig, entry.Models[i].Name(), v, tr)

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 )
 
 // TestWakeFitsRightAfterBackfill: a series below min_history is checked
@@ -50,8 +52,8 @@ func TestForecastsAccessor(t *testing.T) {
 	f.feed(other, end-time.Minute.Milliseconds(), end, sine) // not fitted
 	require.Equal(t, 1, f.eng.RetrainDue(ctx, at(end)))
 
-	var got []Forecast
-	f.eng.Forecasts(nil, func(fc Forecast) bool { got = append(got, fc); return true })
+	var got []output.Forecast
+	f.eng.Forecasts(nil, func(fc output.Forecast) bool { got = append(got, fc); return true })
 	require.Len(t, got, 2, "one per model of the fitted series")
 	for _, fc := range got {
 		require.Equal(t, time.Minute.Milliseconds(), fc.Step)
@@ -69,9 +71,9 @@ func TestForecastsAccessor(t *testing.T) {
 	}
 
 	got = got[:0]
-	f.eng.Forecasts(func(ls labels.Labels) bool { return ls.Get("job") == "nope" }, func(fc Forecast) bool { got = append(got, fc); return true })
+	f.eng.Forecasts(func(ls labels.Labels) bool { return ls.Get("job") == "nope" }, func(fc output.Forecast) bool { got = append(got, fc); return true })
 	require.Empty(t, got, "keep filters on the input labels")
 	calls := 0
-	f.eng.Forecasts(nil, func(Forecast) bool { calls++; return false })
+	f.eng.Forecasts(nil, func(output.Forecast) bool { calls++; return false })
 	require.Equal(t, 1, calls, "false stops the walk")
 }

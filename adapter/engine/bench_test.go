@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -27,7 +27,7 @@ import (
 // not whatever the sink does with the samples.
 type countSink struct{ n int }
 
-func (s *countSink) Append(samples []writeback.Sample) { s.n += len(samples) }
+func (s *countSink) Append(samples []output.Sample) { s.n += len(samples) }
 
 // benchFixture is an engine over an unlimited store, for benchmarks.
 type benchFixture struct {

@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -29,7 +29,7 @@ import (
 // the slice; it may block for a while (write-back backpressure), and is
 // never called with a series lock held.
 type Sink interface {
-	Append(samples []writeback.Sample)
+	Append(samples []output.Sample)
 }
 
 // Options tune an Engine.
@@ -320,7 +320,7 @@ func (e *Engine) nextEvaluation(now time.Time) time.Time {
 
 // Latest calls f with every sample the last evaluation produced, series by
 // series. It backs the /forecasts page.
-func (e *Engine) Latest(f func(writeback.Sample)) {
+func (e *Engine) Latest(f func(output.Sample)) {
 	e.mu.RLock()
 	states := make([]*state, 0, len(e.states))
 	for _, st := range e.states {

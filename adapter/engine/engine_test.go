@@ -16,7 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -25,16 +25,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // recorder is a Sink that keeps everything it is sent.
 type recorder struct {
 	mu      sync.Mutex
-	samples []writeback.Sample
+	samples []output.Sample
 }
 
-func (r *recorder) Append(s []writeback.Sample) {
+func (r *recorder) Append(s []output.Sample) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.samples = append(r.samples, s...)
 }
 
-func (r *recorder) take() []writeback.Sample {
+func (r *recorder) take() []output.Sample {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.samples
@@ -149,7 +149,7 @@ func TestEngineForecastsAndScores(t *testing.T) {
 
 // checkOutput checks the names, labels, timestamps and values of one
 // evaluation's output; now is the open cell's grid time.
-func checkOutput(t *testing.T, out []writeback.Sample, now, evalAt int64) {
+func checkOutput(t *testing.T, out []output.Sample, now, evalAt int64) {
 	t.Helper()
 	for _, s := range out {
 		require.LessOrEqual(t, s.T, evalAt, "never stamped in the future")

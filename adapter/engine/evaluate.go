@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 )
@@ -257,7 +257,7 @@ func (e *Engine) writeStale(st *state, t int64, b *batcher) {
 type batcher struct {
 	sink  Sink
 	size  int
-	buf   []writeback.Sample
+	buf   []output.Sample
 	total int
 	kinds map[string]int
 }
@@ -266,14 +266,14 @@ func (b *batcher) add(ls labels.Labels, t int64, v float64, kind string) {
 	if b.buf == nil {
 		// The sink owns each flushed batch, so every batch is a new slice;
 		// sized once, it does not grow append by append.
-		b.buf = make([]writeback.Sample, 0, b.size+64)
+		b.buf = make([]output.Sample, 0, b.size+64)
 	}
 	// A NaN other than the stale marker carries no information; ±Inf is
 	// never written (callers count what they withhold: see finite).
 	if !models.IsFinite(v) && !value.IsStaleNaN(v) {
 		return
 	}
-	b.buf = append(b.buf, writeback.Sample{Labels: ls, T: t, V: v})
+	b.buf = append(b.buf, output.Sample{Labels: ls, T: t, V: v})
 	b.total++
 	if b.kinds == nil {
 		b.kinds = map[string]int{}

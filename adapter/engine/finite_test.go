@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/stretchr/testify/require"
 
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -70,7 +70,7 @@ func TestEngineNeverWritesNonFinite(t *testing.T) {
 				written++
 			}
 		}
-		f.eng.Latest(func(s writeback.Sample) {
+		f.eng.Latest(func(s output.Sample) {
 			require.True(t, models.IsFinite(s.V), "/forecasts %s %v", s.Labels, s.V)
 		})
 	}
@@ -83,7 +83,7 @@ func TestEngineNeverWritesNonFinite(t *testing.T) {
 	// Remote read predicts from the fits: never a non-finite value either.
 	before := testutil.ToFloat64(f.eng.metrics.nonfinite.WithLabelValues("sine", "fourier"))
 	served := 0
-	f.eng.Forecasts(nil, func(fc Forecast) bool {
+	f.eng.Forecasts(nil, func(fc output.Forecast) bool {
 		for ts := now; ts < now+10*fc.Step; ts += fc.Step {
 			p := fc.Fitted.Predict(ts)
 			for _, v := range []float64{p.Yhat, p.Lower, p.Upper} {

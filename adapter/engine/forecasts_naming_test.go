@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
+
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 )
 
 // TestForecastsNamedAsWrittenBack checks that the label sets Forecasts gives
@@ -36,7 +38,7 @@ func TestForecastsNamedAsWrittenBack(t *testing.T) {
 				written[s.Labels.String()] = true
 			}
 			var served []string
-			f.eng.Forecasts(nil, func(fc Forecast) bool {
+			f.eng.Forecasts(nil, func(fc output.Forecast) bool {
 				for _, ls := range fc.Labels {
 					served = append(served, ls.String())
 				}

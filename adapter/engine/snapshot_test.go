@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -106,7 +106,7 @@ func TestSnapshotRestoreContinues(t *testing.T) {
 	require.Zero(t, testutil.ToFloat64(b.eng.metrics.fits.WithLabelValues("fourier", "success")))
 }
 
-func samplesKey(s []writeback.Sample) []string {
+func samplesKey(s []output.Sample) []string {
 	out := make([]string, 0, len(s))
 	for _, x := range s {
 		out = append(out, x.Labels.String()+"@"+time.UnixMilli(x.T).UTC().Format(time.RFC3339)+"="+

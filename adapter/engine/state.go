@@ -4,7 +4,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -60,7 +60,7 @@ type state struct {
 	emptyMask uint64
 	emptyAt   int64
 	stale     bool
-	latest    []writeback.Sample // what the last evaluation wrote, for /forecasts
+	latest    []output.Sample // what the last evaluation wrote, for /forecasts
 	// For the status page: when the last fit ran (ms) and how it failed.
 	lastFitAt  int64
 	lastFitErr string

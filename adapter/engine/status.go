@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -41,7 +41,7 @@ type SeriesStatus struct {
 	Transform, WantedTransform models.Transform
 	// Latest is what the last evaluation wrote for the series (only from
 	// SeriesHistory: the list leaves it out, to stay cheap at many series).
-	Latest []writeback.Sample
+	Latest []output.Sample
 	// Flags are the series' latest anomalous steps, oldest first, with
 	// what made them so.
 	Flags []Flag

@@ -19,7 +19,7 @@ import (
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
-	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -149,7 +149,7 @@ type capture struct {
 var _ engine.Sink = (*capture)(nil)
 
 // Append implements engine.Sink.
-func (c *capture) Append(samples []writeback.Sample) {
+func (c *capture) Append(samples []output.Sample) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range samples {

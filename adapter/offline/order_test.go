@@ -66,7 +66,7 @@ func TestInferStepDisorder(t *testing.T) {
 }
 
 // output is what Detect wrote for a row, without the row itself.
-func output(d Detection) string {
+func detectionLine(d Detection) string {
 	d.Row = Row{}
 	return fmt.Sprintf("%+v", d)
 }
@@ -105,7 +105,7 @@ func TestDetectRepeatedDSTHour(t *testing.T) {
 	byCell := map[int64]string{}
 	forecasts := 0
 	for _, d := range want {
-		byCell[grid.FloorDiv(d.Time, step.Milliseconds())] = output(d)
+		byCell[grid.FloorDiv(d.Time, step.Milliseconds())] = detectionLine(d)
 		if !math.IsNaN(d.Point.Yhat) {
 			forecasts++
 		}
@@ -114,9 +114,9 @@ func TestDetectRepeatedDSTHour(t *testing.T) {
 	j := 0
 	for i, d := range got {
 		require.Equal(t, rows[i], d.Row, "each row is echoed")
-		require.Equal(t, byCell[grid.FloorDiv(d.Time, step.Milliseconds())], output(d), "line %d: the output of its cell", d.Line)
+		require.Equal(t, byCell[grid.FloorDiv(d.Time, step.Milliseconds())], detectionLine(d), "line %d: the output of its cell", d.Line)
 		if !slices.Contains(dropped, d.Line) {
-			require.Equal(t, output(want[j]), output(d), "line %d", d.Line)
+			require.Equal(t, detectionLine(want[j]), detectionLine(d), "line %d", d.Line)
 			j++
 		}
 	}
@@ -153,7 +153,7 @@ func TestDetectLateRows(t *testing.T) {
 
 	// Until the late row arrives, the replay is that of the file without it.
 	for i := range arrival {
-		require.Equal(t, output(want[i]), output(got[i]), "row %d", i)
+		require.Equal(t, detectionLine(want[i]), detectionLine(got[i]), "row %d", i)
 	}
 	d := got[arrival]
 	require.Equal(t, base[late].Time, d.Time)
@@ -162,7 +162,7 @@ func TestDetectLateRows(t *testing.T) {
 	// Later fits saw it: some later forecast differs.
 	differs := false
 	for i := arrival + 1; i < len(without); i++ {
-		differs = differs || output(want[i]) != output(got[i+1])
+		differs = differs || detectionLine(want[i]) != detectionLine(got[i+1])
 	}
 	require.True(t, differs, "the late row filled its cell")
 	old := got[len(got)-1]

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/train-prometheus/train-prometheus/adapter/engine"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -32,7 +32,7 @@ const ctxCheckEvery = 1024
 
 // indexed is one answerable forecast series: the value type vt of fc.
 type indexed struct {
-	fc   *engine.Forecast
+	fc   *output.Forecast
 	vt   int
 	lset labels.Labels // as the engine names it, tenant label included
 }
@@ -128,7 +128,7 @@ func (s *Server) index(ctx context.Context, withRaw bool) (*index, error) {
 		visited int
 		err     error
 	)
-	s.fc.Forecasts(nil, func(fc engine.Forecast) bool {
+	s.fc.Forecasts(nil, func(fc output.Forecast) bool {
 		if visited++; visited%ctxCheckEvery == 0 {
 			if err = ctx.Err(); err != nil {
 				return false

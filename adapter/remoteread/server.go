@@ -23,7 +23,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
-	"github.com/train-prometheus/train-prometheus/adapter/engine"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/internal/httperr"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
@@ -32,7 +32,7 @@ import (
 // Forecaster gives the server the fitted models of the buffered series
 // (engine.Engine implements it).
 type Forecaster interface {
-	Forecasts(keep func(input labels.Labels) bool, f func(engine.Forecast) bool)
+	Forecasts(keep func(input labels.Labels) bool, f func(output.Forecast) bool)
 }
 
 // samplesPerChunk is how many samples go into one XOR chunk, as in
@@ -152,7 +152,7 @@ func errorf(status int, format string, args ...any) error {
 type series struct {
 	lset labels.Labels
 	// Forecast: grid points from..to (inclusive) of fit's value vt.
-	fit      engine.Forecast
+	fit      output.Forecast
 	vt       int
 	from, to int64
 	// Raw: copied cells.

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
-	"github.com/train-prometheus/train-prometheus/adapter/engine"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 )
 
 // countingForecaster offers n forecasts of metric "other_forecast" and
@@ -31,7 +31,7 @@ type countingForecaster struct {
 	visited int
 }
 
-func (c *countingForecaster) Forecasts(_ func(labels.Labels) bool, f func(engine.Forecast) bool) {
+func (c *countingForecaster) Forecasts(_ func(labels.Labels) bool, f func(output.Forecast) bool) {
 	c.mu.Lock()
 	c.calls++
 	c.mu.Unlock()
@@ -42,7 +42,7 @@ func (c *countingForecaster) Forecasts(_ func(labels.Labels) bool, f func(engine
 		c.mu.Lock()
 		c.visited++
 		c.mu.Unlock()
-		var fc engine.Forecast
+		var fc output.Forecast
 		for vt := range fc.Labels {
 			fc.Labels[vt] = labels.FromStrings("__name__", "other_forecast", "i", fmt.Sprint(i), "vt", fmt.Sprint(vt))
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 
-	"github.com/train-prometheus/train-prometheus/adapter/engine"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 )
 
 // fitted returns a fixture whose sine series is fitted at now.
@@ -198,7 +198,7 @@ func TestServerErrors(t *testing.T) {
 func TestEncodeChunksRoundTrip(t *testing.T) {
 	f := fitted(t)
 	var fc []*series
-	f.eng.Forecasts(nil, func(x engine.Forecast) bool {
+	f.eng.Forecasts(nil, func(x output.Forecast) bool {
 		fc = append(fc, &series{fit: x, vt: 0, from: f.now, to: f.now + 300*minute})
 		return true
 	})

@@ -18,18 +18,14 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
-	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/adapter/output"
 )
 
 // Sample is one output sample. Labels are complete (metric name included,
 // external labels already added by the caller) and sorted.
-type Sample struct {
-	Labels labels.Labels
-	T      int64
-	V      float64
-}
+type Sample = output.Sample
 
 // Options tune the queues beyond their configuration.
 type Options struct {
