@@ -231,7 +231,7 @@ Graphs (actual vs forecast vs band; give the first fit a few seconds):
 // report prints the headless check's findings.
 func report(out io.Writer, res result) {
 	fmt.Fprintf(out, "\nforecast series in Prometheus: %v\n", res.Forecasts)
-	fmt.Fprintf(out, "flagged steps: %d (%d outside the injections); injections started: %d, flagged: %d\n",
+	fmt.Fprintf(out, "flagged steps: %d (outside the injections: %v); injections started: %d, flagged: %d\n",
 		res.Flags, res.Unexplained, len(res.Injected), len(res.Flagged))
 	for _, w := range res.Flagged {
 		fmt.Fprintf(out, "  flagged: %s %s at %s\n", w.Metric, w.Kind, w.Start.Format(time.TimeOnly))

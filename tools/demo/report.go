@@ -68,8 +68,10 @@ type result struct {
 	Injected []window
 	Flagged  []window
 	// Flags counts the steps flagged in all, Unexplained those of them
-	// that overlap no injection into their series (false alarms).
-	Flags, Unexplained int
+	// that overlap no injection into their series (false alarms), by
+	// input metric.
+	Flags       int
+	Unexplained map[string]int
 }
 
 // check queries Prometheus for the forecasts and flags written back since
@@ -80,7 +82,7 @@ func check(ctx context.Context, promURL string, s *synth, now time.Time) (result
 		return result{}, fmt.Errorf("build Prometheus client: %w", err)
 	}
 	papi := v1.NewAPI(client)
-	res := result{Forecasts: map[string]int{}, Injected: s.windows(s.live, now)}
+	res := result{Forecasts: map[string]int{}, Unexplained: map[string]int{}, Injected: s.windows(s.live, now)}
 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -131,7 +133,7 @@ func check(ctx context.Context, promURL string, s *synth, now time.Time) (result
 				explained = explained || (w.Metric == m && near(w, ft))
 			}
 			if !explained {
-				res.Unexplained++
+				res.Unexplained[m]++
 			}
 		}
 	}
