@@ -20,7 +20,7 @@ CONFIG    ?=
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test test-short test-prometheus3 lint check-format format vet unused bench fuzz fuzz-ci soak accuracy anomaly-bench bench-ingest docker clean \
+.PHONY: all build run demo screenshot test test-short test-prometheus3 lint check-format format vet unused bench fuzz fuzz-ci soak accuracy anomaly-bench bench-ingest docker clean \
 	docker_build docker_run oc_deploy oc_delete_all deploy-schemas
 
 all: lint build test
@@ -30,6 +30,13 @@ build: ## Build the binary into ./train-prometheus.
 
 run: build ## Run on :9201 with the embedded example config and local-disk defaults.
 	./$(BIN) $(ARGS)
+
+demo: build ## Prometheus + a demo target + train-prometheus with synthetic history: forecasts within a minute, URLs printed, Ctrl-C stops all (ARGS='-headless -duration 60s'; installs Prometheus if absent).
+	$(GO) build -o .cache/demo ./tools/demo
+	.cache/demo -adapter ./$(BIN) $(ARGS)
+
+screenshot: ## Regenerate docs/status-page.png, the README's screenshot (needs chromium).
+	UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run 'TestStatusPageInBrowser|TestScreenshotCommitted' ./adapter/
 
 # deploy/ is a Go module of its own (the manifest tests and their kustomize,
 # kubeconform and Helm libraries); the targets below run in both modules.

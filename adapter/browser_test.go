@@ -129,4 +129,24 @@ func TestStatusPageInBrowser(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "series.png"), raw, 0o644))
 	}
 	require.False(t, strings.Contains(dom, "<script"), "no scripts")
+	if os.Getenv("UPDATE_SCREENSHOT") != "" {
+		// The README's screenshot, regenerated with make screenshot.
+		require.NoError(t, os.WriteFile(screenshotPath, raw, 0o644))
+		t.Logf("wrote %s", screenshotPath)
+	}
+}
+
+// screenshotPath is the README's screenshot of a series page, written by
+// TestStatusPageInBrowser when UPDATE_SCREENSHOT is set.
+const screenshotPath = "../docs/status-page.png"
+
+// TestScreenshotCommitted checks that the README's screenshot is in the
+// repository and is a PNG of the size the browser test takes.
+func TestScreenshotCommitted(t *testing.T) {
+	raw, err := os.ReadFile(screenshotPath)
+	require.NoError(t, err, "the README shows it: UPDATE_SCREENSHOT=1 go test -run TestStatusPageInBrowser ./adapter/ writes it")
+	cfg, err := png.DecodeConfig(bytes.NewReader(raw))
+	require.NoError(t, err, "%s is a PNG", screenshotPath)
+	require.Equal(t, 1000, cfg.Width)
+	require.Equal(t, 900, cfg.Height)
 }

@@ -95,6 +95,9 @@ type seriesRow struct {
 	Stale   bool
 	Flags   []flagRow
 	anomaly bool
+	// Learning, for an unfitted series with less than min_history, says
+	// when its first forecast comes, LearningOf how much history it has.
+	Learning, LearningOf string
 	// Type is the metric type ("counter", ...; "unknown"), TypeFrom where
 	// it comes from, Rate whether the series is modelled as its per-second
 	// rate, and RateNext, when set, the transform the next fit changes to.
@@ -128,6 +131,11 @@ func newSeriesRow(s engine.SeriesStatus, now time.Time) seriesRow {
 	}
 	if !s.LastFit.IsZero() {
 		r.LastFit = formatAge(now.Sub(s.LastFit)) + " ago"
+	}
+	if !s.Fitted && s.History < s.MinHistory {
+		r.Learning = "learning — first forecast in ~" + formatWait(time.Duration(s.MinHistory-s.History)*time.Millisecond)
+		r.LearningOf = formatAge(time.Duration(s.History)*time.Millisecond) + " of min_history " +
+			model.Duration(time.Duration(s.MinHistory)*time.Millisecond).String()
 	}
 	for _, m := range s.Models {
 		c := modelCell{Name: m.Name, Chosen: m.Chosen, Fitted: m.Fit != nil}
@@ -186,6 +194,19 @@ func formatAge(d time.Duration) string {
 	return model.Duration(d.Truncate(time.Second)).String()
 }
 
+// formatWait prints a wait rounded up to whole minutes ("3 min"), or to
+// hours with minutes past two hours ("2 h 5 min").
+func formatWait(d time.Duration) string {
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m < 120 {
+		return fmt.Sprintf("%d min", max(m, 1))
+	}
+	if m%60 == 0 {
+		return fmt.Sprintf("%d h", m/60)
+	}
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
+}
+
 // seriesFilter returns the filter for the search q: a series selector when
 // q holds a brace, else a case-insensitive substring of the labels.
 func seriesFilter(q string) (func(labels.Labels, string) bool, error) {
@@ -220,11 +241,11 @@ func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
 	now := a.opts.Now()
 	data := struct {
 		page
-		Buffered, Tracked, Fitted, Anomalous int
-		Query, QueryErr                      string
-		AnomalousOnly                        bool
-		Matched, Shown                       int
-		Rows                                 []seriesRow
+		Buffered, Tracked, Fitted, Learning, Anomalous int
+		Query, QueryErr                                string
+		AnomalousOnly                                  bool
+		Matched, Shown                                 int
+		Rows                                           []seriesRow
 	}{page: a.page("Series", v), Buffered: a.buffered(v), Query: r.FormValue("q"), AnomalousOnly: r.FormValue("anomalous") != ""}
 	filter, err := seriesFilter(data.Query)
 	if err != nil {
@@ -242,6 +263,9 @@ func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
 			data.Fitted++
 		}
 		row := newSeriesRow(s, now)
+		if row.Learning != "" {
+			data.Learning++
+		}
 		if row.anomaly {
 			data.Anomalous++
 		}

@@ -249,3 +249,45 @@ func TestStatusConfigReloadError(t *testing.T) {
 	require.NoError(t, f.a.Reload())
 	require.Contains(t, f.get(t, "/config", http.StatusOK), "succeeded.")
 }
+
+// TestStatusLearning: a series with less than min_history is listed as
+// learning, with the wait for its first forecast, not as merely unfitted.
+func TestStatusLearning(t *testing.T) {
+	end := t0 + 30*time.Minute.Milliseconds()
+	f := applied(t, baseConfig, Options{Now: func() time.Time { return time.UnixMilli(end + 20_000) }})
+	lset := labels.FromStrings("__name__", "sine", "instance", "a", "job", "app")
+	opts, ok := f.a.Engine().Route(lset)
+	require.True(t, ok)
+	ser, _, err := f.a.Store().GetOrCreate(lset, opts)
+	require.NoError(t, err)
+	for ts := t0; ts < end; ts += 60_000 {
+		require.NoError(t, ser.Append(ts, sine(ts)))
+	}
+	require.Zero(t, f.a.Engine().RetrainDue(context.Background(), time.UnixMilli(end+20_000)), "30m of min_history 2h: no fit")
+
+	st := f.a.Engine().Status()
+	require.Len(t, st, 1)
+	require.Equal(t, 30*time.Minute.Milliseconds(), st[0].History)
+	require.Equal(t, 2*time.Hour.Milliseconds(), st[0].MinHistory)
+
+	body := f.get(t, "/", http.StatusOK)
+	require.Contains(t, body, "1 tracked, 0 fitted, 1 learning")
+	require.Contains(t, body, `<span class="learning" title="30m of min_history 2h">learning — first forecast in ~90 min</span>`)
+	body = f.get(t, fmt.Sprintf("/series?ref=%d", st[0].Ref), http.StatusOK)
+	require.Contains(t, body, `<span class="learning" id="learning">learning — first forecast in ~90 min</span>`)
+
+	// Fitted: the line goes.
+	require.NotContains(t, statusFixture(t, baseConfig).get(t, "/", http.StatusOK), "learning —")
+}
+
+func TestFormatWait(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "1 min"}, {10 * time.Second, "1 min"}, {61 * time.Second, "2 min"}, {90 * time.Minute, "90 min"},
+		{2 * time.Hour, "2 h"}, {2*time.Hour + 5*time.Minute, "2 h 5 min"},
+	} {
+		require.Equal(t, tc.want, formatWait(tc.d), tc.d)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/train-prometheus/train-prometheus/adapter/output"
+	"github.com/train-prometheus/train-prometheus/internal/grid"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -30,6 +31,11 @@ type SeriesStatus struct {
 	TrainEnd   int64 // ms; the fits saw the cells before it
 	Stale      bool
 	Horizons   []int64 // ms
+	// History is how much data the series holds in closed cells (cells
+	// with data × step, ms), and MinHistory how much its first fit waits
+	// for (min_history, at least two steps): an unfitted series with less
+	// is learning.
+	History, MinHistory int64
 	// Type is the series' metric type and TypeSource where it comes from
 	// (ring.Series.Type: "series", "family", "name", or "" when unknown).
 	Type       ring.MetricType
@@ -80,8 +86,9 @@ func (e *Engine) Status() []SeriesStatus {
 	}
 	e.mu.RUnlock()
 	out := make([]SeriesStatus, 0, len(states))
+	now := e.opts.Now().UnixMilli()
 	for _, st := range states {
-		out = append(out, st.status(false))
+		out = append(out, st.status(false, now))
 	}
 	slices.SortFunc(out, func(a, b SeriesStatus) int { return labels.Compare(a.Labels, b.Labels) })
 	return out
@@ -96,17 +103,24 @@ func (e *Engine) SeriesHistory(ref uint64, end int64) (st SeriesStatus, start in
 	if !ok {
 		return SeriesStatus{}, 0, nil, false
 	}
-	status := s.status(true)
+	status := s.status(true, e.opts.Now().UnixMilli())
 	// The chart shows what the models see; a reset's rate counts from zero.
 	start, vals = s.transformedValues(end, status.Transform, status.Step, false, nil)
 	return status, start, vals, true
 }
 
-func (st *state) status(latest bool) SeriesStatus {
+func (st *state) status(latest bool, now int64) SeriesStatus {
 	typ, src := st.ser.Type()
+	st.mu.Lock()
+	entry := st.entry
+	st.mu.Unlock()
+	// Counted as RetrainDue counts for a first fit: closed cells with data.
+	cells := st.ser.Count(grid.Floor(now, entry.Step))
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := SeriesStatus{
+		History:         int64(cells) * entry.Step,
+		MinHistory:      max(entry.MinHistory, 2*entry.Step),
 		Type:            typ,
 		TypeSource:      src,
 		Transform:       st.transform,

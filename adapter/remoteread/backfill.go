@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -197,6 +198,10 @@ type source struct {
 	// value of its tenant header), "" for series without a tenant.
 	tenant string
 
+	// down is set while nothing answers at the source's address: the
+	// change is logged at info, each failed read meanwhile at debug only.
+	down atomic.Bool
+
 	mu     sync.Mutex
 	filled map[uint64]struct{} // refs this source backfilled: not looked up again
 	// restored holds the series the store held when the run started (from
@@ -374,6 +379,9 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness
 		<-sem
 		took := time.Since(start)
 		s.b.metrics.duration.WithLabelValues(s.cfg.Name).Observe(took.Seconds())
+		if err == nil && s.down.CompareAndSwap(true, false) {
+			level.Info(s.b.logger).Log("msg", "Backfill source reachable again", "remote_name", s.cfg.Name)
+		}
 		if err == nil {
 			lvl := level.Debug // new series, a few at a time
 			if j.entry >= 0 {
@@ -390,7 +398,17 @@ func (s *source) runJob(ctx context.Context, sem chan struct{}, j job, staleness
 			level.Error(s.b.logger).Log("msg", "Backfill failed, not retrying", "remote_name", s.cfg.Name, "queries", len(queries), "err", err)
 			return
 		}
-		level.Warn(s.b.logger).Log("msg", "Backfill failed, retrying", "remote_name", s.cfg.Name, "queries", len(queries), "backoff", backoff, "err", err)
+		switch {
+		case !IsUnreachable(err):
+			level.Warn(s.b.logger).Log("msg", "Backfill failed, retrying", "remote_name", s.cfg.Name, "queries", len(queries), "backoff", backoff, "err", err)
+		case s.down.CompareAndSwap(false, true):
+			// One line, not a line per job and retry: with the default
+			// configuration and no Prometheus on localhost this is normal.
+			level.Info(s.b.logger).Log("msg", "Backfill source not reachable; forecasts start after min_history of live data unless it comes up (retrying quietly)",
+				"remote_name", s.cfg.Name, "url", s.cfg.URL.Redacted(), "max_backoff", s.cfg.MaxBackoff, "err", err)
+		default:
+			level.Debug(s.b.logger).Log("msg", "Backfill source still not reachable, retrying", "remote_name", s.cfg.Name, "queries", len(queries), "backoff", backoff, "err", err)
+		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -474,4 +475,58 @@ func TestBackfillLogsProgress(t *testing.T) {
 		return strings.Contains(logs.String(), `msg="Backfill done" remote_name=src entry=0 gap_only=false queries=1 series_filled=1 samples=1440`)
 	})
 	require.Contains(t, logs.String(), "took=")
+}
+
+// TestBackfillUnreachableIsQuiet: a source nothing listens on (the default
+// configuration without Prometheus) is one info line, however many jobs
+// and retries, then debug lines; once it answers, one line says so and the
+// history is read.
+func TestBackfillUnreachableIsQuiet(t *testing.T) {
+	now := t0 + 8*60*minute
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // connection refused from now on
+
+	f := newFixture(t, `
+global: {step: 1m, window: 6h, min_history: 2h}
+forecasts:
+  - {name: sine, match: ['sine']}
+  - {name: other, match: ['other']}
+`, now)
+	cfg, err := loadWith(f.yaml + "remote_read: [{url: 'http://" + addr + "/api/v1/read', name: src, min_backoff: 10ms, max_backoff: 20ms}]\n")
+	require.NoError(t, err)
+	var logs testlog.Buffer
+	reg := prometheus.NewPedanticRegistry()
+	bf := NewBackfiller(log.NewLogfmtLogger(&logs), reg, f.store, f.eng, BackfillOptions{Now: f.clock})
+	require.NoError(t, bf.ApplyConfig(cfg))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bf.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	failures := func() float64 { return testutil.ToFloat64(bf.metrics.failures.WithLabelValues("src")) }
+	waitUntil(t, "ten failed reads", func() bool { return failures() >= 10 })
+	out := logs.String()
+	require.Equal(t, 1, strings.Count(out, "Backfill source not reachable"), out)
+	require.Contains(t, out, `level=info component=backfill msg="Backfill source not reachable; forecasts start after min_history`)
+	require.NotContains(t, out, "level=warn")
+	require.NotContains(t, out, "level=error")
+	require.Contains(t, out, `level=debug component=backfill msg="Backfill source still not reachable, retrying"`)
+
+	// The source comes up on that address: read, and said once.
+	src := newTestSource(true)
+	src.add(sineA, t0, now, 15000, sine)
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("address %s taken meanwhile: %v", addr, err)
+	}
+	ts := httptest.NewUnstartedServer(src)
+	ts.Listener.Close()
+	ts.Listener = l
+	ts.Start()
+	defer ts.Close()
+	waitUntil(t, "the history read", func() bool { return strings.Contains(logs.String(), `msg="Backfill done" remote_name=src entry=0`) })
+	waitUntil(t, "both entries read", func() bool { return strings.Contains(logs.String(), `msg="Backfill done" remote_name=src entry=1`) })
+	require.Equal(t, 1, strings.Count(logs.String(), "Backfill source reachable again"), logs.String())
 }

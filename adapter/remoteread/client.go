@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gogo/protobuf/proto"
@@ -74,6 +76,15 @@ func (e recoverableError) Unwrap() error { return e.error }
 func IsRecoverable(err error) bool {
 	var r recoverableError
 	return errors.As(err, &r)
+}
+
+// IsUnreachable reports whether err says that nothing answers at the
+// source's address (connection refused, host not found): the usual state of
+// the default configuration's source before Prometheus runs, not worth more
+// than a line in the log.
+func IsUnreachable(err error) bool {
+	var dnsErr *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &dnsErr) && dnsErr.IsNotFound)
 }
 
 // Read sends queries in one request, accepting STREAMED_XOR_CHUNKS and

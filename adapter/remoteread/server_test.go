@@ -39,6 +39,10 @@ func TestServerForecastAhead(t *testing.T) {
 			q := query(f.now-60*minute, f.now+3*60*minute, eq("__name__", "sine_forecast"), eq("model", "fourier"))
 			resp := post(t, ts.URL, &prompb.ReadRequest{Queries: []*prompb.Query{q}, AcceptedResponseTypes: []prompb.ReadRequest_ResponseType{rt}})
 			require.Equal(t, http.StatusOK, resp.StatusCode)
+			// Read the answer whole: closing it unread may cut the stream
+			// short, and the server counts only answers it wrote whole.
+			_, err := io.Copy(io.Discard, resp.Body)
+			require.NoError(t, err)
 			resp.Body.Close()
 
 			got, err := readAll(t, ts.URL, q)
