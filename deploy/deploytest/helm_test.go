@@ -303,8 +303,8 @@ func renderedConfig(t *testing.T, objs []object) object {
 // no hash suffix (a checksum annotation rolls the pods instead).
 func TestHelmChartMatchesKustomize(t *testing.T) {
 	for _, tc := range []struct{ name, overlay, values string }{
-		{"base", "kubernetes/base", "serviceMonitor: {enabled: true}\n"},
-		{"sharded", "kubernetes/overlays/sharded", "serviceMonitor: {enabled: true}\nreplicaCount: 3\n"},
+		{"base", "kubernetes/base", "serviceMonitor: {enabled: true}\nprometheusRule: {enabled: true}\n"},
+		{"sharded", "kubernetes/overlays/sharded", "serviceMonitor: {enabled: true}\nprometheusRule: {enabled: true}\nreplicaCount: 3\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kust := parseObjects(t, kustomize(t, filepath.Join(deployDir, tc.overlay)))
@@ -338,6 +338,7 @@ func TestHelmChartMatchesKustomize(t *testing.T) {
 			same("ServiceAccount", []any{"automountServiceAccountToken"})
 			same("PodDisruptionBudget", []any{"spec", "maxUnavailable"}, []any{"spec", "minAvailable"})
 			same("ServiceMonitor", []any{"spec", "endpoints"})
+			same("PrometheusRule", []any{"spec", "groups"})
 
 			// The volumes, but for the ConfigMap's hash suffix.
 			kVols := find(kust, "StatefulSet", "train-prometheus").at(at(pod, "volumes")...).([]any)

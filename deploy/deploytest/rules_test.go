@@ -293,3 +293,13 @@ func promtoolBinary(t *testing.T) string {
 	t.Skip("promtool not found on PATH; install Prometheus (.ci/install-prometheus.sh) to check the alerting rules")
 	return ""
 }
+
+// TestHelmChartCarriesTheRules: the chart's copy of the alerting rules
+// (charts cannot read files outside themselves) is the rules file.
+func TestHelmChartCarriesTheRules(t *testing.T) {
+	want, err := os.ReadFile(rulesFile)
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join(deployDir, "helm", "train-prometheus", "files", "alerts.yml"))
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got), "copy deploy/rules/alerts.yml to deploy/helm/train-prometheus/files/alerts.yml")
+}
