@@ -12,18 +12,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/train-prometheus/train-prometheus/models/registry"
 )
-
-// KnownModels lists the model names a forecasts entry may use.
-var KnownModels = []string{
-	"auto",
-	"fourier",
-	"seasonal_naive",
-	"seasonal_naive_drift",
-	"prophet",
-	"prophet_multiplicative",
-	"holtwinters",
-}
 
 // The values of transform.
 const (
@@ -254,8 +244,8 @@ func validateModelFields(aggregate string, models []string, width float64, horiz
 	}
 	seen := map[string]bool{}
 	for _, m := range models {
-		if !slices.Contains(KnownModels, m) {
-			return fmt.Errorf("models: unknown model %q (known: %v)", m, KnownModels)
+		if !registry.Known(m) {
+			return fmt.Errorf("models: unknown model %q (known: %v)", m, registry.Names())
 		}
 		if seen[m] {
 			return fmt.Errorf("models: %q listed twice", m)

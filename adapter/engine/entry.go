@@ -10,43 +10,9 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/anomaly"
-	"github.com/train-prometheus/train-prometheus/models/auto"
-	"github.com/train-prometheus/train-prometheus/models/fourier"
-	"github.com/train-prometheus/train-prometheus/models/holtwinters"
-	"github.com/train-prometheus/train-prometheus/models/naive"
-	"github.com/train-prometheus/train-prometheus/models/prophet"
+	"github.com/train-prometheus/train-prometheus/models/registry"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
-
-// NewModel builds the model called name. It is the one place that maps the
-// config's model names to implementations; the offline tools use it too.
-func NewModel(name string, opts models.Options) (models.Model, error) {
-	switch name {
-	case "fourier":
-		return fourier.New(opts, 0), nil
-	case "seasonal_naive":
-		return naive.New(opts), nil
-	case "seasonal_naive_drift":
-		return naive.NewDrift(opts), nil
-	case auto.Name:
-		var candidates []models.Model
-		for _, c := range []string{"fourier", "seasonal_naive", "seasonal_naive_drift", "prophet"} { // auto's candidates; their order breaks ties
-			m, err := NewModel(c, opts)
-			if err != nil {
-				return nil, err
-			}
-			candidates = append(candidates, m)
-		}
-		return auto.New(opts, candidates...), nil
-	case "prophet":
-		return prophet.New(opts, prophet.Options{}), nil
-	case "prophet_multiplicative":
-		return prophet.New(opts, prophet.Options{Mode: prophet.Multiplicative}), nil
-	case "holtwinters":
-		return holtwinters.New(opts), nil
-	}
-	return nil, fmt.Errorf("unknown model %q", name)
-}
 
 // Entry is one forecasts entry compiled for the engine: its grid, its
 // models and how its series are scored.
@@ -118,7 +84,7 @@ func CompileEntry(fc *config.ForecastConfig, index int) (*Entry, error) {
 	e.Period = int(time.Duration(fc.SeasonalPeriod) / step)
 	opts := models.Options{IntervalWidth: fc.IntervalWidth, Period: e.Period}
 	for _, name := range fc.Models {
-		m, err := NewModel(name, opts)
+		m, err := registry.New(name, opts)
 		if err != nil {
 			return nil, fmt.Errorf("entry %s: %w", fc.Name, err)
 		}

@@ -9,22 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
-
-	"github.com/train-prometheus/train-prometheus/adapter/config"
-	"github.com/train-prometheus/train-prometheus/models"
 )
-
-// TestNewModelKnowsEveryName checks every model name the config accepts
-// builds a model of that name, and that no other name does.
-func TestNewModelKnowsEveryName(t *testing.T) {
-	for _, name := range config.KnownModels {
-		m, err := NewModel(name, models.Options{})
-		require.NoError(t, err, name)
-		require.Equal(t, name, m.Name())
-	}
-	_, err := NewModel("crystal_ball", models.Options{})
-	require.Error(t, err)
-}
 
 // TestEngineProphet runs the prophet models through the engine: on three
 // hours of an hourly sine, the period the engine detects reaches the

@@ -1,7 +1,7 @@
 // Package offline holds the offline tools behind the forecast, detect and
 // evaluate subcommands: CSV input, a worker pool over series, the replay of
 // a file through the live engine, and the accuracy benchmark. They build
-// their models with engine.NewModel, so they run the server's model code.
+// their models with models/registry, so they run the server's model code.
 package offline
 
 import (

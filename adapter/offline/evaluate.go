@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/models/eval"
+	"github.com/train-prometheus/train-prometheus/models/registry"
 )
 
 // Naive2 is the name of the M4 benchmark in the evaluate tool's model list.
@@ -20,7 +20,7 @@ const Naive2 = "naive2"
 // EvaluateModels returns the models evaluate compares by default: every
 // registered model, then Naive2.
 func EvaluateModels() []string {
-	return append(slices.Clone(config.KnownModels), Naive2)
+	return append(registry.Names(), Naive2)
 }
 
 // EvaluateOptions tune Evaluate.

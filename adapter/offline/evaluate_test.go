@@ -12,9 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/train-prometheus/train-prometheus/adapter/config"
-	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/registry"
 )
 
 // m4Hourly is the M4 hourly training set where the shared datasets are
@@ -36,7 +35,7 @@ func readExcerpt(t *testing.T) []Series {
 func TestEvaluateExcerpt(t *testing.T) {
 	series := readExcerpt(t)
 	names := EvaluateModels()
-	require.Equal(t, len(config.KnownModels)+1, len(names))
+	require.Equal(t, len(registry.Names())+1, len(names))
 	scores, err := Evaluate(context.Background(), series, EvaluateOptions{
 		Models: names, Holdout: 48, Period: 24, Step: time.Hour,
 	})
@@ -81,7 +80,7 @@ func TestEvaluateSeasonalNaiveSMAPE(t *testing.T) {
 	var want float64
 	for _, s := range series {
 		n := len(s.Values) - 48
-		m, err := engine.NewModel("seasonal_naive", models.Options{Period: 24})
+		m, err := registry.New("seasonal_naive", models.Options{Period: 24})
 		require.NoError(t, err)
 		train := models.Series{Start: 0, Step: time.Hour.Milliseconds(), Values: s.Values[:n]}
 		fit, err := m.Fit(train, nil)

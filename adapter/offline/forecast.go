@@ -10,18 +10,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/train-prometheus/train-prometheus/adapter/config"
-	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/models"
+	"github.com/train-prometheus/train-prometheus/models/registry"
 )
 
-// DefaultModel is the model the offline tools use when none is named:
-// "auto" once it is registered, else the first known model.
+// DefaultModel is the model the offline tools use when none is named: the
+// registry's first, auto.
 func DefaultModel() string {
-	if slices.Contains(config.KnownModels, "auto") {
-		return "auto"
-	}
-	return config.KnownModels[0]
+	return registry.Names()[0]
 }
 
 // ForecastOptions tune Forecast.
@@ -65,7 +61,7 @@ func newModel(name string, width float64, period int) (models.Model, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return engine.NewModel(name, opts)
+	return registry.New(name, opts)
 }
 
 // Forecast fits opts.Model to every series on a pool of workers and

@@ -16,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/train-prometheus/train-prometheus/adapter/config"
+	"github.com/train-prometheus/train-prometheus/models/registry"
 )
 
 // runTool runs the binary's main in-process and returns its exit code and
@@ -169,7 +169,7 @@ func TestOfflineForecast(t *testing.T) {
 	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o600))
 
 	const h = 48
-	for _, model := range config.KnownModels {
+	for _, model := range registry.Names() {
 		t.Run(model, func(t *testing.T) {
 			code, _, stderr := runTool(t, "forecast", "--input", in, "--horizon", strconv.Itoa(h), "--step", "1h",
 				"--model", model, "--bounds", "--output", out)
@@ -211,8 +211,8 @@ func TestOfflineEvaluate(t *testing.T) {
 		"--holdout", "48", "--period", "24")
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	require.Len(t, lines, 2+len(config.KnownModels)+1)
-	for i, m := range append(config.KnownModels, "naive2") {
+	require.Len(t, lines, 2+len(registry.Names())+1)
+	for i, m := range append(registry.Names(), "naive2") {
 		cells := strings.Split(lines[2+i], "|")
 		require.Equal(t, m, strings.TrimSpace(cells[1]))
 		for _, c := range cells[2:5] {

@@ -38,7 +38,7 @@ func BenchmarkFit(b *testing.B) {
 }
 
 // BenchmarkFitDefault fits auto with the server's default candidates
-// (engine.NewModel's list: fourier, seasonal_naive, seasonal_naive_drift,
+// (registry.New's list: fourier, seasonal_naive, seasonal_naive_drift,
 // prophet), on modeltest's series (a daily period of 288 or 1440 cells:
 // five backtest origins fit) and on 2016 hourly cells (a daily period of
 // 24: the most origins, maxOrigins, fit).
