@@ -45,7 +45,11 @@ type options struct {
 	targetPort int
 }
 
-func main() {
+func main() { os.Exit(mainCode()) }
+
+// mainCode runs the demo and returns the exit code, after its deferred
+// calls have run.
+func mainCode() int {
 	var o options
 	flag.StringVar(&o.adapter, "adapter", "", "train-prometheus binary (empty: go build ./cmd/train-prometheus into the temporary directory)")
 	flag.StringVar(&o.prometheus, "prometheus", "", "Prometheus binary (empty: $PROMETHEUS_BINARY, else prometheus on PATH, else .ci/install-prometheus.sh)")
@@ -63,9 +67,9 @@ func main() {
 	defer stop()
 	if _, err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
-		stop()
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // run runs the demo until ctx ends or o.duration passes, then stops
@@ -182,9 +186,9 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 		fmt.Fprintln(out, "\ninterrupted: stopping Prometheus and train-prometheus")
 	case <-timeout:
 	case <-prom.done:
-		return res, fmt.Errorf("prometheus exited (%v); log:\n%s", prom.waitErr, prom.logTail())
+		return res, fmt.Errorf("prometheus exited (%w); log:\n%s", prom.waitErr, prom.logTail())
 	case <-adapter.done:
-		return res, fmt.Errorf("train-prometheus exited (%v); log:\n%s", adapter.waitErr, adapter.logTail())
+		return res, fmt.Errorf("train-prometheus exited (%w); log:\n%s", adapter.waitErr, adapter.logTail())
 	}
 	if !o.headless {
 		return res, nil

@@ -75,16 +75,6 @@ func (p *proc) stop() {
 	})
 }
 
-// exited reports whether the process has exited.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // logTail returns the last lines of the process's output.
 func (p *proc) logTail() string {
 	b, err := os.ReadFile(p.logPath)
@@ -129,7 +119,7 @@ func (p *proc) waitReady(ctx context.Context, url string, timeout time.Duration)
 			if strings.Contains(tail, errPortTaken.Error()) {
 				return fmt.Errorf("%s exited: %w", p.name, errPortTaken)
 			}
-			return fmt.Errorf("wait for %s: it exited (%v); log:\n%s", p.name, p.waitErr, tail)
+			return fmt.Errorf("wait for %s: it exited (%w); log:\n%s", p.name, p.waitErr, tail)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
