@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -182,4 +184,38 @@ func TestCheckConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSubcommandFlags: each command's help lists only the flags it uses:
+// the server's listener, shard and storage flags belong to serve, which
+// stays the default command (so they work without naming it).
+func TestSubcommandFlags(t *testing.T) {
+	help := func(args ...string) string {
+		// --help exits the process: run the binary.
+		cmd := exec.Command(os.Args[0], append(args, "--help")...)
+		cmd.Env = append(os.Environ(), runMainEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	serveOnly := []string{"web.listen-address", "web.config.file", "shard.total", "storage.path", "web.enable-pprof", "config.file"}
+	for _, cmd := range []string{"detect", "forecast", "evaluate", "check config"} {
+		h := help(strings.Fields(cmd)...)
+		for _, f := range serveOnly {
+			require.NotContains(t, h, f, "%s --help", cmd)
+		}
+	}
+	h := help("serve")
+	for _, f := range serveOnly {
+		require.Contains(t, h, f, "serve --help")
+	}
+	// The default command takes its flags without being named.
+	var out, errOut bytes.Buffer
+	require.Equal(t, 2, runMain([]string{"--shard.total=0x"}, &out, &errOut))
+	require.Contains(t, errOut.String(), `parsing "0x"`, "serve parsed its flag")
+	require.NotContains(t, errOut.String(), "unknown long flag")
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 2, runMain([]string{"detect", "--shard.total=2"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "unknown long flag '--shard.total'")
 }

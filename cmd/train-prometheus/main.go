@@ -73,27 +73,31 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	app.Flag("config.file", "Configuration file. Empty: the embedded example configuration.").StringVar(&f.configFile)
-	app.Flag("storage.path", "Directory for local state.").Default("data/").StringVar(&f.storagePath)
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
 		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages: logfmt, json.").
 		Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
-	app.Flag("shard.total", "Number of replicas the series are split among (1: no sharding).").Default("1").IntVar(&f.shardTotal)
-	app.Flag("shard.index", "This replica's shard, 0 to shard.total-1. Negative: the N of a hostname ending in -N (a StatefulSet ordinal).").
+
+	// The server's flags belong to serve (the default command, so that
+	// `train-prometheus --config.file=...` still runs it): the other
+	// commands' help lists only what they use.
+	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
+	serveCmd.Flag("config.file", "Configuration file. Empty: the embedded example configuration.").StringVar(&f.configFile)
+	serveCmd.Flag("storage.path", "Directory for local state.").Default("data/").StringVar(&f.storagePath)
+	serveCmd.Flag("shard.total", "Number of replicas the series are split among (1: no sharding).").Default("1").IntVar(&f.shardTotal)
+	serveCmd.Flag("shard.index", "This replica's shard, 0 to shard.total-1. Negative: the N of a hostname ending in -N (a StatefulSet ordinal).").
 		Default("-1").IntVar(&f.shardIndex)
-	app.Flag("shard.by", "Comma-separated labels whose values are hashed to pick a series' shard, as source_labels of hashmod relabeling. Empty: all labels.").
+	serveCmd.Flag("shard.by", "Comma-separated labels whose values are hashed to pick a series' shard, as source_labels of hashmod relabeling. Empty: all labels.").
 		StringVar(&f.shardBy)
-	f.web = kingpinflag.AddFlags(app, ":9201")
-	app.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ (off by default).").BoolVar(&f.enablePprof)
-	app.Flag("web.read-timeout", "Maximum duration before timing out read of the request, body included (as Prometheus; 0: none). A remote-write sender that stalls is cut off after it.").
+	f.web = kingpinflag.AddFlags(serveCmd, ":9201")
+	serveCmd.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ (off by default).").BoolVar(&f.enablePprof)
+	serveCmd.Flag("web.read-timeout", "Maximum duration before timing out read of the request, body included (as Prometheus; 0: none). A remote-write sender that stalls is cut off after it.").
 		Default("5m").DurationVar(&f.readTimeout)
-	app.Flag("web.max-connections", "Maximum number of simultaneous connections per listen address (as Prometheus; 0: no limit).").
+	serveCmd.Flag("web.max-connections", "Maximum number of simultaneous connections per listen address (as Prometheus; 0: no limit).").
 		Default("512").IntVar(&f.maxConnections)
-	app.Flag("web.enable-lifecycle", "Enable reload via HTTP request (POST or PUT /-/reload), as Prometheus' flag of that name. SIGHUP reloads either way.").
+	serveCmd.Flag("web.enable-lifecycle", "Enable reload via HTTP request (POST or PUT /-/reload), as Prometheus' flag of that name. SIGHUP reloads either way.").
 		BoolVar(&f.enableLifecycle)
 
-	serveCmd := app.Command("serve", "Run the adapter (the default).").Default()
 	checkCmd := app.Command("check", "Check resources for validity.")
 	checkConfigCmd := checkCmd.Command("config", "Validate a configuration file.")
 	checkConfigCmd.Arg("file", "Configuration file to check.").Required().StringVar(&f.checkFile)
