@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/go-kit/log/level"
 
+	"github.com/train-prometheus/train-prometheus/internal/encoding"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -39,28 +39,31 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 	pending := append([]models.Point(nil), st.pending...)
 	// Version 2's part, after the fits: floors, changes of level, masked
 	// cells, period, then each model's detection state.
-	ext := appendFloat(appendFloat(nil, st.noiseFloor), st.bandFloor)
-	ext = binary.AppendUvarint(ext, uint64(len(st.adjust)))
+	var ext encoding.Encbuf
+	ext.PutFloat64(st.noiseFloor)
+	ext.PutFloat64(st.bandFloor)
+	ext.PutUvarint64(uint64(len(st.adjust)))
 	for _, a := range st.adjust {
-		ext = appendFloat(binary.AppendVarint(ext, a.from), a.delta)
+		ext.PutVarint64(a.from)
+		ext.PutFloat64(a.delta)
 	}
-	ext = binary.AppendUvarint(ext, uint64(len(st.masked)))
+	ext.PutUvarint64(uint64(len(st.masked)))
 	for _, t := range st.masked {
-		ext = binary.AppendVarint(ext, t)
+		ext.PutVarint64(t)
 	}
-	ext = binary.AppendVarint(ext, int64(st.period))
+	ext.PutVarint64(int64(st.period))
 	for i := range entry.Models {
 		var data []byte
 		if i < len(st.det) {
-			data = st.det[i].appendState(nil)
+			data = st.det[i].marshal()
 		}
-		ext = appendBytes(ext, data)
+		ext.PutUvarintBytes(data)
 	}
-	ext = append(ext, byte(st.transform)) // version 3
-	b := []byte{stateVersion}
-	b = binary.AppendVarint(b, entry.Step)
-	b = binary.AppendVarint(b, int64(entry.Period))
-	b = appendFloat(b, entry.cfg.IntervalWidth)
+	ext.PutByte(byte(st.transform)) // version 3
+	enc := encoding.Encbuf{B: []byte{stateVersion}}
+	enc.PutVarint64(entry.Step)
+	enc.PutVarint64(int64(entry.Period))
+	enc.PutFloat64(entry.cfg.IntervalWidth)
 	var flags byte
 	if st.fitted {
 		flags |= 1
@@ -68,18 +71,18 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 	if st.stale {
 		flags |= 2
 	}
-	b = append(b, flags)
+	enc.PutByte(flags)
 	for _, v := range []int64{st.trainEnd, st.pendingT, st.lastForecastT, st.lastScoreT, st.nextFit} {
-		b = binary.AppendVarint(b, v)
+		enc.PutVarint64(v)
 	}
 	st.mu.Unlock()
 
 	// Fits are immutable: they are encoded without the series lock.
 	states := make([][]byte, len(entry.Models))
-	size := len(b) + 2*binary.MaxVarintLen64 + 24*len(pending)
+	size := enc.Len() + 2*binary.MaxVarintLen64 + 24*len(pending) + ext.Len()
 	for i, m := range entry.Models {
 		if i < len(fits) && fits[i] != nil {
-			if bm, ok := fits[i].(encoding.BinaryMarshaler); ok {
+			if bm, ok := fits[i].(interface{ MarshalBinary() ([]byte, error) }); ok {
 				data, err := bm.MarshalBinary()
 				if err != nil {
 					level.Warn(e.logger).Log("msg", "Saving a fit failed", "model", m.Name(), "err", err)
@@ -90,38 +93,41 @@ func (e *Engine) SnapshotState(ser *ring.Series) []byte {
 		}
 		size += 2*binary.MaxVarintLen64 + len(m.Name()) + len(states[i])
 	}
-	b = append(make([]byte, 0, size), b...)
-	b = binary.AppendUvarint(b, uint64(len(pending)))
+	enc.B = append(make([]byte, 0, size), enc.B...)
+	enc.PutUvarint64(uint64(len(pending)))
 	for _, p := range pending {
-		b = appendFloat(appendFloat(appendFloat(b, p.Yhat), p.Lower), p.Upper)
+		enc.PutFloat64(p.Yhat)
+		enc.PutFloat64(p.Lower)
+		enc.PutFloat64(p.Upper)
 	}
-	b = binary.AppendUvarint(b, uint64(len(entry.Models)))
+	enc.PutUvarint64(uint64(len(entry.Models)))
 	for i, m := range entry.Models {
-		b = appendBytes(b, []byte(m.Name()))
-		b = appendBytes(b, states[i])
+		enc.PutUvarintStr(m.Name())
+		enc.PutUvarintBytes(states[i])
 	}
-	return append(b, ext...)
+	enc.PutBytes(ext.Get())
+	return enc.Get()
 }
 
-// appendState appends what a snapshot keeps of d: the detector, then the
+// marshal returns what a snapshot keeps of d: the detector, then the
 // level correction it follows.
-func (d *detection) appendState(b []byte) []byte {
+func (d *detection) marshal() []byte {
 	det, _ := d.det.MarshalBinary() // never fails
-	b = binary.AppendVarint(appendBytes(b, det), d.shiftFrom)
-	b = appendFloat(appendFloat(b, d.offset), d.sigma)
+	var e encoding.Encbuf
+	e.PutUvarintBytes(det)
+	e.PutVarint64(d.shiftFrom)
+	e.PutFloat64(d.offset)
+	e.PutFloat64(d.sigma)
 	var applied byte
 	if d.applied {
 		applied = 1
 	}
-	b = binary.AppendUvarint(append(b, applied), uint64(len(d.resid)))
+	e.PutByte(applied)
+	e.PutUvarint64(uint64(len(d.resid)))
 	for _, r := range d.resid {
-		b = appendFloat(b, r)
+		e.PutFloat64(r)
 	}
-	return b
-}
-
-func appendFloat(b []byte, v float64) []byte {
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	return e.Get()
 }
 
 // savedState is a decoded SnapshotState.
@@ -150,51 +156,60 @@ func decodeState(b []byte) (*savedState, error) {
 	if len(b) == 0 || b[0] < 1 || b[0] > stateVersion {
 		return nil, fmt.Errorf("engine state version %v: %w", b[:min(1, len(b))], models.ErrUnknownFormat)
 	}
-	d := stateDecoder{b: b[1:]}
-	s := &savedState{step: d.varint(), period: d.varint(), width: d.float()}
-	flags := d.byte()
+	d := encoding.Decbuf{B: b[1:]}
+	s := &savedState{step: d.Varint64(), period: d.Varint64(), width: d.Float64()}
+	flags := d.Byte()
 	s.fitted, s.stale = flags&1 != 0, flags&2 != 0
-	s.trainEnd, s.pendingT, s.lastForecastT, s.lastScoreT = d.varint(), d.varint(), d.varint(), d.varint()
-	s.nextFit = d.varint()
-	np := d.uvarint()
-	if np > uint64(len(d.b))/24 {
+	s.trainEnd, s.pendingT, s.lastForecastT, s.lastScoreT = d.Varint64(), d.Varint64(), d.Varint64(), d.Varint64()
+	s.nextFit = d.Varint64()
+	np := d.Uvarint64()
+	if np > uint64(d.Len())/24 {
 		return nil, errBadState
 	}
 	for range np {
-		s.pending = append(s.pending, models.Point{Yhat: d.float(), Lower: d.float(), Upper: d.float()})
+		s.pending = append(s.pending, models.Point{Yhat: d.Float64(), Lower: d.Float64(), Upper: d.Float64()})
 	}
-	nm := d.uvarint()
-	if nm > uint64(len(d.b)) {
+	nm := d.Uvarint64()
+	if nm > uint64(d.Len()) {
 		return nil, errBadState
 	}
 	for range nm {
-		s.names = append(s.names, string(d.bytes()))
-		s.fits = append(s.fits, d.bytes())
+		s.names = append(s.names, d.UvarintStr())
+		s.fits = append(s.fits, d.UvarintBytes())
 	}
 	if b[0] >= 2 {
-		s.noiseFloor, s.bandFloor = d.float(), d.float()
-		n := d.uvarint()
+		s.noiseFloor, s.bandFloor = d.Float64(), d.Float64()
+		n := d.Uvarint64()
 		for k := uint64(0); k < n && k < maxAdjust; k++ {
-			s.adjust = append(s.adjust, levelAdjust{from: d.varint(), delta: d.float()})
+			s.adjust = append(s.adjust, levelAdjust{from: d.Varint64(), delta: d.Float64()})
 		}
-		d.bad = d.bad || n > maxAdjust
-		n = d.uvarint()
+		if n > maxAdjust {
+			d.Fail(fmt.Errorf("%d changes of level", n))
+		}
+		n = d.Uvarint64()
 		for k := uint64(0); k < n && k < maxMasked; k++ {
-			s.masked = append(s.masked, d.varint())
+			s.masked = append(s.masked, d.Varint64())
 		}
-		d.bad = d.bad || n > maxMasked
-		s.fitPeriod = d.varint()
+		if n > maxMasked {
+			d.Fail(fmt.Errorf("%d masked cells", n))
+		}
+		s.fitPeriod = d.Varint64()
 		for range nm {
-			s.dets = append(s.dets, d.bytes())
+			s.dets = append(s.dets, d.UvarintBytes())
 		}
 	}
 	if b[0] >= 3 {
-		tr := d.byte()
-		d.bad = d.bad || tr > byte(models.TransformRate)
+		tr := d.Byte()
+		if tr > byte(models.TransformRate) {
+			d.Fail(fmt.Errorf("transform %d", tr))
+		}
 		s.transform = models.Transform(tr)
 	}
-	if d.bad || len(d.b) != 0 {
-		return nil, errBadState
+	if d.Err() != nil {
+		return nil, fmt.Errorf("decode engine state: %w: %w", errBadState, d.Err())
+	}
+	if d.Len() != 0 {
+		return nil, fmt.Errorf("decode engine state: %d trailing bytes: %w", d.Len(), errBadState)
 	}
 	return s, nil
 }
@@ -318,83 +333,22 @@ func (e *Engine) restoreState(st *state, saved *savedState, rs ring.SeriesState)
 func restoreDetections(saved [][]byte) []detection {
 	out := make([]detection, len(saved))
 	for i, b := range saved {
-		d := stateDecoder{b: b}
+		d := encoding.Decbuf{B: b}
 		var det detection
-		err := det.det.UnmarshalBinary(d.bytes())
-		det.shiftFrom, det.offset, det.sigma = d.varint(), d.float(), d.float()
-		applied := d.byte()
+		err := det.det.UnmarshalBinary(d.UvarintBytes())
+		det.shiftFrom, det.offset, det.sigma = d.Varint64(), d.Float64(), d.Float64()
+		applied := d.Byte()
 		det.applied = applied == 1
-		n := d.uvarint()
+		n := d.Uvarint64()
 		ok := applied <= 1 && n <= offsetCells
 		for k := uint64(0); ok && k < n; k++ {
-			det.resid = append(det.resid, d.float())
+			det.resid = append(det.resid, d.Float64())
 		}
-		if err != nil || !ok || d.bad || len(d.b) != 0 || !models.IsObserved(det.offset) || !models.IsObserved(det.sigma) {
+		if err != nil || !ok || d.Err() != nil || d.Len() != 0 || !models.IsObserved(det.offset) || !models.IsObserved(det.sigma) {
 			det = detection{}
 			det.shiftFrom = math.MinInt64
 		}
 		out[i] = det
 	}
 	return out
-}
-
-func appendBytes(b, v []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(v)))
-	return append(b, v...)
-}
-
-type stateDecoder struct {
-	b   []byte
-	bad bool
-}
-
-func (d *stateDecoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *stateDecoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *stateDecoder) float() float64 {
-	if len(d.b) < 8 {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
-	return v
-}
-
-func (d *stateDecoder) byte() byte {
-	if len(d.b) < 1 {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-func (d *stateDecoder) bytes() []byte {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.bad, d.b = true, nil
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/train-prometheus/train-prometheus/internal/encoding"
 )
 
 // stateVersion is the first byte of a marshalled Detector.
@@ -16,31 +18,35 @@ var ErrBadState = errors.New("malformed anomaly detector state")
 // MarshalBinary implements encoding.BinaryMarshaler: everything the
 // detector learnt, so that a restarted process needs no new warm-up.
 func (d *Detector) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+8*(3+boxLen+5*nStats)+2)
-	b = append(b, stateVersion)
-	b = binary.AppendVarint(b, d.n)
-	b = binary.AppendVarint(b, d.last)
-	b = binary.AppendVarint(b, int64(d.run))
+	e := encoding.Encbuf{B: make([]byte, 0, 1+3*binary.MaxVarintLen64+8*(3+boxLen+5*nStats)+2)}
+	e.PutByte(stateVersion)
+	e.PutVarint64(d.n)
+	e.PutVarint64(d.last)
+	e.PutVarint64(int64(d.run))
 	flags := byte(d.nbox) | byte(d.settle)<<2
 	if d.runUp {
 		flags |= 0x80
 	}
-	b = append(b, flags, byte(d.flagRun)|byte(d.hotRun)<<2)
+	more := byte(d.flagRun) | byte(d.hotRun)<<2
 	if d.primed {
-		b[len(b)-1] |= 0x10
+		more |= 0x10
 	}
-	fs := []float64{d.absErr, d.ewma}
-	fs = append(fs, d.box[:]...)
+	e.PutByte(flags)
+	e.PutByte(more)
+	e.PutFloat64(d.absErr)
+	e.PutFloat64(d.ewma)
+	for _, f := range d.box {
+		e.PutFloat64(f)
+	}
 	for _, t := range d.stats {
-		fs = append(fs, t.absMean, t.w, t.r, t.m1, t.m2)
-	}
-	for _, f := range fs {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+		for _, f := range []float64{t.absMean, t.w, t.r, t.m1, t.m2} {
+			e.PutFloat64(f)
+		}
 	}
 	for _, f := range append(d.phase[:], d.phaseW[:]...) {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+		e.PutFloat32(f)
 	}
-	return b, nil
+	return e.Get(), nil
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
@@ -48,24 +54,22 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	if len(b) == 0 || b[0] != stateVersion {
 		return fmt.Errorf("anomaly detector state version %v: %w", b[:min(1, len(b))], ErrBadState)
 	}
-	b = b[1:]
+	dec := encoding.Decbuf{B: b[1:]}
 	var v [3]int64
 	for i := range v {
-		x, n := binary.Varint(b)
-		if n <= 0 {
-			return ErrBadState
-		}
-		v[i], b = x, b[n:]
+		v[i] = dec.Varint64()
+	}
+	if err := dec.Err(); err != nil {
+		return fmt.Errorf("decode anomaly detector state: %w: %w", ErrBadState, err)
 	}
 	const nf = 2 + boxLen + 5*nStats
-	if len(b) != 2+8*nf+4*2*phaseBins {
+	if dec.Len() != 2+8*nf+4*2*phaseBins {
 		return ErrBadState
 	}
-	flags, more := b[0], b[1]
-	b = b[2:]
+	flags, more := dec.Byte(), dec.Byte()
 	var fs [nf]float64
 	for i := range fs {
-		fs[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		fs[i] = dec.Float64()
 		if math.IsNaN(fs[i]) || math.IsInf(fs[i], 0) {
 			return ErrBadState
 		}
@@ -79,9 +83,8 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		flagRun: flagRun, hotRun: hotRun, primed: more&0x10 != 0,
 		absErr: fs[0], ewma: fs[1]}
 	copy(d.box[:], fs[2:2+boxLen])
-	ph := b[8*nf:]
 	for i := range 2 * phaseBins {
-		f := math.Float32frombits(binary.LittleEndian.Uint32(ph[4*i:]))
+		f := dec.Float32()
 		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) || f < 0 {
 			return ErrBadState
 		}

@@ -1,12 +1,11 @@
 package auto
 
 import (
-	"encoding"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 
+	"github.com/train-prometheus/train-prometheus/internal/encoding"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -43,17 +42,17 @@ const maxMembers = 64
 // encodings. It fails when a chosen candidate's fit does not implement
 // encoding.BinaryMarshaler.
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	out := []byte{formatV2}
-	out = binary.LittleEndian.AppendUint64(out, uint64(f.end))
-	out = binary.LittleEndian.AppendUint64(out, uint64(f.step))
-	out = binary.AppendUvarint(out, uint64(f.block))
-	out = binary.AppendUvarint(out, uint64(len(f.scales)))
+	e := encoding.Encbuf{B: []byte{formatV2}}
+	e.PutLE64(uint64(f.end))
+	e.PutLE64(uint64(f.step))
+	e.PutUvarint64(uint64(f.block))
+	e.PutUvarint64(uint64(len(f.scales)))
 	for _, k := range f.scales {
-		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(k))
+		e.PutFloat64(k)
 	}
-	out = binary.AppendUvarint(out, uint64(len(f.members)))
+	e.PutUvarint64(uint64(len(f.members)))
 	for _, m := range f.members {
-		bm, ok := m.fit.(encoding.BinaryMarshaler)
+		bm, ok := m.fit.(interface{ MarshalBinary() ([]byte, error) })
 		if !ok {
 			return nil, fmt.Errorf("marshal auto: candidate %q cannot be saved", m.name)
 		}
@@ -61,13 +60,11 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("marshal auto: candidate %q: %w", m.name, err)
 		}
-		out = binary.AppendUvarint(out, uint64(len(m.name)))
-		out = append(out, m.name...)
-		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(m.weight))
-		out = binary.AppendUvarint(out, uint64(len(data)))
-		out = append(out, data...)
+		e.PutUvarintStr(m.name)
+		e.PutFloat64(m.weight)
+		e.PutUvarintBytes(data)
 	}
-	return out, nil
+	return e.Get(), nil
 }
 
 // errCorrupt reports saved state that does not decode.
@@ -81,44 +78,44 @@ func (m *model) Restore(data []byte, history models.Series) (models.Fitted, erro
 	if len(data) == 0 {
 		return nil, fmt.Errorf("restore auto: empty state: %w", errCorrupt)
 	}
-	r := reader{buf: data[1:]}
+	d := encoding.Decbuf{B: data[1:]}
 	f := &fitted{block: 1}
 	switch data[0] {
 	case formatV1:
-		f.scales = []float64{math.Float64frombits(r.uint64())}
+		f.scales = []float64{d.Float64()}
 		f.step = 1
 	case formatV2:
-		f.end = int64(r.uint64())
-		f.step = int64(r.uint64())
-		block, blocks := r.uvarint(), r.uvarint()
-		if r.err == nil && (block == 0 || block > math.MaxInt32 || blocks == 0 || blocks > maxBlocks || f.step <= 0) {
+		f.end = int64(d.LE64())
+		f.step = int64(d.LE64())
+		block, blocks := d.Uvarint64(), d.Uvarint64()
+		if d.Err() == nil && (block == 0 || block > math.MaxInt32 || blocks == 0 || blocks > maxBlocks || f.step <= 0) {
 			return nil, fmt.Errorf("restore auto: %d blocks of %d steps of %d ms: %w", blocks, block, f.step, errCorrupt)
 		}
 		f.block = int(block)
 		for range blocks {
-			if r.err != nil {
+			if d.Err() != nil {
 				break
 			}
-			f.scales = append(f.scales, math.Float64frombits(r.uint64()))
+			f.scales = append(f.scales, d.Float64())
 		}
 	default:
 		return nil, fmt.Errorf("restore auto: format version %d: %w", data[0], models.ErrUnknownFormat)
 	}
 	for _, scale := range f.scales {
-		if r.err == nil && !(scale >= minBandScale && scale <= maxBandScale) {
+		if d.Err() == nil && !(scale >= minBandScale && scale <= maxBandScale) {
 			return nil, fmt.Errorf("restore auto: band scale %v: %w", scale, errCorrupt)
 		}
 	}
-	n := r.uvarint()
-	if r.err == nil && (n == 0 || n > maxMembers) {
+	n := d.Uvarint64()
+	if d.Err() == nil && (n == 0 || n > maxMembers) {
 		return nil, fmt.Errorf("restore auto: %d members: %w", n, errCorrupt)
 	}
 	var total float64
 	for range n {
-		name := string(r.bytes())
-		w := math.Float64frombits(r.uint64())
-		state := r.bytes()
-		if r.err != nil {
+		name := d.UvarintStr()
+		w := d.Float64()
+		state := d.UvarintBytes()
+		if d.Err() != nil {
 			break
 		}
 		if !(w > 0) || math.IsInf(w, 1) {
@@ -139,11 +136,11 @@ func (m *model) Restore(data []byte, history models.Series) (models.Fitted, erro
 		f.members = append(f.members, member{name: name, index: idx, weight: w, fit: g})
 		total += w
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("restore auto: %w", r.err)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("restore auto: %w: %w", errCorrupt, d.Err())
 	}
-	if len(r.buf) != 0 {
-		return nil, fmt.Errorf("restore auto: %d trailing bytes: %w", len(r.buf), errCorrupt)
+	if d.Len() != 0 {
+		return nil, fmt.Errorf("restore auto: %d trailing bytes: %w", d.Len(), errCorrupt)
 	}
 	// The weights were saved normalised; dividing again could change
 	// their last bits and so the forecasts (Predict divides by their sum).
@@ -158,50 +155,4 @@ func (m *model) candidate(name string) int {
 		}
 	}
 	return -1
-}
-
-// reader decodes the encoding; the first error sticks.
-type reader struct {
-	buf []byte
-	err error
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.buf)
-	if n <= 0 {
-		r.err = fmt.Errorf("bad length: %w", errCorrupt)
-		return 0
-	}
-	r.buf = r.buf[n:]
-	return v
-}
-
-func (r *reader) uint64() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.buf) < 8 {
-		r.err = fmt.Errorf("truncated number: %w", errCorrupt)
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.buf)
-	r.buf = r.buf[8:]
-	return v
-}
-
-func (r *reader) bytes() []byte {
-	n := r.uvarint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.buf)) {
-		r.err = fmt.Errorf("length %d beyond the %d bytes left: %w", n, len(r.buf), errCorrupt)
-		return nil
-	}
-	b := r.buf[:n:n]
-	r.buf = r.buf[n:]
-	return b
 }

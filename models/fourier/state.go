@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/train-prometheus/train-prometheus/internal/encoding"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -64,26 +65,26 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 	if !byBin {
 		flags |= flagOmegas
 	}
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+8*6+24*len(f.harmonics))
-	b = append(b, stateVersion, flags)
-	b = binary.AppendVarint(b, f.start)
-	b = binary.AppendUvarint(b, uint64(f.step))
-	b = binary.AppendUvarint(b, uint64(f.n))
+	e := encoding.Encbuf{B: make([]byte, 0, 2+3*binary.MaxVarintLen64+8*6+24*len(f.harmonics))}
+	e.PutByte(stateVersion)
+	e.PutByte(flags)
+	e.PutVarint64(f.start)
+	e.PutUvarint64(uint64(f.step))
+	e.PutUvarint64(uint64(f.n))
 	for _, v := range []float64{f.intercept, f.slope, f.z, f.variance, f.growthBase, f.growth} {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		e.PutFloat64(v)
 	}
-	b = binary.AppendUvarint(b, uint64(len(f.harmonics)))
+	e.PutUvarint64(uint64(len(f.harmonics)))
 	for i, h := range f.harmonics {
 		if byBin {
-			b = binary.AppendUvarint(b, bins[i])
+			e.PutUvarint64(bins[i])
 		} else {
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.omega))
+			e.PutFloat64(h.omega)
 		}
-		for _, v := range []float64{h.amplitude, h.phase} {
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-		}
+		e.PutFloat64(h.amplitude)
+		e.PutFloat64(h.phase)
 	}
-	return b, nil
+	return e.Get(), nil
 }
 
 // Restore implements models.Restorer; the history is not needed.
@@ -97,37 +98,23 @@ func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if len(data) < 2 || data[1]&^flagOmegas != 0 {
 		return nil, errMalformed
 	}
-	flags, p := data[1], data[2:]
-	start, n := binary.Varint(p)
-	if n <= 0 {
-		return nil, errMalformed
+	flags, d := data[1], encoding.Decbuf{B: data[2:]}
+	start, step, n := d.Varint64(), d.Uvarint64(), d.Uvarint64()
+	if d.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", errMalformed, d.Err())
 	}
-	p = p[n:]
-	var ints [2]uint64
-	for i := range ints {
-		v, n := binary.Uvarint(p)
-		if n <= 0 {
-			return nil, errMalformed
-		}
-		ints[i], p = v, p[n:]
-	}
-	if ints[0] == 0 || ints[0] >= 1<<53 || ints[1] == 0 || ints[1] >= 1<<31 {
-		return nil, fmt.Errorf("restore fourier: step %d or window %d out of range", ints[0], ints[1])
+	if step == 0 || step >= 1<<53 || n == 0 || n >= 1<<31 {
+		return nil, fmt.Errorf("restore fourier: step %d or window %d out of range", step, n)
 	}
 	var fs [6]float64
 	for i := range fs {
-		if len(p) < 8 {
-			return nil, errMalformed
-		}
-		fs[i] = math.Float64frombits(binary.LittleEndian.Uint64(p))
-		p = p[8:]
+		fs[i] = d.Float64()
 	}
-	k, n := binary.Uvarint(p)
-	if n <= 0 || k > maxSavedHarmonics || k*17 > uint64(len(p)-n) {
+	k := d.Uvarint64()
+	if d.Err() != nil || k > maxSavedHarmonics || k*17 > uint64(d.Len()) {
 		return nil, errMalformed
 	}
-	p = p[n:]
-	f := &fitted{start: start, step: float64(ints[0]), n: float64(ints[1]), intercept: fs[0], slope: fs[1],
+	f := &fitted{start: start, step: float64(step), n: float64(n), intercept: fs[0], slope: fs[1],
 		z: fs[2], variance: fs[3], growthBase: fs[4], growth: fs[5],
 		harmonics: make([]harmonic, k)}
 	if !(f.z >= 0) || !(f.variance >= 0) || !(f.growthBase >= 0) || !(f.growth >= 0) {
@@ -137,25 +124,18 @@ func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	for i := range f.harmonics {
 		h := &f.harmonics[i]
 		if flags&flagOmegas != 0 {
-			if len(p) < 8 {
-				return nil, errMalformed
-			}
-			h.omega, p = math.Float64frombits(binary.LittleEndian.Uint64(p)), p[8:]
+			h.omega = d.Float64()
+		} else if j := d.Uvarint64(); j <= n {
+			h.omega = binOmega(int(j), int(n))
 		} else {
-			j, n := binary.Uvarint(p)
-			if n <= 0 || j > ints[1] {
-				return nil, errMalformed
-			}
-			h.omega, p = binOmega(int(j), int(ints[1])), p[n:]
+			d.Fail(fmt.Errorf("bin %d beyond the window of %d", j, n))
 		}
-		if len(p) < 16 {
-			return nil, errMalformed
+		h.amplitude, h.phase = d.Float64(), d.Float64()
+		if d.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", errMalformed, d.Err())
 		}
-		h.amplitude = math.Float64frombits(binary.LittleEndian.Uint64(p))
-		h.phase = math.Float64frombits(binary.LittleEndian.Uint64(p[8:]))
-		p = p[16:]
 	}
-	if len(p) != 0 {
+	if d.Len() != 0 {
 		return nil, errMalformed
 	}
 	return f, nil

@@ -1,12 +1,10 @@
 package holtwinters
 
 import (
-	"encoding"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 
+	"github.com/train-prometheus/train-prometheus/internal/encoding"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -18,35 +16,34 @@ import (
 // the season (period float64s); len(tail) (uint32) and the tail.
 const formatV1 = 1
 
-var _ encoding.BinaryMarshaler = (*fitted)(nil)
+var _ interface{ MarshalBinary() ([]byte, error) } = (*fitted)(nil)
 
 // errCorrupt reports saved state that is truncated or inconsistent.
 var errCorrupt = errors.New("corrupt holtwinters state")
 
 // MarshalBinary encodes the fit, for snapshots (models.Restorer).
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 1+3*8+1+4+(1+trendKinds)*4*8+4*8+len(f.season)*8+4+len(f.tail)*8)
-	b = append(b, formatV1)
-	b = binary.LittleEndian.AppendUint64(b, uint64(f.start))
-	b = binary.LittleEndian.AppendUint64(b, uint64(f.step))
-	b = binary.LittleEndian.AppendUint64(b, uint64(f.n))
-	b = append(b, byte(f.kind.trend))
-	b = binary.LittleEndian.AppendUint32(b, uint32(f.kind.period))
+	e := encoding.Encbuf{B: make([]byte, 0, 1+3*8+1+4+(1+trendKinds)*4*8+4*8+len(f.season)*8+4+len(f.tail)*8)}
+	e.PutByte(formatV1)
+	e.PutLE64(uint64(f.start))
+	e.PutLE64(uint64(f.step))
+	e.PutLE64(uint64(f.n))
+	e.PutByte(byte(f.kind.trend))
+	e.PutLE32(uint32(f.kind.period))
 	for _, p := range append([]params{f.p}, f.cand[:]...) {
-		b = appendFloats(b, p.alpha, p.beta, p.gamma, p.phi)
+		putFloats(&e, p.alpha, p.beta, p.gamma, p.phi)
 	}
-	b = appendFloats(b, f.level, f.trend, f.sigma2, f.z)
-	b = appendFloats(b, f.season...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(f.tail)))
-	b = appendFloats(b, f.tail...)
-	return b, nil
+	putFloats(&e, f.level, f.trend, f.sigma2, f.z)
+	putFloats(&e, f.season...)
+	e.PutLE32(uint32(len(f.tail)))
+	putFloats(&e, f.tail...)
+	return e.Get(), nil
 }
 
-func appendFloats(b []byte, vs ...float64) []byte {
+func putFloats(e *encoding.Encbuf, vs ...float64) {
 	for _, v := range vs {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		e.PutFloat64(v)
 	}
-	return b
 }
 
 // Restore decodes what a fit's MarshalBinary wrote. It refuses other
@@ -59,27 +56,27 @@ func (model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 	if data[0] != formatV1 {
 		return nil, fmt.Errorf("restore holtwinters: format version %d: %w", data[0], models.ErrUnknownFormat)
 	}
-	r := reader{b: data[1:]}
+	d := encoding.Decbuf{B: data[1:]}
 	f := &fitted{
-		start: int64(r.uint64()),
-		step:  int64(r.uint64()),
-		n:     int(int64(r.uint64())),
+		start: int64(d.LE64()),
+		step:  int64(d.LE64()),
+		n:     int(int64(d.LE64())),
 	}
-	f.kind = kind{trend: int(r.byte()), period: int(r.uint32())}
-	f.p = r.params()
+	f.kind = kind{trend: int(d.Byte()), period: int(d.LE32())}
+	f.p = getParams(&d)
 	for t := range f.cand {
-		f.cand[t] = r.params()
+		f.cand[t] = getParams(&d)
 	}
-	f.level, f.trend, f.sigma2, f.z = r.float(), r.float(), r.float(), r.float()
+	f.level, f.trend, f.sigma2, f.z = d.Float64(), d.Float64(), d.Float64(), d.Float64()
 	if f.kind.period > 0 {
-		f.season = r.floats(f.kind.period)
+		f.season = getFloats(&d, f.kind.period)
 	}
-	f.tail = r.floats(int(r.uint32()))
+	f.tail = getFloats(&d, int(d.LE32()))
 	switch {
-	case r.err != nil:
-		return nil, fmt.Errorf("restore holtwinters: %w", r.err)
-	case len(r.b) != 0:
-		return nil, fmt.Errorf("restore holtwinters: %d trailing bytes: %w", len(r.b), errCorrupt)
+	case d.Err() != nil:
+		return nil, fmt.Errorf("restore holtwinters: %w: %w", errCorrupt, d.Err())
+	case d.Len() != 0:
+		return nil, fmt.Errorf("restore holtwinters: %d trailing bytes: %w", d.Len(), errCorrupt)
 	case f.kind.trend >= trendKinds || f.step <= 0 || f.n < 1 || f.kind.period == 1 || f.kind.period > f.n ||
 		len(f.tail) > f.n || len(f.tail) > max(f.kind.period, 1):
 		return nil, fmt.Errorf("restore holtwinters: inconsistent header: %w", errCorrupt)
@@ -110,60 +107,21 @@ func valid(p params, trend int) bool {
 	return ok && p.phi == 1
 }
 
-// reader decodes little-endian values, recording the first shortfall.
-type reader struct {
-	b   []byte
-	err error
+func getParams(d *encoding.Decbuf) params {
+	return params{alpha: d.Float64(), beta: d.Float64(), gamma: d.Float64(), phi: d.Float64()}
 }
 
-func (r *reader) take(n int) []byte {
-	if r.err != nil || n < 0 || n > len(r.b) {
-		if r.err == nil {
-			r.err = fmt.Errorf("truncated: %w", errCorrupt)
-		}
-		return nil
+// getFloats reads n float64s, checking the length before allocating.
+func getFloats(d *encoding.Decbuf, n int) []float64 {
+	if n < 0 || n > d.Len()/8 {
+		d.Fail(encoding.ErrInvalidSize)
 	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *reader) byte() byte {
-	if b := r.take(1); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (r *reader) uint32() uint32 {
-	if b := r.take(4); b != nil {
-		return binary.LittleEndian.Uint32(b)
-	}
-	return 0
-}
-
-func (r *reader) uint64() uint64 {
-	if b := r.take(8); b != nil {
-		return binary.LittleEndian.Uint64(b)
-	}
-	return 0
-}
-
-func (r *reader) float() float64 { return math.Float64frombits(r.uint64()) }
-
-func (r *reader) params() params {
-	return params{alpha: r.float(), beta: r.float(), gamma: r.float(), phi: r.float()}
-}
-
-// floats reads n float64s, checking the length before allocating.
-func (r *reader) floats(n int) []float64 {
-	b := r.take(8 * n)
-	if b == nil {
+	if d.Err() != nil {
 		return nil
 	}
 	out := make([]float64, n)
 	for i := range out {
-		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		out[i] = d.Float64()
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/train-prometheus/train-prometheus/internal/encoding"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -40,22 +41,23 @@ var errTruncated = errors.New("restore seasonal naive: truncated or malformed st
 // history, and means of its last K periods of each phase (Fit's
 // meanBack).
 func (f *fitted) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 1+8+5*binary.MaxVarintLen64+8*len(f.halfWidths)+8)
-	b = append(b, stateVersion)
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f.drift))
+	e := encoding.Encbuf{B: make([]byte, 0, 1+8+5*binary.MaxVarintLen64+8*len(f.halfWidths)+8)}
+	e.PutByte(stateVersion)
+	e.PutFloat64(f.drift)
 	for _, v := range []int64{f.start, f.step, int64(f.n), int64(f.period)} {
-		b = binary.AppendVarint(b, v)
+		e.PutVarint64(v)
 	}
-	b = binary.AppendUvarint(b, uint64(len(f.tail)))
-	b = binary.AppendUvarint(b, uint64(len(f.halfWidths)))
+	e.PutUvarint64(uint64(len(f.tail)))
+	e.PutUvarint64(uint64(len(f.halfWidths)))
 	for _, w := range f.halfWidths {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(w))
+		e.PutFloat64(w)
 	}
 	d := f.cellsDigest()
 	for _, v := range f.latest {
 		d.addFloat(v)
 	}
-	return binary.LittleEndian.AppendUint64(b, uint64(d)), nil
+	e.PutLE64(uint64(d))
+	return e.Get(), nil
 }
 
 // cellsDigest returns the digest of what Restore finds in the history
@@ -96,43 +98,38 @@ func (model) Restore(data []byte, history models.Series) (models.Fitted, error) 
 	if data[0] != stateVersion {
 		return nil, fmt.Errorf("restore seasonal naive: state version %d, want %d: %w", data[0], stateVersion, models.ErrUnknownFormat)
 	}
-	p := data[1:]
-	if len(p) < 8 {
-		return nil, errTruncated
+	d := encoding.Decbuf{B: data[1:]}
+	drift := d.Float64()
+	if d.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", errTruncated, d.Err())
 	}
-	drift := math.Float64frombits(binary.LittleEndian.Uint64(p))
 	if !models.IsObserved(drift) {
 		return nil, fmt.Errorf("restore seasonal naive: drift %v is not a number", drift)
 	}
-	p = p[8:]
 	var ints [4]int64
 	for i := range ints {
-		v, n := binary.Varint(p)
-		if n <= 0 {
-			return nil, errTruncated
-		}
-		ints[i], p = v, p[n:]
+		ints[i] = d.Varint64()
+	}
+	if d.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", errTruncated, d.Err())
 	}
 	f := &fitted{start: ints[0], step: ints[1], n: int(ints[2]), period: int(ints[3]), drift: drift}
 	if f.step <= 0 || ints[3] < 1 || ints[3] > maxSavedPeriod || ints[2] <= ints[3] || ints[2] > math.MaxInt32 {
 		return nil, fmt.Errorf("restore seasonal naive: step %d, period %d or length %d out of range", ints[1], ints[3], ints[2])
 	}
-	nt, n := binary.Uvarint(p)
-	if n <= 0 || nt > uint64(f.n) {
+	nt := d.Uvarint64()
+	if d.Err() != nil || nt > uint64(f.n) {
 		return nil, errTruncated
 	}
-	p = p[n:]
-	nw, n := binary.Uvarint(p)
-	if n <= 0 || nw == 0 || nw > maxSavedWidths || nw*8+8 != uint64(len(p)-n) {
+	nw := d.Uvarint64()
+	if d.Err() != nil || nw == 0 || nw > maxSavedWidths || nw*8+8 != uint64(d.Len()) {
 		return nil, errTruncated
 	}
-	p = p[n:]
 	f.halfWidths = make([]float64, nw)
 	for i := range f.halfWidths {
-		f.halfWidths[i] = math.Float64frombits(binary.LittleEndian.Uint64(p))
-		p = p[8:]
+		f.halfWidths[i] = d.Float64()
 	}
-	want := digest(binary.LittleEndian.Uint64(p))
+	want := digest(d.LE64())
 
 	vals, off, err := f.cells(history)
 	if err != nil {

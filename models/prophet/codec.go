@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/train-prometheus/train-prometheus/internal/encoding"
 	"github.com/train-prometheus/train-prometheus/models"
 )
 
@@ -84,54 +85,55 @@ func (f *fitted) MarshalBinary() ([]byte, error) {
 	if math.Float64bits(f.rate) != math.Float64bits(float64(len(f.cpT))) {
 		flags |= flagRate
 	}
-	b := make([]byte, 0, 3+8*8+3*binary.MaxVarintLen64+16*len(f.cpT)+len(f.seas)*16+20*len(f.beta))
-	b = append(b, formatV2, byte(f.mode), flags)
-	putF := func(v float64) { b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v)) }
-	putF(f.yScale)
-	b = binary.AppendVarint(b, f.t0)
+	e := encoding.Encbuf{B: make([]byte, 0, 3+8*8+3*binary.MaxVarintLen64+16*len(f.cpT)+len(f.seas)*16+20*len(f.beta))}
+	e.PutByte(formatV2)
+	e.PutByte(byte(f.mode))
+	e.PutByte(flags)
+	e.PutFloat64(f.yScale)
+	e.PutVarint64(f.t0)
 	for _, v := range []float64{f.tScale, f.k, f.m, f.sigma, f.z} {
-		putF(v)
+		e.PutFloat64(v)
 	}
-	b = binary.AppendUvarint(b, uint64(f.rows))
-	b = binary.AppendUvarint(b, uint64(len(f.cpT)))
+	e.PutUvarint64(uint64(f.rows))
+	e.PutUvarint64(uint64(len(f.cpT)))
 	var prev uint64
 	for j, t := range f.cpT {
 		if byRow {
-			b = binary.AppendUvarint(b, rows[j]-prev)
+			e.PutUvarint64(rows[j] - prev)
 			prev = rows[j]
 		} else {
-			putF(t)
+			e.PutFloat64(t)
 		}
 	}
-	bitmap := len(b)
-	b = append(b, make([]byte, (len(f.delta)+7)/8)...)
+	bitmap := e.Len()
+	e.PutBytes(make([]byte, (len(f.delta)+7)/8))
 	for j, d := range f.delta {
 		if math.Float64bits(d) != 0 {
-			b[bitmap+j/8] |= 1 << (j % 8)
-			putF(d)
+			e.B[bitmap+j/8] |= 1 << (j % 8)
+			e.PutFloat64(d)
 		}
 	}
 	if flags&flagLambda != 0 {
-		putF(f.lambda)
+		e.PutFloat64(f.lambda)
 	}
 	if flags&flagRate != 0 {
-		putF(f.rate)
+		e.PutFloat64(f.rate)
 	}
-	b = binary.AppendUvarint(b, uint64(len(f.seas)))
+	e.PutUvarint64(uint64(len(f.seas)))
 	beta := f.beta
 	for _, s := range f.seas {
-		b = binary.AppendUvarint(b, uint64(s.period))
-		b = binary.AppendUvarint(b, uint64(len(s.harmonics)))
+		e.PutUvarint64(uint64(s.period))
+		e.PutUvarint64(uint64(len(s.harmonics)))
 		prev := 0
 		for _, h := range s.harmonics {
-			b = binary.AppendUvarint(b, uint64(h-prev))
+			e.PutUvarint64(uint64(h - prev))
 			prev = h
-			putF(beta[0])
-			putF(beta[1])
+			e.PutFloat64(beta[0])
+			e.PutFloat64(beta[1])
 			beta = beta[2:]
 		}
 	}
-	return b, nil
+	return e.Get(), nil
 }
 
 // Restore decodes what the MarshalBinary of a fit of this package wrote;
@@ -147,126 +149,86 @@ func (m model) Restore(data []byte, _ models.Series) (models.Fitted, error) {
 		}
 		return nil, fmt.Errorf("restore prophet: version %d: %w", v, models.ErrUnknownFormat)
 	}
-	d := decoder{b: data[1:]}
-	f := &fitted{mode: Mode(d.u8())}
-	flags := d.u8()
-	f.yScale = d.float()
-	f.t0 = d.varint()
-	f.tScale, f.k, f.m = d.float(), d.float(), d.float()
-	f.sigma, f.z = d.float(), d.float()
-	f.rows = int64(d.count(math.MaxInt32, 0))
-	if n := d.count(maxSavedChangepoints, 1); n > 0 {
+	d := encoding.Decbuf{B: data[1:]}
+	f := &fitted{mode: Mode(d.Byte())}
+	flags := d.Byte()
+	f.yScale = finite(&d)
+	f.t0 = d.Varint64()
+	f.tScale, f.k, f.m = finite(&d), finite(&d), finite(&d)
+	f.sigma, f.z = finite(&d), finite(&d)
+	f.rows = int64(count(&d, math.MaxInt32, 0))
+	if n := count(&d, maxSavedChangepoints, 1); n > 0 {
 		f.cpT, f.delta = make([]float64, n), make([]float64, n)
 		dt, row := 1/float64(f.rows), uint64(0)
 		for j := range n {
 			if flags&flagCpTimes != 0 {
-				f.cpT[j] = d.float()
+				f.cpT[j] = finite(&d)
 				continue
 			}
-			row += uint64(d.count(math.MaxInt32, 0))
+			row += uint64(count(&d, math.MaxInt32, 0))
 			f.cpT[j] = float64(row) * dt
 		}
-		bitmap := d.take((n + 7) / 8)
+		bitmap := d.Bytes((n + 7) / 8)
 		for j := range n {
 			if j/8 < len(bitmap) && bitmap[j/8]&(1<<(j%8)) != 0 {
-				f.delta[j] = d.float()
+				f.delta[j] = finite(&d)
 			}
 		}
 	}
 	f.lambda, f.rate = laplaceScale(f.delta), float64(len(f.cpT))
 	if flags&flagLambda != 0 {
-		f.lambda = d.float()
+		f.lambda = finite(&d)
 	}
 	if flags&flagRate != 0 {
-		f.rate = d.float()
+		f.rate = finite(&d)
 	}
-	if n := d.count(maxSavedSeasonalities, 2); n > 0 {
+	if n := count(&d, maxSavedSeasonalities, 2); n > 0 {
 		f.seas = make([]seasonality, n)
 		for i := range f.seas {
 			s := &f.seas[i]
-			s.period = int64(d.count(math.MaxInt64, 0))
-			if d.err == nil && s.period <= 0 {
-				d.fail("period %d", s.period)
+			s.period = int64(count(&d, math.MaxInt64, 0))
+			if d.Err() == nil && s.period <= 0 {
+				d.Fail(fmt.Errorf("period %d", s.period))
 			}
-			nh := d.count(maxSavedHarmonic, 17)
+			nh := count(&d, maxSavedHarmonic, 17)
 			h := 0
 			for range nh {
-				inc := d.count(maxSavedHarmonic, 0)
-				if h += inc; d.err == nil && (inc < 1 || h > maxSavedHarmonic) {
-					d.fail("harmonic %d", h)
+				inc := count(&d, maxSavedHarmonic, 0)
+				if h += inc; d.Err() == nil && (inc < 1 || h > maxSavedHarmonic) {
+					d.Fail(fmt.Errorf("harmonic %d", h))
 				}
 				s.harmonics = append(s.harmonics, h)
-				f.beta = append(f.beta, d.float(), d.float())
+				f.beta = append(f.beta, finite(&d), finite(&d))
 			}
 		}
 	}
 	switch {
-	case d.err != nil:
-	case len(d.b) > 0:
-		d.fail("%d trailing bytes", len(d.b))
+	case d.Err() != nil:
+	case d.Len() > 0:
+		d.Fail(fmt.Errorf("%d trailing bytes", d.Len()))
 	case f.mode != m.popts.Mode:
-		d.fail("mode %d, model mode %d", f.mode, m.popts.Mode)
+		d.Fail(fmt.Errorf("mode %d, model mode %d", f.mode, m.popts.Mode))
 	case !(f.yScale > 0) || !(f.tScale > 0) || !(f.sigma >= 0) || !(f.lambda >= 0) || !(f.rate >= 0) || !(f.z >= 0):
-		d.fail("scale or band parameter out of range")
+		d.Fail(fmt.Errorf("scale or band parameter out of range"))
 	}
-	if d.err == nil {
+	if d.Err() == nil {
 		// One state, one encoding: what this build would not write is
 		// refused (a flag set without need, a padded varint).
 		if again, _ := f.MarshalBinary(); !bytes.Equal(again, data) {
-			d.fail("not the canonical encoding of its state")
+			d.Fail(fmt.Errorf("not the canonical encoding of its state"))
 		}
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("restore prophet: %w", d.err)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("restore prophet: %w: %w", errCorrupt, d.Err())
 	}
 	return f, nil
 }
 
-// decoder reads little-endian fields, remembering the first error; after
-// an error every read returns zero.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), errCorrupt)
-	}
-}
-
-func (d *decoder) take(n int) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if len(d.b) < n {
-		d.fail("truncated: need %d bytes, have %d", n, len(d.b))
-		return nil
-	}
-	out := d.b[:n]
-	d.b = d.b[n:]
-	return out
-}
-
-func (d *decoder) u8() byte {
-	if b := d.take(1); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (d *decoder) uint64() uint64 {
-	if b := d.take(8); b != nil {
-		return binary.LittleEndian.Uint64(b)
-	}
-	return 0
-}
-
-// float reads a float64 and fails on NaN or ±Inf: no saved value is.
-func (d *decoder) float() float64 {
-	v := math.Float64frombits(d.uint64())
+// finite reads a float64 and fails on NaN or ±Inf: no saved value is.
+func finite(d *encoding.Decbuf) float64 {
+	v := d.Float64()
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		d.fail("non-finite value")
+		d.Fail(errors.New("non-finite value"))
 		return 0
 	}
 	return v
@@ -274,32 +236,14 @@ func (d *decoder) float() float64 {
 
 // count reads a uvarint count of items of at least minBytes each,
 // failing when it exceeds limit or the bytes left.
-func (d *decoder) count(limit uint64, minBytes int) int {
-	if d.err != nil {
+func count(d *encoding.Decbuf, limit uint64, minBytes int) int {
+	n := d.Uvarint64()
+	if d.Err() != nil {
 		return 0
 	}
-	n, k := binary.Uvarint(d.b)
-	if k <= 0 {
-		d.fail("truncated count")
-		return 0
-	}
-	d.b = d.b[k:]
-	if n > limit || (minBytes > 0 && n > uint64(len(d.b)/minBytes)) {
-		d.fail("count %d", n)
+	if n > limit || (minBytes > 0 && n > uint64(d.Len()/minBytes)) {
+		d.Fail(fmt.Errorf("count %d", n))
 		return 0
 	}
 	return int(n)
-}
-
-func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Varint(d.b)
-	if k <= 0 {
-		d.fail("truncated number")
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
 }

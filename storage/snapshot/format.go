@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/train-prometheus/train-prometheus/internal/encoding"
 	"github.com/train-prometheus/train-prometheus/internal/valenc"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
@@ -68,7 +69,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // snapshot never sits whole in memory.
 type Writer struct {
 	w      *bufio.Writer
-	buf    []byte
+	enc    encoding.Encbuf // the record being written
 	series uint64
 	err    error
 }
@@ -94,9 +95,9 @@ func newWriter(w io.Writer, created time.Time, seq uint64) (*Writer, error) {
 	if err := sw.w.WriteByte(FormatVersion); err != nil {
 		return nil, err
 	}
-	sw.buf = binary.AppendVarint(sw.buf[:0], created.UnixMilli())
+	sw.enc.PutVarint64(created.UnixMilli())
 	if seq > 0 {
-		sw.buf = binary.AppendUvarint(sw.buf, seq)
+		sw.enc.PutUvarint64(seq)
 	}
 	if err := sw.record(kindHeader); err != nil {
 		return nil, err
@@ -106,33 +107,32 @@ func newWriter(w io.Writer, created time.Time, seq uint64) (*Writer, error) {
 
 // Add writes one series and the caller's blob for it.
 func (w *Writer) Add(st ring.SeriesState, extra []byte) error {
-	b := w.buf[:0]
-	b = binary.AppendUvarint(b, uint64(st.Labels.Len()))
+	e := &w.enc
+	e.Reset()
+	e.PutUvarint64(uint64(st.Labels.Len()))
 	st.Labels.Range(func(l labels.Label) {
-		b = appendString(b, l.Name)
-		b = appendString(b, l.Value)
+		e.PutUvarintStr(l.Name)
+		e.PutUvarintStr(l.Value)
 	})
-	b = binary.AppendUvarint(b, uint64(st.Options.Step.Milliseconds()))
-	b = binary.AppendUvarint(b, uint64(st.Options.Window.Milliseconds()))
-	b = append(b, byte(st.Options.Aggregate))
-	b = binary.AppendVarint(b, st.Start)
-	b = binary.AppendVarint(b, st.LastT)
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(st.OpenSum))
-	b = binary.AppendVarint(b, st.OpenCount)
-	b = binary.AppendUvarint(b, uint64(len(st.Values)))
+	e.PutUvarint64(uint64(st.Options.Step.Milliseconds()))
+	e.PutUvarint64(uint64(st.Options.Window.Milliseconds()))
+	e.PutByte(byte(st.Options.Aggregate))
+	e.PutVarint64(st.Start)
+	e.PutVarint64(st.LastT)
+	e.PutFloat64(st.OpenSum)
+	e.PutVarint64(st.OpenCount)
+	e.PutUvarint64(uint64(len(st.Values)))
 	// The compressed values are written after a length placeholder of the
 	// largest size, then moved down: one pass, no second buffer.
-	lenAt := len(b)
-	b = append(b, make([]byte, binary.MaxVarintLen64)...)
-	b = valenc.Append(b, st.Values)
-	n := len(b) - lenAt - binary.MaxVarintLen64
-	k := binary.PutUvarint(b[lenAt:], uint64(n))
-	b = append(b[:lenAt+k], b[lenAt+binary.MaxVarintLen64:]...)
-	b = binary.AppendUvarint(b, uint64(len(extra)))
-	b = append(b, extra...)
-	w.buf = b
-	if len(b) > maxRecord {
-		return fmt.Errorf("write series %s: record of %d bytes exceeds %d", st.Labels, len(b), maxRecord)
+	lenAt := e.Len()
+	e.B = append(e.B, make([]byte, binary.MaxVarintLen64)...)
+	e.B = valenc.Append(e.B, st.Values)
+	n := e.Len() - lenAt - binary.MaxVarintLen64
+	k := binary.PutUvarint(e.B[lenAt:], uint64(n))
+	e.B = append(e.B[:lenAt+k], e.B[lenAt+binary.MaxVarintLen64:]...)
+	e.PutUvarintBytes(extra)
+	if e.Len() > maxRecord {
+		return fmt.Errorf("write series %s: record of %d bytes exceeds %d", st.Labels, e.Len(), maxRecord)
 	}
 	w.series++
 	return w.record(kindSeries)
@@ -141,26 +141,25 @@ func (w *Writer) Add(st ring.SeriesState, extra []byte) error {
 // Close writes the end record and flushes. It does not close the
 // underlying writer.
 func (w *Writer) Close() error {
-	w.buf = binary.AppendUvarint(w.buf[:0], w.series)
+	w.enc.Reset()
+	w.enc.PutUvarint64(w.series)
 	if err := w.record(kindEnd); err != nil {
 		return err
 	}
 	return w.w.Flush()
 }
 
-// record writes w.buf as a record of the given kind.
+// record writes w.enc as a record of the given kind.
 func (w *Writer) record(kind byte) error {
 	if w.err != nil {
 		return w.err
 	}
-	var head [1 + binary.MaxVarintLen64]byte
-	head[0] = kind
-	n := 1 + binary.PutUvarint(head[1:], uint64(len(w.buf)))
-	crc := crc32.Update(0, castagnoli, head[:n])
-	crc = crc32.Update(crc, castagnoli, w.buf)
-	var sum [4]byte
-	binary.LittleEndian.PutUint32(sum[:], crc)
-	for _, p := range [][]byte{head[:n], w.buf, sum[:]} {
+	var hb [1 + binary.MaxVarintLen64]byte
+	var sb [4]byte
+	head := recordHead(hb[:0], kind, uint64(w.enc.Len()))
+	sum := encoding.Encbuf{B: sb[:0]}
+	sum.PutLE32(crc32.Update(crc32.Update(0, castagnoli, head), castagnoli, w.enc.Get()))
+	for _, p := range [][]byte{head, w.enc.Get(), sum.Get()} {
 		if _, err := w.w.Write(p); err != nil {
 			w.err = fmt.Errorf("write snapshot: %w", err)
 			return w.err
@@ -169,9 +168,13 @@ func (w *Writer) record(kind byte) error {
 	return nil
 }
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
+// recordHead appends a record's kind and payload size to dst: what its
+// checksum covers before the payload.
+func recordHead(dst []byte, kind byte, size uint64) []byte {
+	e := encoding.Encbuf{B: dst}
+	e.PutByte(kind)
+	e.PutUvarint64(size)
+	return e.Get()
 }
 
 // Reader reads a snapshot written by Writer, one series at a time.
@@ -205,17 +208,16 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if kind != kindHeader {
 		return nil, fmt.Errorf("%w: first record is of kind %d, not a header", ErrCorrupt, kind)
 	}
-	ms, n := binary.Varint(sr.payload)
-	if n <= 0 {
-		return nil, fmt.Errorf("%w: bad header record", ErrCorrupt)
+	d := encoding.Decbuf{B: sr.payload}
+	sr.created = time.UnixMilli(d.Varint64())
+	if d.Err() != nil {
+		return nil, fmt.Errorf("%w: bad header record: %w", ErrCorrupt, d.Err())
 	}
-	sr.created = time.UnixMilli(ms)
-	if rest := sr.payload[n:]; len(rest) > 0 {
-		seq, k := binary.Uvarint(rest)
-		if k <= 0 {
-			return nil, fmt.Errorf("%w: bad sequence in header record", ErrCorrupt)
+	if d.Len() > 0 {
+		sr.seq = d.Uvarint64()
+		if d.Err() != nil {
+			return nil, fmt.Errorf("%w: bad sequence in header record: %w", ErrCorrupt, d.Err())
 		}
-		sr.seq = seq
 	}
 	return sr, nil
 }
@@ -251,8 +253,9 @@ func (r *Reader) Next(decode bool) (ring.SeriesState, []byte, error) {
 		}
 		return st, extra, nil
 	case kindEnd:
-		n, k := binary.Uvarint(r.payload)
-		if k <= 0 || k != len(r.payload) || n != r.series {
+		d := encoding.Decbuf{B: r.payload}
+		n := d.Uvarint64()
+		if d.Err() != nil || d.Len() != 0 || n != r.series {
 			return ring.SeriesState{}, nil, fmt.Errorf("%w: end record counts %d series, read %d", ErrCorrupt, n, r.series)
 		}
 		if _, err := r.r.ReadByte(); err != io.EOF {
@@ -288,78 +291,32 @@ func (r *Reader) record() (byte, error) {
 	if _, err := io.ReadFull(r.r, sum[:]); err != nil {
 		return 0, fmt.Errorf("%w: read checksum: %w", ErrCorrupt, err)
 	}
-	var head [1 + binary.MaxVarintLen64]byte
-	head[0] = kind
-	n := 1 + binary.PutUvarint(head[1:], size)
-	crc := crc32.Update(0, castagnoli, head[:n])
-	crc = crc32.Update(crc, castagnoli, r.payload)
-	if crc != binary.LittleEndian.Uint32(sum[:]) {
+	var hb [1 + binary.MaxVarintLen64]byte
+	head := recordHead(hb[:0], kind, size)
+	want := encoding.Decbuf{B: sum[:]}
+	if crc32.Update(crc32.Update(0, castagnoli, head), castagnoli, r.payload) != want.LE32() {
 		return 0, fmt.Errorf("%w: checksum mismatch in record %d", ErrCorrupt, r.series+1)
 	}
 	return kind, nil
 }
 
-// decoder reads the fields of one record, remembering the first error.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad uvarint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("bad varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) bytes(n uint64) []byte {
-	if n > uint64(len(d.b)) {
-		d.fail("field longer than the record")
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) fail(msg string) {
-	if d.err == nil {
-		d.err = errors.New(msg)
-	}
-	d.b = nil
-}
-
 func decodeSeries(p []byte) (ring.SeriesState, []byte, error) {
-	d := &decoder{b: p}
+	d := encoding.Decbuf{B: p}
 	var st ring.SeriesState
-	nl := d.uvarint()
+	nl := d.Uvarint64()
 	if nl > uint64(len(p)) {
 		return st, nil, errors.New("label count exceeds the record")
 	}
 	lb := labels.NewScratchBuilder(int(nl))
 	for range nl {
-		name := d.bytes(d.uvarint())
-		value := d.bytes(d.uvarint())
-		lb.Add(string(name), string(value))
+		name := d.UvarintStr()
+		lb.Add(name, d.UvarintStr())
 	}
 	st.Labels = lb.Labels()
-	stepMs, windowMs := d.uvarint(), d.uvarint()
-	agg := d.bytes(1)
-	if d.err != nil {
-		return st, nil, d.err
+	stepMs, windowMs := d.Uvarint64(), d.Uvarint64()
+	agg := d.Byte()
+	if d.Err() != nil {
+		return st, nil, d.Err()
 	}
 	if stepMs > math.MaxInt64/uint64(time.Millisecond) || windowMs > math.MaxInt64/uint64(time.Millisecond) {
 		return st, nil, errors.New("grid out of range")
@@ -367,18 +324,16 @@ func decodeSeries(p []byte) (ring.SeriesState, []byte, error) {
 	st.Options = ring.Options{
 		Step:      time.Duration(stepMs) * time.Millisecond,
 		Window:    time.Duration(windowMs) * time.Millisecond,
-		Aggregate: ring.Aggregation(agg[0]),
+		Aggregate: ring.Aggregation(agg),
 	}
-	st.Start = d.varint()
-	st.LastT = d.varint()
-	if sum := d.bytes(8); len(sum) == 8 {
-		st.OpenSum = math.Float64frombits(binary.LittleEndian.Uint64(sum))
-	}
-	st.OpenCount = d.varint()
-	n := d.uvarint()
-	enc := d.bytes(d.uvarint())
-	if d.err != nil {
-		return st, nil, d.err
+	st.Start = d.Varint64()
+	st.LastT = d.Varint64()
+	st.OpenSum = d.Float64()
+	st.OpenCount = d.Varint64()
+	n := d.Uvarint64()
+	enc := d.UvarintBytes()
+	if d.Err() != nil {
+		return st, nil, d.Err()
 	}
 	// Every value takes at least one bit.
 	if n > uint64(len(enc))*8+1 || n > uint64(st.Options.Capacity()) {
@@ -392,11 +347,11 @@ func decodeSeries(p []byte) (ring.SeriesState, []byte, error) {
 		return st, nil, errors.New("trailing bytes after the values")
 	}
 	st.Values = vals
-	extra := d.bytes(d.uvarint())
-	if d.err != nil {
-		return st, nil, d.err
+	extra := d.UvarintBytes()
+	if d.Err() != nil {
+		return st, nil, d.Err()
 	}
-	if len(d.b) != 0 {
+	if d.Len() != 0 {
 		return st, nil, errors.New("trailing bytes in the record")
 	}
 	if len(extra) > 0 {
