@@ -23,6 +23,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/receive"
 	"github.com/train-prometheus/train-prometheus/adapter/remoteread"
 	"github.com/train-prometheus/train-prometheus/adapter/shard"
+	"github.com/train-prometheus/train-prometheus/adapter/web"
 	"github.com/train-prometheus/train-prometheus/adapter/writeback"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 	"github.com/train-prometheus/train-prometheus/storage/snapshot"
@@ -59,6 +60,7 @@ type Adapter struct {
 	// Remote read: the backfill client and the forecast server.
 	backfill *remoteread.Backfiller
 	read     *remoteread.Server
+	ui       *web.UI
 
 	snapshots      *snapshot.Manager
 	storageMu      sync.Mutex // guards the storage fields below
@@ -74,7 +76,7 @@ type Adapter struct {
 	reloadMu        sync.Mutex
 	reloadSuccess   prometheus.Gauge
 	reloadSuccessTS prometheus.Gauge
-	lastReload      atomic.Pointer[reloadResult] // nil until the first reload
+	lastReload      atomic.Pointer[web.Reload] // nil until the first reload
 }
 
 // New builds an adapter with no configuration applied; call ApplyConfig or
@@ -102,6 +104,7 @@ func New(logger log.Logger, reg prometheus.Registerer, opts Options) *Adapter {
 	a.read = remoteread.NewServer(logger, reg, a.store, a.engine, opts.Now)
 	a.snapshots = snapshot.NewManager(logger, reg, a.store,
 		snapshot.Hooks{Extra: a.engine.SnapshotState, Restore: a.restoreSeries}, snapshot.Options{Now: opts.Now, StageDir: opts.StoragePath})
+	a.ui = newUI(logger, a)
 
 	f := promauto.With(reg)
 	a.reloadSuccess = f.NewGauge(prometheus.GaugeOpts{
@@ -171,12 +174,6 @@ func (a *Adapter) ApplyConfig(cfg *config.Config) error {
 	return nil
 }
 
-// reloadResult is how the last reload ended, for the config page.
-type reloadResult struct {
-	at  time.Time
-	err string // "" when it succeeded
-}
-
 // Reload rereads the configuration file and applies it. A file that does
 // not load keeps the running configuration. The success gauge tells which
 // happened; SIGHUP and POST /-/reload both end here.
@@ -189,13 +186,13 @@ func (a *Adapter) Reload() (err error) {
 			// passwords (a URL that does not parse is quoted whole).
 			err = config.RedactError(err)
 			a.reloadSuccess.Set(0)
-			a.lastReload.Store(&reloadResult{at: a.opts.Now(), err: err.Error()})
+			a.lastReload.Store(&web.Reload{At: a.opts.Now(), Err: err.Error()})
 			level.Error(a.logger).Log("msg", "Reloading configuration failed", "err", err)
 			return
 		}
 		a.reloadSuccess.Set(1)
 		a.reloadSuccessTS.SetToCurrentTime()
-		a.lastReload.Store(&reloadResult{at: a.opts.Now()})
+		a.lastReload.Store(&web.Reload{At: a.opts.Now()})
 	}()
 	if a.opts.LoadConfig == nil {
 		return errors.New("no configuration source to reload from")
@@ -222,6 +219,16 @@ func (a *Adapter) Reload() (err error) {
 
 // Config returns the configuration in force, or nil before the first one.
 func (a *Adapter) Config() *config.Config { return a.cfg.Load() }
+
+// LastReload returns how the last reload ended, and false before the first
+// (applying the first configuration with ApplyConfig is no reload).
+func (a *Adapter) LastReload() (web.Reload, bool) {
+	r := a.lastReload.Load()
+	if r == nil {
+		return web.Reload{}, false
+	}
+	return *r, true
+}
 
 // Engine returns the engine, for the offline tools and tests.
 func (a *Adapter) Engine() *engine.Engine { return a.engine }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,8 +15,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
-	"github.com/train-prometheus/train-prometheus/adapter/config"
-	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
@@ -138,34 +135,6 @@ func TestStatusConfig(t *testing.T) {
 	require.Contains(t, f.get(t, "/config", http.StatusOK), "no configuration loaded yet")
 }
 
-// linear is a fit whose forecast is a line with a band of ±1.
-type linear struct{}
-
-func (linear) Predict(t int64) models.Point {
-	v := float64(t) / 1000
-	return models.Point{Yhat: v, Lower: v - 1, Upper: v + 1}
-}
-
-func TestBuildChart(t *testing.T) {
-	vals := []float64{0, 1, math.NaN(), 3, 40, 5}
-	c := buildChart(0, 1000, vals, linear{}, 2, 3000)
-	require.NotNil(t, c)
-	require.Equal(t, 2, strings.Count(c.Actual, "M"), "a gap splits the line: %s", c.Actual)
-	require.Equal(t, 1, strings.Count(c.Yhat, "M"))
-	require.Equal(t, 1, strings.Count(c.Band, "Z"))
-	require.Len(t, c.Anomalies, 1, "40 lies outside [3, 5]")
-	require.Equal(t, 40.0, c.Anomalies[0].V)
-	require.Equal(t, math.Round(c.PlotLeft+(c.PlotRight-c.PlotLeft)*3/7), c.NowX)
-	require.Equal(t, 6, c.Cells)
-	require.Equal(t, 2, c.Ahead)
-
-	require.Nil(t, buildChart(0, 1000, []float64{math.NaN(), math.NaN()}, nil, 0, 0), "nothing to draw")
-	c = buildChart(0, 1000, make([]float64, 5000), nil, 100, 0)
-	require.Equal(t, maxChartCells, c.Cells, "history is cut")
-	require.Zero(t, c.Ahead, "no forecast without a fit")
-	require.Empty(t, c.Band)
-}
-
 // BenchmarkStatusIndex renders the series list over 10k tracked series (not
 // fitted: the list's cost is the copy, the sort and the first 200 rows).
 func BenchmarkStatusIndex(b *testing.B) {
@@ -227,13 +196,6 @@ func TestStatusSeriesExplainsFlags(t *testing.T) {
 	require.Equal(t, 2, strings.Count(row, "<tr><td>"), "one row per model: %s", row)
 }
 
-func TestProtocolName(t *testing.T) {
-	require.Equal(t, "1.0", protocolName(config.ProtobufMessageV1, false))
-	require.Equal(t, "1.0", protocolName("", false))
-	require.Equal(t, "2.0", protocolName(config.ProtobufMessageV2, false))
-	require.Equal(t, "1.0 (refused 2.0 with 415)", protocolName(config.ProtobufMessageV1, true))
-}
-
 // TestStatusConfigReloadError: /config says when the last reload failed and
 // why, and that the configuration shown is the one still in force.
 func TestStatusConfigReloadError(t *testing.T) {
@@ -278,16 +240,4 @@ func TestStatusLearning(t *testing.T) {
 
 	// Fitted: the line goes.
 	require.NotContains(t, statusFixture(t, baseConfig).get(t, "/", http.StatusOK), "learning —")
-}
-
-func TestFormatWait(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "1 min"}, {10 * time.Second, "1 min"}, {61 * time.Second, "2 min"}, {90 * time.Minute, "90 min"},
-		{2 * time.Hour, "2 h"}, {2*time.Hour + 5*time.Minute, "2 h 5 min"},
-	} {
-		require.Equal(t, tc.want, formatWait(tc.d), tc.d)
-	}
 }

@@ -4,16 +4,39 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/train-prometheus/train-prometheus/adapter/engine"
+	"github.com/train-prometheus/train-prometheus/adapter/web"
+	"github.com/train-prometheus/train-prometheus/adapter/writeback"
+	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
+
+// The parts the pages read, checked here where they are put together.
+var (
+	_ web.Engine   = (*engine.Engine)(nil)
+	_ web.Buffers  = (*ring.Store)(nil)
+	_ web.Targets  = (*writeback.Manager)(nil)
+	_ web.Settings = (*Adapter)(nil)
+)
+
+// newUI builds the status pages and /forecasts over a's parts.
+func newUI(logger log.Logger, a *Adapter) *web.UI {
+	opts := web.Options{Now: a.opts.Now}
+	if a.opts.Shard.Enabled() {
+		opts.Shard = a.opts.Shard.String()
+	}
+	return web.New(logger, web.Source{Engine: a.engine, Buffers: a.store, Targets: a.queues, Settings: a}, opts)
+}
 
 // Handler returns the adapter's HTTP routes. gatherer serves /metrics.
 func (a *Adapter) Handler(gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/write", a.receive)
 	mux.Handle("/api/v1/read", a.read)
-	mux.HandleFunc("GET /forecasts", a.serveForecasts)
+	mux.HandleFunc("GET /forecasts", a.ui.Forecasts)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "train-prometheus is Healthy.")
@@ -32,9 +55,9 @@ func (a *Adapter) Handler(gatherer prometheus.Gatherer) http.Handler {
 		}
 		fmt.Fprintln(w, "Configuration reloaded.")
 	}))
-	mux.HandleFunc("GET /{$}", a.serveIndex)
-	mux.HandleFunc("GET /series", a.serveSeries)
-	mux.HandleFunc("GET /config", a.serveConfig)
+	mux.HandleFunc("GET /{$}", a.ui.Index)
+	mux.HandleFunc("GET /series", a.ui.Series)
+	mux.HandleFunc("GET /config", a.ui.Config)
 	return mux
 }
 

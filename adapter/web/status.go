@@ -1,70 +1,24 @@
-package adapter
+package web
 
 import (
-	"bytes"
-	"embed"
 	"fmt"
-	"html/template"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
-	"go.yaml.in/yaml/v2"
 
-	"github.com/train-prometheus/train-prometheus/adapter/config"
 	"github.com/train-prometheus/train-prometheus/adapter/engine"
 	"github.com/train-prometheus/train-prometheus/models"
 	"github.com/train-prometheus/train-prometheus/storage/ring"
 )
 
-// The status pages: server-rendered, no scripts, no external assets.
-//
-//go:embed ui/*.html
-var uiFS embed.FS
-
-var uiTemplates = template.Must(template.New("ui").Funcs(template.FuncMap{
-	"add": func(a, b float64) float64 { return a + b },
-	"sub": func(a, b float64) float64 { return a - b },
-}).ParseFS(uiFS, "ui/*.html"))
-
 // maxRows bounds the series listed on the index page.
 const maxRows = 200
-
-// page is what every status page shows in its header and footer.
-type page struct {
-	Title string
-	Now   string
-	Shard string
-	// Tenant names whose series the page shows, with tenancy on.
-	Tenant string
-}
-
-func (a *Adapter) page(title string, v viewer) page {
-	p := page{Title: title, Now: a.opts.Now().UTC().Format(time.RFC3339), Tenant: v.describe()}
-	if a.opts.Shard.Enabled() {
-		p.Shard = a.opts.Shard.String()
-	}
-	return p
-}
-
-// render executes a template into a buffer first, so that a failure gives
-// a clean 500 rather than half a page.
-func (a *Adapter) render(w http.ResponseWriter, name string, data any) {
-	var buf bytes.Buffer
-	if err := uiTemplates.ExecuteTemplate(&buf, name, data); err != nil {
-		level.Error(a.logger).Log("msg", "Rendering status page failed", "page", name, "err", err)
-		http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
-}
 
 // modelCell is one model of a series in a table.
 type modelCell struct {
@@ -232,13 +186,13 @@ func seriesFilter(q string) (func(labels.Labels, string) bool, error) {
 	return func(_ labels.Labels, s string) bool { return strings.Contains(strings.ToLower(s), lower) }, nil
 }
 
-// serveIndex lists the tracked series the request may see, with search.
-func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
-	v, ok := a.tenantScoped(w, r)
+// Index lists the tracked series the request may see, with search.
+func (u *UI) Index(w http.ResponseWriter, r *http.Request) {
+	v, ok := u.tenantScoped(w, r)
 	if !ok {
 		return
 	}
-	now := a.opts.Now()
+	now := u.opts.Now()
 	data := struct {
 		page
 		Buffered, Tracked, Fitted, Learning, Anomalous int
@@ -246,13 +200,13 @@ func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
 		AnomalousOnly                                  bool
 		Matched, Shown                                 int
 		Rows                                           []seriesRow
-	}{page: a.page("Series", v), Buffered: a.buffered(v), Query: r.FormValue("q"), AnomalousOnly: r.FormValue("anomalous") != ""}
+	}{page: u.page("Series", v), Buffered: u.buffered(v), Query: r.FormValue("q"), AnomalousOnly: r.FormValue("anomalous") != ""}
 	filter, err := seriesFilter(data.Query)
 	if err != nil {
 		data.QueryErr = err.Error()
 		filter = func(labels.Labels, string) bool { return false }
 	}
-	for _, s := range a.engine.Status() {
+	for _, s := range u.src.Engine.Status() {
 		lset, ok := v.sees(s.Labels)
 		if !ok {
 			continue
@@ -278,16 +232,16 @@ func (a *Adapter) serveIndex(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	data.Shown = len(data.Rows)
-	a.render(w, "index", data)
+	u.render(w, "index", data)
 }
 
 // buffered counts the buffered series v may see.
-func (a *Adapter) buffered(v viewer) int {
+func (u *UI) buffered(v viewer) int {
 	if v.header == "" {
-		return a.store.Len()
+		return u.src.Buffers.Len()
 	}
 	n := 0
-	a.store.Range(func(s *ring.Series) bool {
+	u.src.Buffers.Range(func(s *ring.Series) bool {
 		if _, ok := v.sees(s.Labels()); ok {
 			n++
 		}
@@ -296,10 +250,10 @@ func (a *Adapter) buffered(v viewer) int {
 	return n
 }
 
-// serveSeries shows one series: its models, a chart and the latest output.
+// Series shows one series: its models, a chart and the latest output.
 // Another tenant's series is not found, as one that does not exist.
-func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
-	v, ok := a.tenantScoped(w, r)
+func (u *UI) Series(w http.ResponseWriter, r *http.Request) {
+	v, ok := u.tenantScoped(w, r)
 	if !ok {
 		return
 	}
@@ -308,9 +262,9 @@ func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "parse ref: a series reference from the series list is required", http.StatusBadRequest)
 		return
 	}
-	now := a.opts.Now()
+	now := u.opts.Now()
 	// The open cell is included: the chart reaches now.
-	s, start, vals, ok := a.engine.SeriesHistory(ref, math.MaxInt64)
+	s, start, vals, ok := u.src.Engine.SeriesHistory(ref, math.MaxInt64)
 	if ok {
 		s.Labels, ok = v.sees(s.Labels)
 	}
@@ -327,7 +281,7 @@ func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
 		ModelName string
 		Chart     *chart
 		Latest    []latestRow
-	}{page: a.page(seriesString(s.Labels), v), Row: newSeriesRow(s, now), Step: model.Duration(time.Duration(s.Step) * time.Millisecond).String(), Model: -1}
+	}{page: u.page(seriesString(s.Labels), v), Row: newSeriesRow(s, now), Step: model.Duration(time.Duration(s.Step) * time.Millisecond).String(), Model: -1}
 	if s.Fitted {
 		data.TrainEnd = time.UnixMilli(s.TrainEnd).UTC().Format(time.RFC3339)
 	}
@@ -359,7 +313,7 @@ func (a *Adapter) serveSeries(w http.ResponseWriter, r *http.Request) {
 			Labels: seriesString(lset), Time: time.UnixMilli(smp.T).UTC().Format(time.RFC3339), Value: formatValue(smp.V),
 		})
 	}
-	a.render(w, "series", data)
+	u.render(w, "series", data)
 }
 
 type latestRow struct{ Labels, Time, Value string }
@@ -372,99 +326,4 @@ func chartAhead(s engine.SeriesStatus, cells int) int {
 		ahead = max(ahead, int(h/s.Step)+1)
 	}
 	return ahead
-}
-
-// targetRow is one write-back target on the config page.
-type targetRow struct {
-	Name, URL                      string
-	Health, HealthClass            string
-	Queued, Capacity               int
-	FillPx                         int
-	Sent, Failed, Dropped, Retried string
-	LastSuccess                    string
-	NewestSent                     string
-	Protocol                       string
-	LastError                      string // "" for none
-}
-
-// protocolName is how the config page names the remote-write protocol a
-// target is sent.
-func protocolName(msg config.ProtobufMessage, fellBack bool) string {
-	switch {
-	case fellBack:
-		return "1.0 (refused 2.0 with 415)"
-	case msg == config.ProtobufMessageV2:
-		return "2.0"
-	}
-	return "1.0"
-}
-
-// serveConfig shows the write-back targets' health and the loaded
-// configuration, secrets hidden.
-func (a *Adapter) serveConfig(w http.ResponseWriter, _ *http.Request) {
-	now := a.opts.Now()
-	data := struct {
-		page
-		Targets []targetRow
-		YAML    string
-		Hash    string
-		// Reload is how the last reload (SIGHUP, POST /-/reload) ended;
-		// ReloadErr is set when it failed.
-		Reload, ReloadErr string
-	}{page: a.page("Config and targets", viewer{})}
-	if r := a.lastReload.Load(); r != nil {
-		data.Reload = "Last reload " + formatAge(now.Sub(r.at)) + " ago: "
-		if r.err != "" {
-			data.Reload += "failed; the configuration below is the one still in force."
-			data.ReloadErr = r.err
-		} else {
-			data.Reload += "succeeded."
-		}
-	}
-	if cfg := a.Config(); cfg != nil {
-		// config.Secret marshals as <secret>, URLs without their password.
-		out, err := yaml.Marshal(cfg)
-		if err != nil {
-			data.YAML = "marshal config: " + err.Error()
-		} else {
-			data.YAML = string(out)
-		}
-		data.Hash = cfg.Hash()[:12]
-	} else {
-		data.YAML = "(no configuration loaded yet)"
-	}
-	for _, t := range a.queues.Status() {
-		row := targetRow{
-			Name: t.Name, URL: t.URL, Queued: t.Queued, Capacity: t.Capacity,
-			Sent: formatValue(t.Sent), Failed: formatValue(t.Failed), Dropped: formatValue(t.Dropped), Retried: formatValue(t.Retried),
-			LastSuccess: "never", NewestSent: "none",
-			Protocol: protocolName(t.ProtobufMessage, t.FellBack),
-		}
-		if t.Capacity > 0 {
-			row.FillPx = min(80, 80*t.Queued/t.Capacity)
-		}
-		if !t.LastSuccess.IsZero() {
-			row.LastSuccess = formatAge(now.Sub(t.LastSuccess)) + " ago"
-		}
-		if !t.HighestSent.IsZero() {
-			// The lag: samples are stamped within minutes of now.
-			row.NewestSent = formatAge(now.Sub(t.HighestSent)) + " ago"
-		}
-		if t.LastError != "" {
-			row.LastError = formatAge(now.Sub(t.LastErrorAt)) + " ago: " + t.LastError
-		}
-		// The counters tell about the past; health is about now.
-		switch {
-		case t.Capacity > 0 && t.Queued*10 >= t.Capacity*9:
-			row.Health, row.HealthClass = "backlogged: queue nearly full", "err"
-		case !t.LastSuccess.IsZero():
-			row.Health, row.HealthClass = "up", "ok"
-		case t.Queued > 0 || t.Retried > 0 || t.Failed > 0:
-			row.Health, row.HealthClass = "no request accepted yet", "err"
-		default:
-			row.Health, row.HealthClass = "idle: nothing sent yet", "muted"
-		}
-		data.Targets = append(data.Targets, row)
-	}
-	a.render(w, "config", data)
 }

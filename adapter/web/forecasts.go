@@ -1,4 +1,4 @@
-package adapter
+package web
 
 import (
 	"bufio"
@@ -19,7 +19,7 @@ import (
 	"github.com/train-prometheus/train-prometheus/adapter/output"
 )
 
-// serveForecasts writes the samples of the latest evaluation as gauges, the
+// Forecasts writes the samples of the latest evaluation as gauges, the
 // way the Python ancestor served its predicted_values_* gauges: the text
 // format, or OpenMetrics when the scraper asks for it. Values carry no
 // timestamp: a scrape stamps them with its own time, as it did for the
@@ -33,13 +33,13 @@ import (
 //
 // With tenancy on, the page holds only the outputs of the request's tenant
 // (see viewer), without the tenant label.
-func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
-	v, ok := a.tenantScoped(w, r)
+func (u *UI) Forecasts(w http.ResponseWriter, r *http.Request) {
+	v, ok := u.tenantScoped(w, r)
 	if !ok {
 		return
 	}
 	var samples []output.Sample
-	a.engine.Latest(func(s output.Sample) {
+	u.src.Engine.Latest(func(s output.Sample) {
 		lset, ok := v.sees(s.Labels)
 		if ok && !value.IsStaleNaN(s.V) && legacyNames(lset) {
 			s.Labels = lset
@@ -63,7 +63,7 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", string(format))
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var out config.OutputConfig
-	if cfg := a.Config(); cfg != nil {
+	if cfg := u.src.Settings.Config(); cfg != nil {
 		out = cfg.Output
 	}
 	var line []byte
@@ -87,7 +87,7 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 		}
 		line = appendSample(line[:0], name, s.Labels, s.V)
 		if _, err := bw.Write(line); err != nil {
-			level.Debug(a.logger).Log("msg", "Writing /forecasts failed", "err", err)
+			level.Debug(u.logger).Log("msg", "Writing /forecasts failed", "err", err)
 			return
 		}
 	}
@@ -95,7 +95,7 @@ func (a *Adapter) serveForecasts(w http.ResponseWriter, r *http.Request) {
 		_, _ = bw.WriteString("# EOF\n")
 	}
 	if err := bw.Flush(); err != nil {
-		level.Debug(a.logger).Log("msg", "Writing /forecasts failed", "err", err)
+		level.Debug(u.logger).Log("msg", "Writing /forecasts failed", "err", err)
 	}
 }
 

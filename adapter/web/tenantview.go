@@ -1,4 +1,4 @@
-package adapter
+package web
 
 import (
 	"fmt"
@@ -20,8 +20,8 @@ type viewer struct {
 
 // viewerOf returns the viewer of r. A tenant ID Mimir would refuse is an
 // error naming the header, answered 400 as reads and writes are.
-func (a *Adapter) viewerOf(r *http.Request) (viewer, error) {
-	cfg := a.Config()
+func (u *UI) viewerOf(r *http.Request) (viewer, error) {
+	cfg := u.src.Settings.Config()
 	if cfg == nil || !cfg.Tenancy.Enabled {
 		return viewer{}, nil
 	}
@@ -36,8 +36,8 @@ func (a *Adapter) viewerOf(r *http.Request) (viewer, error) {
 // it marks the answer as varying with the tenant header, so that no cache
 // hands one tenant's page to another, and it answers 400 for an invalid
 // tenant ID. It reports whether to go on.
-func (a *Adapter) tenantScoped(w http.ResponseWriter, r *http.Request) (viewer, bool) {
-	v, err := a.viewerOf(r)
+func (u *UI) tenantScoped(w http.ResponseWriter, r *http.Request) (viewer, bool) {
+	v, err := u.viewerOf(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return viewer{}, false
