@@ -187,9 +187,13 @@ func checkAdapterContainer(t *testing.T, c container, pod podSpec, configMaps ma
 	vol, _ = mounted(flagValue("storage.path"))
 	require.NotEqual(t, "config", vol)
 
-	// The binary's command line parser takes the args, and the config passes.
-	code, out := runAdapter(t, append(slices.Clone(c.Args), "check", "config", cfgFile)...)
+	// The binary's command line parser takes the args (the default
+	// command's, serve's: --help after them parses them all, then prints
+	// the help and exits 0; an unknown flag exits 2), and the config passes.
+	code, out := runAdapter(t, append(slices.Clone(c.Args), "--help")...)
 	require.Equal(t, 0, code, "container %s args %v: %s", c.Name, c.Args, out)
+	code, out = runAdapter(t, "check", "config", cfgFile)
+	require.Equal(t, 0, code, "container %s config: %s", c.Name, out)
 
 	ports := map[string]bool{}
 	for _, p := range c.Ports {
