@@ -240,6 +240,9 @@ func report(out io.Writer, res result) {
 	for _, w := range res.Flagged {
 		fmt.Fprintf(out, "  flagged: %s %s at %s\n", w.Metric, w.Kind, w.Start.Format(time.TimeOnly))
 	}
+	for _, u := range res.UnexplainedAt {
+		fmt.Fprintf(out, "  not injected: %s\n", u)
+	}
 }
 
 // listen listens on 127.0.0.1:port, or on any free port when port is 0 or

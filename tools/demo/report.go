@@ -72,6 +72,8 @@ type result struct {
 	// input metric.
 	Flags       int
 	Unexplained map[string]int
+	// UnexplainedAt names each of them and when, from the live start.
+	UnexplainedAt []string
 }
 
 // check queries Prometheus for the forecasts and flags written back since
@@ -134,6 +136,7 @@ func check(ctx context.Context, promURL string, s *synth, now time.Time) (result
 			}
 			if !explained {
 				res.Unexplained[m]++
+				res.UnexplainedAt = append(res.UnexplainedAt, fmt.Sprintf("%s at +%s", m, ft.Sub(s.live).Round(time.Second)))
 			}
 		}
 	}
