@@ -164,26 +164,5 @@ func (req *writeRequest) parseLabels(s *wireSeries) error {
 	if s.parsed {
 		return nil
 	}
-	s.labelsLo = int32(len(req.labels))
-	b := req.buf[:s.rawHi]
-	for i := int(s.rawLo); i < len(b); {
-		// unmarshalV1 checked the tags and lengths of these fields.
-		_, _, next, err := tag(b, i, "TimeSeries")
-		if err != nil {
-			return err
-		}
-		lo, hi, err := bytesField(b, next)
-		if err != nil {
-			return err
-		}
-		l, err := unmarshalLabel(b[lo:hi])
-		if err != nil {
-			return err
-		}
-		req.labels = append(req.labels, l)
-		i = hi
-	}
-	s.labelsHi = int32(len(req.labels))
-	s.parsed = true
-	return nil
+	return req.parseLabelFields(s, req.buf[:s.rawHi], int(s.rawLo))
 }

@@ -137,7 +137,7 @@ func (req *writeRequest) unmarshalSeriesV1(b []byte, start int) error {
 		// Labels interleaved with other fields: decode them now, one by
 		// one, and key the series by their values.
 		s.rawKey = false
-		if err := req.parseInterleaved(&s, b, start); err != nil {
+		if err := req.parseLabelFields(&s, b, start); err != nil {
 			return err
 		}
 	}
@@ -147,9 +147,11 @@ func (req *writeRequest) unmarshalSeriesV1(b []byte, start int) error {
 	return nil
 }
 
-// parseInterleaved decodes the label fields of the series b[start:] that
-// are not contiguous.
-func (req *writeRequest) parseInterleaved(s *wireSeries, b []byte, start int) error {
+// parseLabelFields decodes the label fields of the series b[start:] into
+// req.labels, skipping its other fields: the labels of a series whose label
+// fields are interleaved with others at once, and those unmarshalV1 left
+// for later (parseLabels) on a cache miss.
+func (req *writeRequest) parseLabelFields(s *wireSeries, b []byte, start int) error {
 	s.labelsLo = int32(len(req.labels))
 	for i := start; i < len(b); {
 		field, _, next, err := tag(b, i, "TimeSeries")
