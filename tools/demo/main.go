@@ -29,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/train-prometheus/train-prometheus/internal/proc"
 )
 
 // options are the command line.
@@ -126,7 +128,7 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	go func() { _ = srv.Serve(targetLn) }()
 	defer srv.Close()
 
-	adapterPort, err := pickPort(o.adaptPort)
+	adapterPort, err := proc.PickPort(o.adaptPort)
 	if err != nil {
 		return res, err
 	}
@@ -139,11 +141,11 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	}
 	// On the way out Prometheus stops first, so that it does not wait for
 	// the adapter it writes to; then the adapter.
-	var adapter *proc
+	var adapter *proc.Proc
 	defer func() {
-		prom.stop()
+		_ = prom.Stop() // killed after stopGrace: nothing left to do
 		if adapter != nil {
-			adapter.stop()
+			_ = adapter.Stop()
 		}
 	}()
 
@@ -163,15 +165,15 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	if err := os.WriteFile(cfgPath, []byte(adapterConfig(promURL, o.day, window)), 0o644); err != nil {
 		return res, fmt.Errorf("write adapter config: %w", err)
 	}
-	adapter, err = startProc("train-prometheus", adapterBin, []string{
+	adapter, err = proc.Start("train-prometheus", adapterBin, []string{
 		"--config.file=" + cfgPath, "--storage.path=" + filepath.Join(tmp, "adapter-data"),
 		"--web.listen-address=" + adapterAddr,
-	}, filepath.Join(tmp, "train-prometheus.log"))
+	}, filepath.Join(tmp, "train-prometheus.log"), stopGrace)
 	if err != nil {
 		return res, err
 	}
 	adapterURL := "http://" + adapterAddr
-	if err := adapter.waitReady(ctx, adapterURL+"/-/ready", 30*time.Second); err != nil {
+	if err := adapter.WaitReady(ctx, adapterURL+"/-/ready", 30*time.Second); err != nil {
 		return res, err
 	}
 
@@ -185,10 +187,10 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	case <-ctx.Done():
 		fmt.Fprintln(out, "\ninterrupted: stopping Prometheus and train-prometheus")
 	case <-timeout:
-	case <-prom.done:
-		return res, fmt.Errorf("prometheus exited (%w); log:\n%s", prom.waitErr, prom.logTail())
-	case <-adapter.done:
-		return res, fmt.Errorf("train-prometheus exited (%w); log:\n%s", adapter.waitErr, adapter.logTail())
+	case <-prom.Done():
+		return res, fmt.Errorf("prometheus exited (%w); log:\n%s", prom.Err(), prom.LogTail(logLines))
+	case <-adapter.Done():
+		return res, fmt.Errorf("train-prometheus exited (%w); log:\n%s", adapter.Err(), adapter.LogTail(logLines))
 	}
 	if !o.headless {
 		return res, nil
@@ -200,7 +202,7 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	report(out, res)
 	if len(res.Forecasts) == 0 || len(res.Flagged) == 0 {
 		return res, fmt.Errorf("headless check failed: %d forecast series, %d of %d injections flagged; adapter log:\n%s",
-			len(res.Forecasts), len(res.Flagged), len(res.Injected), adapter.logTail())
+			len(res.Forecasts), len(res.Flagged), len(res.Injected), adapter.LogTail(logLines))
 	}
 	return res, nil
 }
@@ -262,18 +264,18 @@ func listen(port int) (net.Listener, error) {
 
 // startPrometheus starts Prometheus with cfg, its TSDB in tmp, and waits
 // until it is ready; a port lost to another process is retried on another.
-func startPrometheus(ctx context.Context, bin, tmp string, want int, cfg string) (*proc, string, error) {
+func startPrometheus(ctx context.Context, bin, tmp string, want int, cfg string) (*proc.Proc, string, error) {
 	cfgPath := filepath.Join(tmp, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, "", fmt.Errorf("write prometheus config: %w", err)
 	}
 	for attempt := 1; ; attempt++ {
-		port, err := pickPort(want)
+		port, err := proc.PickPort(want)
 		if err != nil {
 			return nil, "", err
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		p, err := startProc("prometheus", bin, []string{
+		p, err := proc.Start("prometheus", bin, []string{
 			"--config.file=" + cfgPath,
 			"--storage.tsdb.path=" + filepath.Join(tmp, fmt.Sprintf("prometheus-data-%d", attempt)),
 			"--web.listen-address=" + addr,
@@ -281,17 +283,17 @@ func startPrometheus(ctx context.Context, bin, tmp string, want int, cfg string)
 			// Not a minute per queue on exit while the adapter is gone.
 			"--storage.remote.flush-deadline=1s",
 			"--log.level=warn",
-		}, filepath.Join(tmp, "prometheus.log"))
+		}, filepath.Join(tmp, "prometheus.log"), stopGrace)
 		if err != nil {
 			return nil, "", err
 		}
 		url := "http://" + addr
-		err = p.waitReady(ctx, url+"/-/ready", 60*time.Second)
+		err = p.WaitReady(ctx, url+"/-/ready", 60*time.Second)
 		if err == nil {
 			return p, url, nil
 		}
-		p.stop()
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
+		_ = p.Stop()
+		if !errors.Is(err, proc.ErrPortTaken) || attempt == 3 {
 			return nil, "", err
 		}
 		want = 0
@@ -361,3 +363,10 @@ func moduleRoot(ctx context.Context) (string, error) {
 	}
 	return filepath.Dir(gomod), nil
 }
+
+// stopGrace is how long a process may take to exit after SIGTERM before
+// its group is killed.
+const stopGrace = 15 * time.Second
+
+// logLines is how much of a process's log an error quotes.
+const logLines = 20

@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/train-prometheus/train-prometheus/internal/proc"
 )
 
 type options struct {
@@ -94,9 +96,9 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 			err = errors.Join(err, fmt.Errorf("remove temporary directory: %w", rmErr))
 		}
 	}()
-	var ps procs
+	var ps proc.Group
 	// Registered after the directory's removal, so it runs first.
-	defer func() { err = errors.Join(err, ps.stopAll()) }()
+	defer func() { err = errors.Join(err, ps.StopAll()) }()
 
 	root, err := moduleRoot(ctx)
 	if err != nil {
@@ -167,11 +169,11 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 // runTrial starts a fresh instance of r with its state in dir, sends it the
 // whole load and checks that it stored every sample. skip is set when r
 // does not store the protocol (2.0).
-func runTrial(ctx context.Context, ps *procs, r *receiver, dir, protocol string, l *load) (res driveResult, skip string, err error) {
+func runTrial(ctx context.Context, ps *proc.Group, r *receiver, dir, protocol string, l *load) (res driveResult, skip string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, "", fmt.Errorf("create data directory: %w", err)
 	}
-	port, err := freePort()
+	port, err := proc.PickPort(0)
 	if err != nil {
 		return res, "", err
 	}
@@ -180,13 +182,13 @@ func runTrial(ctx context.Context, ps *procs, r *receiver, dir, protocol string,
 	if err != nil {
 		return res, "", err
 	}
-	p, err := ps.start(r.name, r.bin, args, filepath.Join(dir, r.name+".log"))
+	p, err := ps.Start(r.name, r.bin, args, filepath.Join(dir, r.name+".log"), stopGrace)
 	if err != nil {
 		return res, "", err
 	}
-	defer func() { err = errors.Join(err, p.stop()) }()
+	defer func() { err = errors.Join(err, p.Stop()) }()
 	base := "http://" + addr
-	if err := p.waitReady(ctx, base+r.readyPath, 2*time.Minute); err != nil {
+	if err := p.WaitReady(ctx, base+r.readyPath, 2*time.Minute); err != nil {
 		return res, "", err
 	}
 	before, err := scrapeCounter(ctx, base+"/metrics", r.stored)
@@ -214,7 +216,7 @@ func runTrial(ctx context.Context, ps *procs, r *receiver, dir, protocol string,
 	runtime.GC() // the load generator's own garbage is not the receiver's cost
 	res, err = drive(ctx, client, base+r.writePath, protocol, l)
 	if err != nil {
-		return res, "", fmt.Errorf("send load: %w; %s log:\n%s", err, r.name, p.logTail())
+		return res, "", fmt.Errorf("send load: %w; %s log:\n%s", err, r.name, p.LogTail(logLines))
 	}
 	// NOTE: VictoriaMetrics renders /metrics at most once a second
 	// (lib/appmetrics), so the counter may lag the answers for a second.
@@ -229,7 +231,7 @@ func runTrial(ctx context.Context, ps *procs, r *receiver, dir, protocol string,
 		time.Sleep(200 * time.Millisecond)
 	}
 	if int(after-before) != want {
-		return res, "", fmt.Errorf("check stored samples: %s went from %.0f to %.0f, %d samples were sent; %s log:\n%s", r.stored.name, before, after, want, r.name, p.logTail())
+		return res, "", fmt.Errorf("check stored samples: %s went from %.0f to %.0f, %d samples were sent; %s log:\n%s", r.stored.name, before, after, want, r.name, p.LogTail(logLines))
 	}
 	return res, "", nil
 }

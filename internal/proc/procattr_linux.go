@@ -1,8 +1,8 @@
-package main
+package proc
 
 import "syscall"
 
-// sysProcAttr puts a receiver in its own process group, so that a Ctrl-C
+// sysProcAttr puts a process in its own process group, so that a Ctrl-C
 // at the terminal reaches only the tool, which then stops the receivers in
 // order, and has the kernel kill it if the tool dies without cleaning up.
 // NOTE: Pdeathsig fires when the starting OS thread exits; Go keeps its

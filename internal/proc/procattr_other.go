@@ -1,13 +1,13 @@
 //go:build unix && !linux
 
-package main
+package proc
 
 import (
 	"os"
 	"syscall"
 )
 
-// sysProcAttr puts a receiver in its own process group, so that a Ctrl-C
+// sysProcAttr puts a process in its own process group, so that a Ctrl-C
 // at the terminal reaches only the tool, which then stops the receivers.
 func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
