@@ -15,8 +15,9 @@ import (
 // keeps it; the others write nothing until it is gone, and are counted and
 // logged (config.Warnings tells at load time when this can happen).
 type outputClaims struct {
-	mu     sync.Mutex
-	owners map[uint64]claim // by the hash of an output set's first series
+	mu      sync.Mutex
+	owners  map[uint64]claim  // by the hash of an output set's first series
+	claimed map[*state]uint64 // the owners key each state holds
 }
 
 type claim struct {
@@ -48,23 +49,34 @@ func (c *outputClaims) claim(st *state, o *outputs, alive func(*state) bool) (ok
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.owners == nil {
-		c.owners = map[uint64]claim{}
+		c.owners, c.claimed = map[uint64]claim{}, map[*state]uint64{}
 	}
 	if cur, taken := c.owners[h]; taken && cur.st != st && labels.Equal(cur.lset, key) && alive(cur.st) {
 		return false, cur.st
 	}
+	c.releaseLocked(st) // a state renamed by a reload holds one claim
 	c.owners[h] = claim{st: st, lset: key}
+	c.claimed[st] = h
 	return true, nil
 }
 
-// release forgets the claims of st.
+// release forgets the claim of st.
 func (c *outputClaims) release(st *state) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for h, cur := range c.owners {
-		if cur.st == st {
-			delete(c.owners, h)
-		}
+	c.releaseLocked(st)
+}
+
+// releaseLocked forgets the claim of st; c.mu is held. It costs one map
+// lookup, so that dropping many states at once stays linear.
+func (c *outputClaims) releaseLocked(st *state) {
+	h, ok := c.claimed[st]
+	if !ok {
+		return
+	}
+	delete(c.claimed, st)
+	if cur, ok := c.owners[h]; ok && cur.st == st {
+		delete(c.owners, h)
 	}
 }
 
@@ -74,7 +86,7 @@ func (c *outputClaims) release(st *state) {
 func (e *Engine) claimOutputs(st *state) bool {
 	ok, other := e.claims.claim(st, st.out, e.tracked)
 	if ok {
-		st.collided = false
+		st.claimed, st.collided = true, false
 		return true
 	}
 	if !st.collided {

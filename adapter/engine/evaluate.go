@@ -109,8 +109,11 @@ func (e *Engine) evaluateSeries(snap *snapshot, st *state, t, now int64, b *batc
 	}
 	if st.out == nil {
 		st.out = snap.namer.build(st.ser.Labels(), entry, st.transform)
+		st.claimed = false
 	}
-	if !e.claimOutputs(st) {
+	// Claimed once per output set; a state whose outputs another writes
+	// tries again every step, until that one is gone.
+	if !st.claimed && !e.claimOutputs(st) {
 		return
 	}
 

@@ -23,13 +23,14 @@ type state struct {
 	// named by): the cells as they are, or their per-second rates. Every
 	// read of the cells for the models goes through it (see transform.go).
 	transform models.Transform
-	// collided is set while another series writes the outputs this one
-	// would (see outputClaims): it writes none.
-	collided bool
-	fitted   bool
-	fitting  bool  // a fit is running: never fit a series twice at once
-	retrying bool  // a model lacked data at the last fit: retried each step, off the slot
-	nextFit  int64 // ms; when the next scheduled fit is due
+	// claimed is set once out is claimed for this series; collided while
+	// another series writes the outputs this one would (see
+	// outputClaims): it writes none.
+	claimed, collided bool
+	fitted            bool
+	fitting           bool  // a fit is running: never fit a series twice at once
+	retrying          bool  // a model lacked data at the last fit: retried each step, off the slot
+	nextFit           int64 // ms; when the next scheduled fit is due
 	// nextCheck is when an unfitted series' history is counted again, so
 	// that series below min_history cost one check per step, not per pass.
 	nextCheck int64
