@@ -144,7 +144,10 @@ func BenchmarkEvaluate(b *testing.B) {
 				f.addSeries(n)
 				f.feed(t0, t0+history, 15_000)
 				fitAt := t0 + history
-				require.Equal(b, n, f.eng.RetrainDue(context.Background(), at(fitAt)))
+				// Fitted once the last cell is closed (evaluation_delay 10s),
+				// so that the fit covers it and the first evaluation only
+				// forecasts.
+				require.Equal(b, n, f.eng.RetrainDue(context.Background(), at(fitAt+10_000)))
 
 				// The first evaluation after the fit only forecasts; do it
 				// here so that every timed call is the steady state.
